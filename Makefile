@@ -1,0 +1,52 @@
+# Two commands: `make demo` and `make test`. Each creates .venv on first use:
+# Python 3.10 (Lava supports only 3.10) and a pinned install from constraints.txt.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# pyenv's 3.10 (selected by .python-version), or any python3.10 on PATH; override with PYTHON310=...
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null)
+DEMO_DIR := demo-out
+# The core without Lava, on a newer Python with numpy 2 and current torch.
+CORE_PYTHON ?= $(shell command -v python3.11 2>/dev/null || pyenv which python3.11 2>/dev/null)
+CORE_VENV := .venv-core
+
+.PHONY: demo test test-core env lock clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "error: Python 3.10 not found. Lava (lava-nc 0.10, lava-dl 0.6) runs only on 3.10:" >&2; \
+	  echo "       install it (for example 'pyenv install 3.10') or run 'make PYTHON310=/path/to/python3.10 ...'" >&2; \
+	  exit 1; fi
+	rm -rf $(VENV)
+	"$(PYTHON310)" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[lava,interchange,test]'
+	touch $@
+
+env: $(VENV)/.installed
+
+test: env
+	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-core
+
+# Core tests on Python 3.11 + numpy 2 + the newest torch, without Lava installed at all.
+test-core:
+	@if [ -z "$(CORE_PYTHON)" ]; then echo "skipping test-core: no python3.11 found" >&2; exit 0; fi; \
+	set -e; if [ ! -f $(CORE_VENV)/.installed ]; then \
+	  rm -rf $(CORE_VENV); "$(CORE_PYTHON)" -m venv $(CORE_VENV); \
+	  $(CORE_VENV)/bin/python -m pip install -q --upgrade pip; \
+	  $(CORE_VENV)/bin/python -m pip install -q 'numpy>=2' torch -e '.[test]'; \
+	  touch $(CORE_VENV)/.installed; fi; \
+	$(CORE_VENV)/bin/python -c 'import numpy, torch, sys; print("core env: Python", sys.version.split()[0], "numpy", numpy.__version__, "torch", torch.__version__)'; \
+	$(CORE_VENV)/bin/python -m pytest -q -m "not lava" tests
+
+demo: env
+	mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
+	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
+
+lock: env
+	{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.new && mv constraints.new constraints.txt
+
+clean:
+	rm -rf $(VENV) $(CORE_VENV) $(DEMO_DIR) .pytest_cache .hypothesis

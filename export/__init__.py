@@ -1,0 +1,1 @@
+"""Export stage: trained checkpoints to the project's graph description."""

@@ -1,0 +1,1 @@
+"""Simulation stage: the exact integer emulator (CPU/GPU) and the Lava runner."""

@@ -1,0 +1,95 @@
+"""The ``model.pt`` checkpoint format (format version 1).
+
+A checkpoint is a plain dict of tensors, strings, numbers, lists and dicts, so it loads with
+``torch.load(weights_only=True)``: loading never executes code. Keys:
+
+- ``format``: ``"snn-export-checkpoint"``; ``format_version``: ``1``.
+- ``architecture``: ``{"name": "dense_snn", "sizes": [in, hidden..., out],
+  "neuron": {"type": "lif", "tau_mem": float (steps), "tau_syn": float | None,
+  "threshold": float}, "readout": "spike_count"}``.
+- ``state_dict``: the model's tensors (float32 weights and biases, ``layers.K.weight`` /
+  ``layers.K.bias``).
+- ``quantization``: ``{"weight_bits": 8, "decay_bits": 12, "aware": bool}``.
+- ``dataset``: ``{"name": str, "input_size": int, "input_bits": int, "input_scale": float,
+  "num_classes": int, "split": {...}}``; integer input level ``x`` means ``x * input_scale``.
+- ``time_steps``: steps per sample.
+- ``training``: free-form plain data (epochs, seed, accuracies, ...).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .errors import SnnExportError
+
+FORMAT = "snn-export-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED = {
+    "architecture": dict, "state_dict": dict, "quantization": dict,
+    "dataset": dict, "time_steps": int, "training": dict,
+}
+
+
+def save(checkpoint: dict, path: str | Path) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, **checkpoint}
+    validate(data, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(data, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load(path: str | Path) -> dict:
+    """Load and validate a checkpoint; every failure is an :class:`SnnExportError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnnExportError(f"{path}: no such checkpoint file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch reports corrupt files as RuntimeError, KeyError, EOFError...
+        message = str(exc)
+        # torch 2.3 says "Unsupported class", newer releases "Unsupported global".
+        if isinstance(exc, pickle.UnpicklingError) and (
+                "unsupported class" in message.lower() or "unsupported global" in message.lower()):
+            raise SnnExportError(
+                f"{path}: refused: the file contains pickled Python objects, which could run "
+                "code when loaded. A model.pt holds only tensors and plain data; re-save it "
+                "with snn-train or snn_export.checkpoint.save") from None
+        reason = message.rsplit("error: ", 1)[-1].splitlines()[0] if message \
+            else type(exc).__name__
+        raise SnnExportError(f"{path}: not a readable PyTorch checkpoint (truncated or "
+                             f"corrupt: {reason}); re-create it") from None
+    validate(data, path)
+    return data
+
+
+def validate(data, path: Path) -> None:
+    """Check the top-level structure; errors name the file and the field."""
+    if not isinstance(data, dict):
+        raise SnnExportError(f"{path}: expected a dict checkpoint, found {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise SnnExportError(f"{path}: field 'format' is {data.get('format')!r}, expected "
+                             f"{FORMAT!r}: not an snn-export checkpoint")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise SnnExportError(f"{path}: field 'format_version' is {version!r}; this snn-export "
+                             f"reads version {FORMAT_VERSION}")
+    for key, kind in REQUIRED.items():
+        if key not in data:
+            raise SnnExportError(f"{path}: missing field {key!r}")
+        if not isinstance(data[key], kind):
+            raise SnnExportError(f"{path}: field {key!r} should be {kind.__name__}, "
+                                 f"found {type(data[key]).__name__}")
+    for name, value in data["state_dict"].items():
+        if not isinstance(value, torch.Tensor):
+            raise SnnExportError(f"{path}: state_dict[{name!r}] is not a tensor")

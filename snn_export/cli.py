@@ -1,0 +1,128 @@
+"""``snn-export``: deploy a trained spiking network and verify it in Lava."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import SnnExportError, VerificationMismatch
+
+TARGETS = ("lava",)
+NETX_NAME = "network.net"
+REPORT_NAME = "report.md"
+
+EPILOG = """\
+examples:
+  snn-export model.pt --target lava                 write model_lava/network.net + report.md
+  snn-export model.pt --target lava -o out/ --verify 200
+                                                    also run 200 test samples in Lava and in
+                                                    the emulator and compare every spike
+  snn-export model.pt --target lava --verify 50 --json
+
+exit status: 0 ok, 1 error (bad input, missing file, ...), 3 verification mismatch
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors exit 1, like every other error
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="snn-export", description=__doc__.strip(), epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train)")
+    p.add_argument("--target", required=True, metavar="TARGET",
+                   help=f"what to produce: {', '.join(TARGETS)}")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="output folder (default: <model stem>_<target> beside the model)")
+    p.add_argument("--verify", type=int, metavar="N", default=0,
+                   help="run N test samples in Lava's CPU simulator and the emulator and compare "
+                        "spikes on every layer at every step (default: 0, no verification)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _write_outputs(out_dir: Path, net) -> list[Path]:
+    """Write every file to a temporary folder first, then move them in: on an error
+    nothing is left half-written."""
+    from snn_export.deploy import netx_hdf5, report
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        netx_hdf5.write(net, tmp / NETX_NAME)
+        (tmp / REPORT_NAME).write_text(report.text(net, NETX_NAME))
+        out_dir.mkdir(exist_ok=True)
+        files = []
+        for name in (NETX_NAME, REPORT_NAME):
+            os.replace(tmp / name, out_dir / name)
+            files.append(out_dir / name)
+        return files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _export_lava(args) -> int:
+    from snn_export.deploy.lower import lower
+    from snn_export.export.from_checkpoint import load_model, to_graph
+
+    model_path = Path(args.model)
+    model, ckpt = load_model(model_path)
+    if args.verify < 0:
+        raise SnnExportError("--verify N needs N >= 0")
+    if args.verify:
+        from snn_export.train import datasets
+        name = ckpt["dataset"].get("name")
+        try:
+            data = datasets.load(name)
+        except ValueError as exc:
+            raise SnnExportError(f"{model_path}: field 'dataset.name': {exc}") from None
+        if args.verify > len(data.x_test):
+            raise SnnExportError(f"--verify {args.verify}: the {name} test split has only "
+                                 f"{len(data.x_test)} samples")
+    net = lower(to_graph(model, ckpt, source=str(model_path)))
+    out_dir = Path(args.output) if args.output else \
+        model_path.parent / f"{model_path.stem}_{args.target}"
+    files = _write_outputs(out_dir, net)
+    summary = {"target": args.target, "files": [str(f) for f in files]}
+    if not args.json:
+        print((out_dir / REPORT_NAME).read_text())
+        print("wrote " + ", ".join(summary["files"]))
+    if args.verify:
+        from snn_export.sim.verify import verify
+        result = verify(out_dir / NETX_NAME, model, data.x_test[:args.verify],
+                        data.y_test[:args.verify], progress=not (args.quiet or args.json))
+        summary.update(result.to_json())
+        if not args.json:
+            print(result.summary())
+        if not result.bit_exact:
+            if args.json:
+                print(json.dumps(summary, indent=2))
+            raise VerificationMismatch(f"{out_dir / NETX_NAME}: Lava and the emulator differ "
+                                       f"on {result.mismatches} spikes")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.target not in TARGETS:
+            raise SnnExportError(f"unknown --target {args.target!r}; available: "
+                                 f"{', '.join(TARGETS)}")
+        return _export_lava(args)
+    except SnnExportError as exc:
+        print(f"snn-export: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

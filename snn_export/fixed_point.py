@@ -1,0 +1,197 @@
+"""Loihi fixed-point arithmetic: the project's single definition of it.
+
+Training (quantization-aware forward), lowering (float -> integer parameters) and the
+emulator all call these functions, so the trained network, the deployed description and
+the emulator compute the same integers.
+
+Everything operates on torch tensors that hold integers in ``float64``: exact for
+magnitudes below 2**53, and usable on CPU and CUDA alike (torch has no integer matmul on
+CUDA). The semantics are those of Lava's ``fixed_pt`` CUBA LIF and Dense process models
+(lava-nc 0.10.0, ``lava/proc/lif/models.py``, ``lava/proc/dense/models.py``), including
+their quirks: the 24-bit current wraps only once per step, ``u`` and ``v`` are int32
+registers, and the voltage saturates.
+
+Units ("internal units"): ``u`` and ``v`` are 24-bit signed states. Synaptic input ``a``
+(the Dense output, integer weights times spikes) and the threshold mantissa ``vth`` are
+MSB-aligned by :data:`ACT_SHIFT` bits before they meet ``u`` and ``v``; the bias is
+``bias_mant << BIAS_EXP``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+DECAY_BITS = 12
+DECAY_UNITY = 1 << DECAY_BITS  # 4096: a decay of 4096 forgets everything each step
+STATE_BITS = 24
+STATE_MAX = 1 << (STATE_BITS - 1)  # 2**23
+ACT_SHIFT = 6  # synaptic input and threshold are left-shifted by 6 bits
+BIAS_EXP = 6  # netx fixes bias_exp = 6, so bias_mant is in the units of ``a``
+VTH_BITS = 17
+VTH_MAX = (1 << VTH_BITS) - 1  # 131071
+BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # 13-bit signed
+WEIGHT_BITS = 8
+MANT_MIN, MANT_MAX = -(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1  # int8
+# Lava stores a mixed-sign 8-bit weight as 2 * mantissa (9-bit register, LSB dropped),
+# so the integer weight a Dense applies is ``WEIGHT_STEP * mantissa``.
+WEIGHT_STEP = 2
+INPUT_BITS_MAX = 8  # graded input messages to the encoding layer
+
+
+def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
+    """Forward ``fx``, backward identity (straight-through) when ``x`` needs a gradient."""
+    if x.requires_grad:
+        return x + (fx - x).detach()
+    return fx
+
+
+def round_toward_zero_shift(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """``sign(x) * (|x| >> bits)`` for integer-valued ``x``."""
+    scaled = x / (1 << bits)
+    return _ste(scaled, torch.trunc(scaled))
+
+
+def to_int32(x: torch.Tensor) -> torch.Tensor:
+    """Two's-complement wrap to int32, as numpy does when it stores into an int32 array."""
+    wrapped = torch.remainder(x + 2.0**31, 2.0**32) - 2.0**31
+    return _ste(x, wrapped)
+
+
+def decay(x: torch.Tensor, d: int) -> torch.Tensor:
+    """``x * (4096 - d) / 4096`` rounded toward zero (``d``: 12-bit decay, 4096 = unity)."""
+    return round_toward_zero_shift(x * (DECAY_UNITY - d), DECAY_BITS)
+
+
+def wrap_current(d: torch.Tensor) -> torch.Tensor:
+    """Lava's one-shot 24-bit current wrap: ``d > 2**23`` loses 2**24, ``d <= -2**23`` gains it.
+
+    It is applied once, so a current far beyond 24 bits is not brought back into range.
+    """
+    wrapped = torch.where(d > STATE_MAX, d - 2 * STATE_MAX,
+                          torch.where(d <= -STATE_MAX, d + 2 * STATE_MAX, d))
+    return _ste(d, wrapped)
+
+
+def saturate_voltage(v: torch.Tensor) -> torch.Tensor:
+    """Clip to the symmetric 24-bit range ``[-(2**23 - 1), 2**23 - 1]``."""
+    return _ste(v, v.clamp(-(STATE_MAX - 1), STATE_MAX - 1))
+
+
+def shift_weight_exp(acc: torch.Tensor, weight_exp: int) -> torch.Tensor:
+    """Dense output scaling: ``acc << weight_exp``, or an arithmetic (flooring) ``>> -weight_exp``."""
+    if weight_exp >= 0:
+        return acc * (1 << weight_exp)
+    scaled = acc / (1 << -weight_exp)
+    return _ste(scaled, torch.floor(scaled))
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Fixed-point CUBA LIF parameters of one neuron group (Lava's names and widths).
+
+    vth: threshold mantissa, 17-bit unsigned; a neuron spikes when ``v > vth << 6``.
+    du: 12-bit current decay; the current keeps ``1 - (du + 1)/4096`` of itself per step,
+        so ``du = 4095`` holds only this step's input.
+    dv: 12-bit voltage decay; the voltage keeps ``1 - dv/4096`` of itself per step.
+    Biases (13-bit mantissas, exponent :data:`BIAS_EXP`) are per neuron and live with the
+    layer.
+    """
+
+    vth: int
+    du: int
+    dv: int
+
+    def __post_init__(self):
+        if not 0 <= self.vth <= VTH_MAX:
+            raise ValueError(f"vth={self.vth} is outside the 17-bit range 0..{VTH_MAX}")
+        for name in ("du", "dv"):
+            value = getattr(self, name)
+            if not 0 <= value < DECAY_UNITY + (name == "dv"):
+                raise ValueError(f"{name}={value} is outside the 12-bit decay range")
+
+
+def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch.Tensor,
+             p: LIFParams, spike_fn=None):
+    """One Lava ``fixed_pt`` LIF step. Returns ``(u, v, spikes)``.
+
+    u, v: int32 states (internal units). a: this step's synaptic input (Dense output units).
+    bias_mant: 13-bit bias mantissas, applied every step from the first.
+    spike_fn: maps ``v - (vth << 6)`` to spikes; default strict Heaviside (``v > vth<<6``).
+    Training passes a surrogate-gradient function with the same forward.
+    """
+    u = wrap_current(to_int32(decay(u, p.du + 1) + a * (1 << ACT_SHIFT)))
+    v = saturate_voltage(to_int32(decay(v, p.dv) + u + bias_mant * (1 << BIAS_EXP)))
+    over = v - float(p.vth << ACT_SHIFT)
+    s = (over > 0).to(v.dtype) if spike_fn is None else spike_fn(over, float(p.vth << ACT_SHIFT))
+    v = v * (1 - s)  # hard reset to 0
+    return u, v, s
+
+
+# --- Float -> fixed point (lowering and quantization-aware training share these) ---
+
+def decays_from_taus(tau_mem: float, tau_syn: float | None) -> tuple[int, int]:
+    """12-bit ``(du, dv)`` for time constants in steps. ``tau_syn=None``: no synaptic current
+    memory (``du = 4095``). The voltage keeps ``1 - 1/tau_mem`` per step."""
+    dv = int(round(DECAY_UNITY / tau_mem))
+    du = DECAY_UNITY - 1 if tau_syn is None else int(round(DECAY_UNITY / tau_syn)) - 1
+    return min(max(du, 0), DECAY_UNITY - 1), min(max(dv, 0), DECAY_UNITY)
+
+
+def weight_exponent(absmax: float, threshold: float) -> int:
+    """Per-layer exponent ``e``: float weights are ``mantissa * 2**e`` with int8 mantissas.
+
+    The smallest ``e`` for which ``absmax / 2**e`` fits in 127, raised if needed so that the
+    integer threshold ``threshold * 2**(1 - e)`` stays within 17 bits.
+    """
+    e_fit = math.ceil(math.log2(absmax / MANT_MAX)) if absmax > 0 else -VTH_BITS
+    e_vth = math.ceil(1 + math.log2(threshold / VTH_MAX)) if threshold > 0 else -VTH_BITS
+    return max(e_fit, e_vth)
+
+
+def integer_scale(exp: int) -> float:
+    """Integer units per float unit of a layer with weight exponent ``exp``."""
+    return float(WEIGHT_STEP) * 2.0 ** (-exp)
+
+
+def quantize_weight(w: torch.Tensor, exp: int) -> torch.Tensor:
+    """Integer weights ``2 * clip(round(w / 2**exp), -128, 127)`` (straight-through gradient)."""
+    scaled = w * integer_scale(exp)
+    q = WEIGHT_STEP * torch.clamp(torch.round(w / 2.0**exp), MANT_MIN, MANT_MAX)
+    return _ste(scaled, q)
+
+
+def quantize_bias(b: torch.Tensor, exp: int) -> torch.Tensor:
+    """13-bit bias mantissas in the units of ``a`` (straight-through gradient)."""
+    scaled = b * integer_scale(exp)
+    return _ste(scaled, torch.clamp(torch.round(scaled), BIAS_MANT_MIN, BIAS_MANT_MAX))
+
+
+def quantize_threshold(threshold: float, exp: int) -> int:
+    """Integer threshold mantissa ``round(threshold * 2**(1 - exp))``, at least 1."""
+    return min(max(int(round(threshold * integer_scale(exp))), 1), VTH_MAX)
+
+
+@dataclass(frozen=True)
+class QuantizedDense:
+    """Integer parameters of one Dense + LIF layer (tensors hold integers; float64)."""
+
+    weight: torch.Tensor  # (out, in), 2 * int8 mantissa
+    bias: torch.Tensor  # (out,), 13-bit mantissas
+    exp: int  # the layer's weight exponent
+    neuron: LIFParams
+
+
+def quantize_dense_lif(weight: torch.Tensor, bias: torch.Tensor, threshold: float,
+                       tau_mem: float, tau_syn: float | None) -> QuantizedDense:
+    """Lower one float Dense + LIF layer (input scaling already folded into ``weight``).
+
+    The one lowering rule, used by quantization-aware training (gradients pass straight
+    through) and by the deploy stage (on the same float tensors, so the integers agree).
+    """
+    exp = weight_exponent(float(weight.detach().abs().max()), threshold)
+    du, dv = decays_from_taus(tau_mem, tau_syn)
+    return QuantizedDense(weight=quantize_weight(weight.double(), exp),
+                          bias=quantize_bias(bias.double(), exp), exp=exp,
+                          neuron=LIFParams(vth=quantize_threshold(threshold, exp), du=du, dv=dv))

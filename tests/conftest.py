@@ -1,0 +1,48 @@
+"""Shared fixtures: a trained digits checkpoint and random fixed-point networks."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from snn_export import fixed_point as fp
+from snn_export.graph import DenseLayer, Network
+
+HAVE_LAVA = importlib.util.find_spec("lava") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAVE_LAVA:
+        return
+    skip = pytest.mark.skip(reason="Lava is not installed (lava extra, Python 3.10)")
+    for item in items:
+        if "lava" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A digits checkpoint trained for the acceptance tests (about 20 s on 2 cores)."""
+    from snn_export import checkpoint
+    from snn_export.train.trainer import TrainConfig, train
+
+    ckpt = train(TrainConfig(epochs=15), progress=False)
+    path = tmp_path_factory.mktemp("trained") / "model.pt"
+    checkpoint.save(ckpt, path)
+    return path
+
+
+def random_network(rng: np.random.Generator, sizes, time_steps=6, input_bits=4,
+                   extreme=False) -> Network:
+    """A random chain with weights, biases and neuron constants across their full ranges."""
+    layers = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = fp.WEIGHT_STEP * rng.integers(fp.MANT_MIN, fp.MANT_MAX + 1, (n_out, n_in))
+        b_lim = fp.BIAS_MANT_MAX if extreme else 300
+        bias = rng.integers(-b_lim, b_lim + 1, n_out)
+        vth = int(rng.integers(1, fp.VTH_MAX + 1)) if extreme else int(rng.integers(50, 3000))
+        neuron = fp.LIFParams(vth=vth, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4097)))
+        layers.append(DenseLayer(f"layer{k + 1}", w, 0, bias, neuron,
+                                 input_bits if k == 0 else 0))
+    return Network(layers, sizes[0], time_steps, input_bits)

@@ -1,0 +1,69 @@
+"""``snn-train``: train a spiking network (quantization-aware, Lava timing) and save model.pt."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from snn_export.errors import SnnExportError
+
+from . import datasets
+from .surrogate import SURROGATES
+from .trainer import TrainConfig, save, train
+
+EPILOG = """\
+examples:
+  snn-train -o model.pt                              digits, 64-128-10, T=16, 30 epochs
+  snn-train --hidden 256 128 --time-steps 12 --epochs 50 --seed 3 -o big.pt
+
+then: snn-export model.pt --target lava --verify 200
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    d = TrainConfig()
+    p = argparse.ArgumentParser(prog="snn-train", description=__doc__.strip(), epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--output", default="model.pt", help="checkpoint path (default: %(default)s)")
+    p.add_argument("--dataset", default=d.dataset, choices=sorted(datasets.LOADERS),
+                   help="embedded dataset (default: %(default)s)")
+    p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
+                   help="hidden layer sizes (default: %(default)s)")
+    p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate, cosine schedule (default: %(default)s)")
+    p.add_argument("--tau-mem", type=float, default=d.tau_mem, help="membrane time constant in steps (default: %(default)s)")
+    p.add_argument("--tau-syn", type=float, default=d.tau_syn,
+                   help="synaptic current time constant in steps (default: none, current holds one step)")
+    p.add_argument("--threshold", type=float, default=d.threshold, help="default: %(default)s")
+    p.add_argument("--surrogate", default=d.surrogate, choices=SURROGATES, help="default: %(default)s")
+    p.add_argument("--alpha", type=float, default=d.alpha, help="surrogate sharpness (default: %(default)s)")
+    p.add_argument("--float", dest="quantization_aware", action="store_false",
+                   help="train in float (default: quantization-aware, the deployed integer forward)")
+    p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    config = TrainConfig(dataset=args.dataset, hidden=tuple(args.hidden), time_steps=args.time_steps,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
+                         surrogate=args.surrogate, alpha=args.alpha,
+                         quantization_aware=args.quantization_aware, seed=args.seed)
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        print(f"snn-train: error: {out.parent}: no such folder", file=sys.stderr)
+        return 1
+    try:
+        ckpt = train(config, progress=not args.quiet)
+        save(ckpt, out)
+    except (SnnExportError, ValueError) as exc:
+        print(f"snn-train: error: {exc}", file=sys.stderr)
+        return 1
+    t = ckpt["training"]
+    print(f"float test accuracy {t['float_test_accuracy']:.4f}, quantized (deployed) "
+          f"{t['quantized_test_accuracy']:.4f}, {t['seconds']} s -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
