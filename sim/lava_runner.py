@@ -9,6 +9,8 @@ into the next.)
 """
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,12 @@ from snn_export.errors import SnnExportError
 
 
 def _import_lava():
+    # Lava's import calls multiprocessing.set_start_method("fork") without force, which
+    # raises if anything (tqdm's lock, for one) already fixed the default context. Clearing
+    # the choice first lets Lava make it; Lava needs fork anyway.
+    if "lava.magma.runtime.message_infrastructure.multiprocessing" not in sys.modules \
+            and multiprocessing.get_start_method(allow_none=True) is not None:
+        multiprocessing.set_start_method(None, force=True)
     try:
         import lava.proc.conv.utils as conv_utils
         from lava.lib.dl import netx

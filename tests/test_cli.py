@@ -1,0 +1,107 @@
+"""snn-export's command line: outputs, reports and clear errors that leave nothing behind."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from snn_export.cli import main
+from snn_export.deploy import netx_hdf5
+from snn_export.deploy.lower import lower
+from snn_export.export.from_checkpoint import load_model, to_graph
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_export_writes_description_and_report(trained, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, _ = run([trained, "--target", "lava", "-o", out], capsys)
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["network.net", "report.md"]
+    report = (out / "report.md").read_text()
+    assert "| layer1 | 64 -> 128 | graded 5-bit |" in report
+    assert "| layer2 | 128 -> 10 | spikes |" in report
+    assert "input_message_bits=5" in report and report in stdout
+    model, ckpt = load_model(trained)
+    expected = lower(to_graph(model, ckpt))
+    got = netx_hdf5.read(out / "network.net")
+    assert got.time_steps == ckpt["time_steps"] == 16
+    for e, g in zip(expected.layers, got.layers):
+        np.testing.assert_array_equal(e.weight, g.weight)
+        np.testing.assert_array_equal(e.bias, g.bias)
+        assert (e.neuron, e.weight_exp) == (g.neuron, g.weight_exp)
+
+
+def test_default_output_folder_and_json(trained, capsys, tmp_path):
+    model = tmp_path / "net.pt"
+    model.write_bytes(trained.read_bytes())
+    code, stdout, _ = run([model, "--target", "lava", "--json"], capsys)
+    assert code == 0
+    assert json.loads(stdout)["files"] == [str(tmp_path / "net_lava" / "network.net"),
+                                           str(tmp_path / "net_lava" / "report.md")]
+
+
+def _bad_inputs(tmp_path, trained):
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(trained.read_bytes()[:300])
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00garbage" * 100)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"format": "snn-export-checkpoint", "obj": np.random.default_rng(0)}, pickled)
+    wrong = tmp_path / "wrong.pt"
+    data = torch.load(trained, weights_only=True)
+    data["state_dict"]["layers.0.linear.weight"] = torch.zeros(3, 3)
+    torch.save(data, wrong)
+    return [
+        ([tmp_path / "missing.pt", "--target", "lava"], "missing.pt: no such checkpoint file"),
+        ([truncated, "--target", "lava"], "truncated.pt: not a readable PyTorch checkpoint"),
+        ([corrupt, "--target", "lava"], "corrupt.pt: not a readable PyTorch checkpoint"),
+        ([pickled, "--target", "lava"], "pickled.pt: refused: the file contains pickled Python"),
+        ([wrong, "--target", "lava"], "wrong.pt: state_dict does not match the architecture"),
+        ([trained, "--target", "loihi9"], "unknown --target 'loihi9'; available: lava"),
+        ([trained, "--target", "lava", "--verify", "5000"], "test split has only 360 samples"),
+    ]
+
+
+def test_bad_input_gives_clear_error_and_no_output(trained, tmp_path, capsys):
+    for argv, message in _bad_inputs(tmp_path, trained):
+        out = tmp_path / "never"
+        code, stdout, stderr = run([*argv, "-o", out], capsys)
+        assert code == 1, argv
+        assert message in stderr, (message, stderr)
+        assert "Traceback" not in stderr
+        assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_usage_errors_exit_1(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["model.pt"])  # --target missing
+    assert exc.value.code == 1
+    assert "--target" in capsys.readouterr().err
+
+
+def test_console_scripts_help():
+    for script in ("snn-export", "snn-train"):
+        exe = Path(sys.executable).parent / script  # installed beside the interpreter
+        proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and "examples:" in proc.stdout
+
+
+def test_snn_train_cli_writes_a_loadable_checkpoint(tmp_path):
+    from snn_export.train.cli import main as train_main
+
+    path = tmp_path / "m.pt"
+    assert train_main(["-q", "--epochs", "1", "--hidden", "16", "--time-steps", "4",
+                       "-o", str(path)]) == 0
+    model, ckpt = load_model(path)
+    assert model.sizes == [64, 16, 10] and ckpt["time_steps"] == 4
+    assert train_main(["-q", "-o", str(tmp_path / "nowhere" / "m.pt")]) == 1

@@ -1,0 +1,75 @@
+"""Training: the quantization-aware forward is the deployed integer computation, exactly."""
+import numpy as np
+import pytest
+import torch
+
+from snn_export.deploy.lower import lower
+from snn_export.export.from_checkpoint import load_model, to_graph
+from snn_export.sim import emulator
+from snn_export.train import datasets
+from snn_export.train.models import DenseSNN
+from snn_export.train.trainer import TrainConfig, accuracy, train
+
+
+def _emulated(model, ckpt_like, x, time_steps):
+    graph = to_graph(model, ckpt_like)
+    return emulator.run(lower(graph), x).spikes
+
+
+@pytest.mark.parametrize("seed, tau_syn", [(0, None), (1, 3.0), (2, None)])
+def test_quantized_forward_equals_emulator(seed, tau_syn):
+    torch.manual_seed(seed)
+    data = datasets.digits()
+    model = DenseSNN([64, 48, 10], tau_mem=2.0, tau_syn=tau_syn, input_scale=data.input_scale)
+    for layer in model.layers:  # livelier than the default init: many spikes to compare
+        torch.nn.init.normal_(layer.linear.weight, 0.0, 0.4)
+    ckpt_like = {"time_steps": 12, "dataset": data.metadata()}
+    x = data.x_test[:100]
+    with torch.no_grad():
+        trained_spikes = model(torch.from_numpy(x), 12)
+    emu = _emulated(model, ckpt_like, x, 12)
+    assert sum(int(s.sum()) for s in emu) > 1000
+    for t, e in zip(trained_spikes, emu):
+        np.testing.assert_array_equal(t.numpy().astype(np.uint8), e)
+
+
+def test_lava_timing_one_step_per_hop():
+    """Layer k sees the input first at step k + 1; biases act from step 1."""
+    model = DenseSNN([1, 1, 1], tau_mem=1.0, input_scale=1.0)
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.linear.weight.fill_(2.0)
+            layer.linear.bias.fill_(0.0)
+    for quantized in (False, True):
+        model.quantized_mode = quantized
+        with torch.no_grad():
+            s1, s2 = model(torch.ones(1, 1, dtype=torch.int64), 4)
+        assert s1[0, :, 0].tolist() == [0, 1, 1, 1]
+        assert s2[0, :, 0].tolist() == [0, 0, 1, 1]
+
+
+def test_gradients_reach_every_parameter_in_both_modes():
+    torch.manual_seed(0)
+    model = DenseSNN([64, 32, 10], input_scale=1 / 16)
+    x = torch.from_numpy(datasets.digits().x_train[:32])
+    for quantized in (False, True):
+        model.quantized_mode = quantized
+        model.zero_grad()
+        model(x, 8)[-1].sum().backward()
+        for name, p in model.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_training_is_deterministic_and_learns():
+    a = train(TrainConfig(epochs=2, hidden=(32,), time_steps=8, seed=5), progress=False)
+    b = train(TrainConfig(epochs=2, hidden=(32,), time_steps=8, seed=5), progress=False)
+    for k in a["state_dict"]:
+        assert torch.equal(a["state_dict"][k], b["state_dict"][k])
+    assert a["training"]["quantized_test_accuracy"] > 0.5
+
+
+def test_trained_checkpoint_reaches_90_percent(trained):
+    model, ckpt = load_model(trained)
+    data = datasets.digits()
+    assert accuracy(model, data.x_test, data.y_test, ckpt["time_steps"], quantized=False) >= 0.90
+    assert ckpt["training"]["float_test_accuracy"] >= 0.90
