@@ -13,14 +13,13 @@ netx ignores the extra group ``snn_export`` (attributes: ``format_version``,
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from snn_export import fixed_point as fp
+from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
 from snn_export.graph import DenseLayer, Network
 
@@ -34,37 +33,29 @@ def _string(value: str) -> np.ndarray:
 def write(net: Network, path: str | Path) -> None:
     """Write atomically (temporary file in the same folder, then rename)."""
     net.validate()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            layers = f.create_group("layer")
-            first = layers.create_group("0")
-            first.create_dataset("type", data=_string("input"))
-            first.create_dataset("shape", data=np.array([net.input_size]))
-            meta = f.create_group("snn_export")
-            meta.attrs.update(format_version=FORMAT_VERSION, input_bits=net.input_bits,
-                              time_steps=net.time_steps)
-            for k, layer in enumerate(net.layers, start=1):
-                g = layers.create_group(str(k))
-                g.create_dataset("type", data=_string("dense"))
-                g.create_dataset("shape", data=np.array([layer.n_out]))
-                g.create_dataset("weight", data=layer.weight.astype(np.int32))
-                g.create_dataset("bias", data=layer.bias.astype(np.int32))
-                n = g.create_group("neuron")
-                n.create_dataset("type", data=_string("CUBA"))
-                n.create_dataset("iDecay", data=layer.neuron.du + 1)
-                n.create_dataset("vDecay", data=layer.neuron.dv)
-                n.create_dataset("vThMant", data=layer.neuron.vth)
-                n.create_dataset("refDelay", data=1)
-                n.create_dataset("gradedSpike", data=0)
-                lm = meta.create_group(str(k))
-                lm.attrs.update(name=layer.name, weight_exp=layer.weight_exp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        layers = f.create_group("layer")
+        first = layers.create_group("0")
+        first.create_dataset("type", data=_string("input"))
+        first.create_dataset("shape", data=np.array([net.input_size]))
+        meta = f.create_group("snn_export")
+        meta.attrs.update(format_version=FORMAT_VERSION, input_bits=net.input_bits,
+                          time_steps=net.time_steps)
+        for k, layer in enumerate(net.layers, start=1):
+            g = layers.create_group(str(k))
+            g.create_dataset("type", data=_string("dense"))
+            g.create_dataset("shape", data=np.array([layer.n_out]))
+            g.create_dataset("weight", data=layer.weight.astype(np.int32))
+            g.create_dataset("bias", data=layer.bias.astype(np.int32))
+            n = g.create_group("neuron")
+            n.create_dataset("type", data=_string("CUBA"))
+            n.create_dataset("iDecay", data=layer.neuron.du + 1)
+            n.create_dataset("vDecay", data=layer.neuron.dv)
+            n.create_dataset("vThMant", data=layer.neuron.vth)
+            n.create_dataset("refDelay", data=1)
+            n.create_dataset("gradedSpike", data=0)
+            lm = meta.create_group(str(k))
+            lm.attrs.update(name=layer.name, weight_exp=layer.weight_exp)
 
 
 def read(path: str | Path) -> Network:

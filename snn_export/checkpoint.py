@@ -17,13 +17,12 @@ A checkpoint is a plain dict of tensors, strings, numbers, lists and dicts, so i
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_path
 from .errors import SnnExportError
 
 FORMAT = "snn-export-checkpoint"
@@ -39,14 +38,8 @@ def save(checkpoint: dict, path: str | Path) -> None:
     path = Path(path)
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, **checkpoint}
     validate(data, path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(data, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load(path: str | Path) -> dict:
