@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null)
 DEMO_DIR := demo-out
 # The core without Lava, on a newer Python with numpy 2 and current torch.
-CORE_PYTHON ?= $(shell command -v python3.11 2>/dev/null || pyenv which python3.11 2>/dev/null)
+# (the first python3.12 / python3.11 on PATH that actually runs: pyenv shims for versions other
+# than .python-version's do not)
+CORE_PYTHON ?= $(shell for p in python3.12 python3.11; do $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 CORE_VENV := .venv-core
 
 .PHONY: demo test test-core env lock clean
@@ -29,9 +31,9 @@ test: env
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory test-core
 
-# Core tests on Python 3.11 + numpy 2 + the newest torch, without Lava installed at all.
+# Core tests on Python 3.11/3.12 + numpy 2 + the newest torch, without Lava installed at all.
 test-core:
-	@if [ -z "$(CORE_PYTHON)" ]; then echo "skipping test-core: no python3.11 found" >&2; exit 0; fi; \
+	@if [ -z "$(CORE_PYTHON)" ]; then echo "skipping test-core: no python3.11 or 3.12 found" >&2; exit 0; fi; \
 	set -e; if [ ! -f $(CORE_VENV)/.installed ]; then \
 	  rm -rf $(CORE_VENV); "$(CORE_PYTHON)" -m venv $(CORE_VENV); \
 	  $(CORE_VENV)/bin/python -m pip install -q --upgrade pip; \

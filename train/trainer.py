@@ -72,7 +72,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / n:.3f}")
     results = {
