@@ -76,7 +76,7 @@ def test_lif_step_matches_lava_transcription(data):
 
 def test_quantization_ranges_and_straight_through_gradient():
     w = torch.tensor([[0.5, -0.25, 0.001]], requires_grad=True)
-    exp = fp.weight_exponent(float(w.abs().max()), 1.0)
+    exp = fp.weight_exponent(float(w.detach().abs().max()), 1.0)
     q = fp.quantize_weight(w.double(), exp)
     mant = q.detach() / fp.WEIGHT_STEP
     assert mant.abs().max() <= 127 and torch.all(mant == mant.round())
