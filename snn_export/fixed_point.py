@@ -79,14 +79,6 @@ def saturate_voltage(v: torch.Tensor) -> torch.Tensor:
     return _ste(v, v.clamp(-(STATE_MAX - 1), STATE_MAX - 1))
 
 
-def shift_weight_exp(acc: torch.Tensor, weight_exp: int) -> torch.Tensor:
-    """Dense output scaling: ``acc << weight_exp``, or an arithmetic (flooring) ``>> -weight_exp``."""
-    if weight_exp >= 0:
-        return acc * (1 << weight_exp)
-    scaled = acc / (1 << -weight_exp)
-    return _ste(scaled, torch.floor(scaled))
-
-
 @dataclass(frozen=True)
 class LIFParams:
     """Fixed-point CUBA LIF parameters of one neuron group (Lava's names and widths).

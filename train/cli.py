@@ -5,11 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from snn_export import checkpoint
 from snn_export.errors import SnnExportError
 
 from . import datasets
 from .surrogate import SURROGATES
-from .trainer import TrainConfig, save, train
+from .trainer import TrainConfig, train
 
 EPILOG = """\
 examples:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         ckpt = train(config, progress=not args.quiet)
-        save(ckpt, out)
+        checkpoint.save(ckpt, out)
     except (SnnExportError, ValueError) as exc:
         print(f"snn-train: error: {exc}", file=sys.stderr)
         return 1

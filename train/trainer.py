@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from snn_export import checkpoint
 from snn_export.readout import predict
 
 from . import datasets
@@ -97,7 +96,3 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         "time_steps": config.time_steps,
         "training": {"config": cfg, **results},
     }
-
-
-def save(ckpt: dict, path) -> None:
-    checkpoint.save(ckpt, path)
