@@ -12,7 +12,7 @@ DEMO_DIR := demo-out
 CORE_PYTHON ?= $(shell for p in python3.12 python3.11; do $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 CORE_VENV := .venv-core
 
-.PHONY: demo test test-core env lock clean
+.PHONY: demo test test-core env lock clean bench golden fuzz
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -46,6 +46,19 @@ demo: env
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
+
+# Emulator vs Lava speed, side by side (prints samples/s and ratios).
+bench: env
+	$(PY) benchmarks/emulator_vs_lava.py
+
+# Regenerate the golden vectors in tests/golden/ from real Lava.
+golden: env
+	$(PY) -m tests.make_golden
+
+# The long fuzzing run: FUZZ_EXAMPLES hypothesis examples of 1-4 random networks each.
+FUZZ_EXAMPLES ?= 1500
+fuzz: env
+	SNN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz_lava.py -k random_networks
 
 lock: env
 	{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.new && mv constraints.new constraints.txt

@@ -2,23 +2,25 @@
 from __future__ import annotations
 
 from snn_export import fixed_point as fp
-from snn_export.graph import Network
+from snn_export.graph import INPUT, Network
+
+from .netx_hdf5 import chain
 
 
 def text(net: Network, netx_name: str) -> str:
-    """A Markdown report of the deployed description."""
+    """A Markdown report of a deployed chain (as written to netx)."""
     rows = [
         "| layer | in -> out | input | weights (int) | weight exp e | vth | du | dv | bias range |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for layer in net.layers:
-        w, b = layer.weight, layer.bias
-        source = f"graded {layer.input_bits}-bit" if layer.input_bits else "spikes"
+    pairs = chain(net)
+    for syn, group in pairs:
+        w, b, p = syn.weight, group.bias, group.params
+        source = f"graded {net.input_bits}-bit" if syn.source == INPUT else "spikes"
         rows.append(
-            f"| {layer.name} | {layer.n_in} -> {layer.n_out} | {source} "
-            f"| 8-bit x{fp.WEIGHT_STEP}, {w.min()}..{w.max()} | {layer.weight_exp} "
-            f"| {layer.neuron.vth} | {layer.neuron.du} | {layer.neuron.dv} | {b.min()}..{b.max()} |")
-    depth = len(net.layers)
+            f"| {group.name} | {w.shape[1]} -> {w.shape[0]} | {source} "
+            f"| 8-bit x{fp.WEIGHT_STEP}, {w.min()}..{w.max()} | {syn.float_exp} "
+            f"| {p.vth} | {p.du} | {p.dv} | {b.min()}..{b.max()} |")
     return "\n".join([
         "# snn-export deployment report",
         "",
@@ -27,7 +29,7 @@ def text(net: Network, netx_name: str) -> str:
         f"- input: {net.input_size} channels, unsigned {net.input_bits}-bit levels, presented "
         f"every step; {net.time_steps} steps per sample",
         f"- timing: one step per synaptic hop; the output layer first sees the input at step "
-        f"{depth + 1}; biases act from step 1",
+        f"{len(pairs) + 1}; biases act from step 1",
         "- neurons: CUBA LIF, fixed point (24-bit u and v, 12-bit decays, strict threshold "
         "v > vth << 6, hard reset to 0); bias = mantissa << 6",
         "- weights: int8 mantissa m, applied as 2m; float weight = m * 2**e",

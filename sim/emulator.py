@@ -1,75 +1,178 @@
 """Exact integer emulator of a deployed :class:`~snn_export.graph.Network`, batched over samples.
 
-It runs :func:`snn_export.fixed_point.lif_step` on float64 tensors holding integers, the same
-code on CPU and CUDA. Float64 sums of integers are exact below 2**53; :func:`run` checks the
-bound on every Dense before it starts. Timing is Lava's: each Dense delivers at step
-``t + 1`` what it received at step ``t`` (its buffer starts at zero).
+The project's definition of what the deployed network computes. It runs the neuron steps of
+:mod:`snn_export.fixed_point` on float64 tensors holding integers, the same code on CPU and
+CUDA (torch has no integer matmul on CUDA). Float64 sums of integers are exact below 2**53;
+:func:`run` checks that bound for every synapse group before it starts. Convolutions are
+computed as unfold + matmul, so no convolution algorithm (FFT, Winograd) can round.
+
+Timing is Lava's (see :mod:`snn_export.graph`): at step ``t`` every synapse group delivers
+what it computed at ``t - 1`` (its buffer starts at zero), every neuron group steps, and
+then every synapse group reads its source's output of step ``t``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from snn_export import fixed_point as fp
-from snn_export.graph import Network
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
+
+from .result import SimResult, state_names
 
 EXACT_BOUND = 2.0**53
 
 
-@dataclass
-class EmulatorResult:
-    """spikes: per layer, (samples, steps, neurons) uint8. u, v: per layer, the final states
-    (samples, neurons) int64."""
-
-    spikes: list[np.ndarray]
-    u: list[np.ndarray]
-    v: list[np.ndarray]
+def _fan_in(syn) -> int:
+    if isinstance(syn, Conv):
+        return int(np.prod(syn.weight.shape[1:]))
+    return int(syn.weight.shape[1])
 
 
-def _check_exact(net: Network) -> None:
-    """Every partial sum of a Dense accumulation must be an exact float64 integer."""
-    in_max = float(2**net.input_bits - 1)
-    for layer in net.layers:
-        bound = float(np.abs(layer.weight).max(initial=0)) * in_max * layer.n_in
+def check_exact(net: Network) -> None:
+    """Raise ``ValueError`` unless every partial sum of every synapse group is an exact
+    float64 integer."""
+    for syn in net.synapses:
+        in_max = float(2**net.input_bits - 1) if syn.source == INPUT else 1.0
+        w = syn.effective_weight() if isinstance(syn, Dense) else syn.weight
+        bound = float(np.abs(w).max(initial=0)) * in_max * _fan_in(syn)
+        if isinstance(syn, Dense):
+            bound *= 2.0 ** max(syn.weight_exp, 0)
         if bound >= EXACT_BOUND:
-            raise ValueError(f"layer {layer.name}: accumulations up to {bound:.3g} are not "
+            raise ValueError(f"synapses {syn.name}: accumulations up to {bound:.3g} are not "
                              "exact in float64")
-        in_max = 1.0
 
 
-def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 4096) -> EmulatorResult:
-    """Run ``x`` ((samples, inputs) unsigned integer levels) for ``net.time_steps`` steps."""
-    _check_exact(net)
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
-    if x.ndim != 2 or x.shape[1] != net.input_size:
-        raise ValueError(f"input of shape {tuple(x.shape)}; expected (samples, {net.input_size})")
-    if x.numel() and (x.min() < 0 or x.max() > 2**net.input_bits - 1):
-        raise ValueError(f"input levels must be within 0..{2**net.input_bits - 1}")
-    weights = [torch.as_tensor(layer.weight, dtype=torch.float64, device=device).T
-               for layer in net.layers]
-    biases = [torch.as_tensor(layer.bias, dtype=torch.float64, device=device)
-              for layer in net.layers]
-    chunks = [_run_batch(net, x[i:i + batch_size].to(device), weights, biases)
+class _DenseOp:
+    """Lava ``Dense`` / ``DelayDense``: ``(W @ s) << weight_exp`` per delay slot."""
+
+    def __init__(self, syn: Dense, device):
+        w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
+        self.exp = syn.weight_exp
+        self.n_out = w.shape[0]
+        if syn.delays is None:
+            self.slots = 1
+            self.w_t = w.T
+        else:
+            delays = torch.as_tensor(syn.delays, device=device)
+            self.slots = int(delays.max()) + 1
+            # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of delay k
+            self.w_t = torch.cat([torch.where(delays == k, w, 0.0)
+                                  for k in range(self.slots)]).T
+
+    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
+        """(batch, n_in) -> (batch, slots, n_out)."""
+        out = fp.shift_exp(inp.flatten(1) @ self.w_t, self.exp)
+        return out.view(inp.shape[0], self.slots, self.n_out)
+
+
+class _ConvOp:
+    """Lava ``Conv``: integer cross-correlation, wrapped to 24 bits."""
+
+    def __init__(self, syn: Conv, in_shape: tuple, out_shape: tuple, device):
+        w = torch.as_tensor(syn.weight, dtype=torch.float64, device=device)
+        self.groups = syn.groups
+        self.w = w.reshape(syn.groups, w.shape[0] // syn.groups, -1)  # (g, out/g, in/g*kh*kw)
+        self.kw = dict(kernel_size=tuple(w.shape[2:]), dilation=tuple(syn.dilation),
+                       padding=tuple(syn.padding), stride=tuple(syn.stride))
+        self.in_shape, self.out_shape = in_shape, out_shape
+        self.slots = 1
+
+    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
+        batch = inp.shape[0]
+        cols = F.unfold(inp.reshape(batch, *self.in_shape), **self.kw)  # (B, C*kh*kw, L)
+        cols = cols.view(batch, self.groups, -1, cols.shape[-1])
+        out = torch.matmul(self.w, cols)  # (B, g, out/g, L)
+        return fp.wrap24(out.reshape(batch, 1, -1))
+
+
+def _neuron_init(group: Neurons, batch: int, like: torch.Tensor) -> dict:
+    zeros = like.new_zeros(batch, group.size)
+    state = {name: zeros for name in state_names(group)}
+    if group.kind == "atrlif":
+        state["theta"] = zeros + float(group.params.theta_0 << fp.ACT_SHIFT)
+    return state
+
+
+def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int):
+    """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes."""
+    p = group.params
+    if group.kind == "lif":
+        if group.reset_interval and t % group.reset_interval == \
+                group.reset_offset % group.reset_interval:
+            state["u"], state["v"] = state["u"] * 0, state["v"] * 0
+        state["u"], state["v"], s = fp.lif_step(state["u"], state["v"], a, bias, p)
+    else:
+        *new, s = fp.atrlif_step(state["i"], state["v"], state["theta"], state["r"], a, bias, p)
+        state.update(zip(("i", "v", "theta", "r"), new))
+    return s
+
+
+def _as_input(net: Network, x) -> tuple[torch.Tensor, bool]:
+    """Validate ``x``; returns it as float64 (samples, [T,] size) and whether it varies in time."""
+    x = np.asarray(x)
+    shape = tuple(net.input_shape)
+    if x.shape[1:] == shape:
+        static = True
+    elif x.shape[1:] == (net.time_steps, *shape):
+        static = False
+    else:
+        raise ValueError(f"input of shape {x.shape}; expected (samples, {', '.join(map(str, shape))}) "
+                         f"or (samples, {net.time_steps}, {', '.join(map(str, shape))})")
+    top = 2**net.input_bits - 1
+    if x.size and (not np.issubdtype(x.dtype, np.integer) or x.min() < 0 or x.max() > top):
+        raise ValueError(f"input levels must be integers within 0..{top}")
+    x = torch.as_tensor(x.astype(np.float64))
+    return x.reshape(len(x), -1) if static else x.reshape(len(x), net.time_steps, -1), static
+
+
+def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 1024) -> SimResult:
+    """Run integer input levels ``x`` through ``net``: shape (samples, *input_shape) to
+    present the same frame at every step, or (samples, time_steps, *input_shape)."""
+    net.validate()
+    check_exact(net)
+    x, static = _as_input(net, x)
+    ops = {}
+    for syn in net.synapses:
+        if isinstance(syn, Conv):
+            ops[syn.name] = _ConvOp(syn, net.shape_of(syn.source), net.shape_of(syn.target), device)
+        else:
+            ops[syn.name] = _DenseOp(syn, device)
+    biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)
+              for g in net.neurons}
+    chunks = [_run_batch(net, x[i:i + batch_size].to(device), static, ops, biases)
               for i in range(0, max(len(x), 1), batch_size)]
-    return EmulatorResult(*(
-        [np.concatenate([c[field][k] for c in chunks]) for k in range(len(net.layers))]
-        for field in range(3)))
+    spikes = {g.name: np.concatenate([c[0][g.name] for c in chunks]) for g in net.neurons}
+    states = {g.name: {k: np.concatenate([c[1][g.name][k] for c in chunks])
+                       for k in state_names(g)} for g in net.neurons}
+    return SimResult(spikes, states)
 
 
-def _run_batch(net, x, weights, biases):
-    n = len(net.layers)
-    zeros = [x.new_zeros(x.shape[0], w.shape[1]) for w in weights]
-    u, v, buffers = list(zeros), list(zeros), list(zeros)
-    spikes = [[] for _ in range(n)]
-    for _ in range(net.time_steps):
-        inp = x
-        for k, layer in enumerate(net.layers):
-            a, buffers[k] = buffers[k], inp @ weights[k]
-            u[k], v[k], s = fp.lif_step(u[k], v[k], a, biases[k], layer.neuron)
-            spikes[k].append(s)
-            inp = s
-    return ([torch.stack(s, 1).to(torch.uint8).cpu().numpy() for s in spikes],
-            [t.cpu().numpy().astype(np.int64) for t in u],
-            [t.cpu().numpy().astype(np.int64) for t in v])
+def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict):
+    batch = x.shape[0]
+    state = {g.name: _neuron_init(g, batch, x) for g in net.neurons}
+    buffers = {s.name: x.new_zeros(batch, ops[s.name].slots, net.group(s.target).size)
+               for s in net.synapses}
+    from_input = [s for s in net.synapses if s.source == INPUT]
+    fixed = {s.name: ops[s.name](x) for s in from_input} if static else {}
+    spikes = {g.name: [] for g in net.neurons}
+    for t in range(1, net.time_steps + 1):
+        a = {g.name: x.new_zeros(batch, g.size) for g in net.neurons}
+        for s in net.synapses:
+            a[s.target] = a[s.target] + buffers[s.name][:, 0]
+        out = {INPUT: None if static else x[:, t - 1]}
+        for g in net.neurons:
+            out[g.name] = _neuron_step(g, state[g.name], a[g.name], biases[g.name], t)
+            spikes[g.name].append(out[g.name])
+        for s in net.synapses:
+            new = fixed[s.name] if s.name in fixed else ops[s.name](out[s.source])
+            buf = buffers[s.name]
+            if buf.shape[1] > 1:  # delay line: advance one slot
+                buf = torch.cat([buf[:, 1:], torch.zeros_like(buf[:, :1])], 1)
+                buffers[s.name] = buf + new
+            else:
+                buffers[s.name] = new
+    to_np = lambda t: t.cpu().numpy().astype(np.int64)
+    return ({k: torch.stack(v, 1).to(torch.uint8).cpu().numpy() for k, v in spikes.items()},
+            {g.name: {k: to_np(state[g.name][k]) for k in state_names(g)} for g in net.neurons})

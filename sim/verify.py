@@ -13,6 +13,7 @@ from snn_export.readout import predict
 from snn_export.train.models import DenseSNN
 
 from . import emulator, lava_runner
+from .result import SimResult
 
 
 @dataclass
@@ -31,6 +32,7 @@ class LayerComparison:
     spikes_emulator: int
     spikes_lava: int
     differing: int
+    differing_states: int = 0  # neuron state values after each sample that differ
 
 
 @dataclass
@@ -51,29 +53,35 @@ class VerifyResult:
                  f"accuracy: float {acc['float']:.4f}  emulator {acc['emulator']:.4f}  "
                  f"lava {acc['lava']:.4f}"]
         lines += [f"  {c.layer}: {c.spikes_emulator} spikes (emulator), {c.spikes_lava} (lava), "
-                  f"{c.differing} differing" for c in self.layers]
+                  f"{c.differing} differing, {c.differing_states} differing states"
+                  for c in self.layers]
         if self.bit_exact:
-            lines.append("bit-exact: Lava and the emulator agree on every spike of every layer")
+            lines.append("bit-exact: Lava and the emulator agree on every spike of every layer "
+                         "and every final neuron state")
         else:
             m = self.first_mismatch
-            lines.append(f"MISMATCH: {self.mismatches} differing spikes; first at layer {m.layer}, "
-                         f"sample {m.sample}, neuron {m.neuron}, step {m.step}: "
-                         f"emulator {m.emulator}, lava {m.lava}")
+            where = "" if m is None else (
+                f"; first spike at layer {m.layer}, sample {m.sample}, neuron {m.neuron}, "
+                f"step {m.step}: emulator {m.emulator}, lava {m.lava}")
+            lines.append(f"MISMATCH: {self.mismatches} differing spikes and states{where}")
         return "\n".join(lines)
 
 
-def compare(names: list[str], emu: list[np.ndarray], lava: list[np.ndarray]):
-    """Per-layer counts and the first differing spike in (step, layer, sample, neuron) order."""
+def compare(emu: SimResult, lava: SimResult):
+    """Per-group counts of differing spikes and final states, and the first differing spike
+    in (step, group order, sample, neuron) order. Returns (layers, first, total)."""
     layers, first, total = [], None, 0
-    for name, e, l in zip(names, emu, lava):
+    for name, e in emu.spikes.items():
+        l = lava.spikes[name]
         diff = e != l
-        total += int(diff.sum())
-        layers.append(LayerComparison(name, int(e.sum()), int(l.sum()), int(diff.sum())))
-    for k, (e, l) in enumerate(zip(emu, lava)):
-        idx = np.argwhere(e != l)  # (sample, step, neuron)
+        states = sum(int((emu.states[name][k] != lava.states[name][k]).sum())
+                     for k in emu.states[name])
+        total += int(diff.sum()) + states
+        layers.append(LayerComparison(name, int(e.sum()), int(l.sum()), int(diff.sum()), states))
+        idx = np.argwhere(diff)  # (sample, step, neuron)
         if len(idx):
             s, t, n = idx[np.lexsort((idx[:, 2], idx[:, 0], idx[:, 1]))][0]
-            cand = Mismatch(names[k], int(s), int(n), int(t) + 1, int(e[s, t, n]), int(l[s, t, n]))
+            cand = Mismatch(name, int(s), int(n), int(t) + 1, int(e[s, t, n]), int(l[s, t, n]))
             if first is None or cand.step < first.step:
                 first = cand
     return layers, first, total
@@ -83,15 +91,15 @@ def verify(netx_path: str | Path, model: DenseSNN, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
     """Run the description at ``netx_path`` in Lava and in the emulator on ``x``."""
     net = netx_hdf5.read(netx_path)
-    emu = emulator.run(net, x).spikes
-    lava = lava_runner.run(netx_path, x, net.time_steps, net.input_bits, progress=progress)
-    names = [layer.name for layer in net.layers]
-    layers, first, total = compare(names, emu, lava)
+    emu = emulator.run(net, x)
+    lava = lava_runner.run_netx(netx_path, x, net.time_steps, net.input_bits,
+                                names=[g.name for g in net.neurons], progress=progress)
+    layers, first, total = compare(emu, lava)
     model.quantized_mode = False
     with torch.no_grad():
         float_out = model(torch.from_numpy(np.asarray(x)), net.time_steps)[-1]
     acc = {"float": float(np.mean(predict(float_out) == y)),
-           "emulator": float(np.mean(predict(emu[-1]) == y)),
-           "lava": float(np.mean(predict(lava[-1]) == y))}
+           "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
+           "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}
     return VerifyResult(samples=len(x), bit_exact=total == 0, mismatches=total,
                         first_mismatch=first, accuracy=acc, layers=layers)

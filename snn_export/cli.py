@@ -106,7 +106,7 @@ def _export_lava(args) -> int:
             if args.json:
                 print(json.dumps(summary, indent=2))
             raise VerificationMismatch(f"{out_dir / NETX_NAME}: Lava and the emulator differ "
-                                       f"on {result.mismatches} spikes")
+                                       f"on {result.mismatches} spikes and neuron states")
     if args.json:
         print(json.dumps(summary, indent=2))
     return 0

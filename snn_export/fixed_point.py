@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 DECAY_BITS = 12
@@ -119,6 +120,92 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     s = (over > 0).to(v.dtype) if spike_fn is None else spike_fn(over, float(p.vth << ACT_SHIFT))
     v = v * (1 - s)  # hard reset to 0
     return u, v, s
+
+
+@dataclass(frozen=True)
+class ATRLIFParams:
+    """Fixed-point parameters of Lava's ATRLIF (adaptive threshold and refractoriness).
+
+    Decays are 12-bit integers ``d`` (Lava's ``delta = d / 4096``, exact in float):
+    d_i: current, keeps ``1 - (d_i + 1)/4096`` per step (like LIF ``du``);
+    d_v, d_theta, d_r: voltage, threshold excess and refractory state, keep ``1 - d/4096``.
+    theta_0: resting threshold, theta_step: threshold increase per spike; both 12-bit
+    unsigned, MSB-aligned by 6 bits like LIF's ``vth``. A neuron spikes when
+    ``v - r >= theta`` (not strict); it is not reset: ``r += 2 * theta`` instead.
+    """
+
+    theta_0: int
+    theta_step: int
+    d_i: int
+    d_v: int
+    d_theta: int
+    d_r: int
+
+    def __post_init__(self):
+        for name in ("theta_0", "theta_step", "d_i", "d_v", "d_theta", "d_r"):
+            value = getattr(self, name)
+            if not 0 <= value < DECAY_UNITY:
+                raise ValueError(f"{name}={value} is outside the 12-bit range 0..4095")
+
+
+def atrlif_step(i: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.Tensor,
+                a: torch.Tensor, bias_mant: torch.Tensor, p: ATRLIFParams):
+    """One step of Lava's ``PyATRLIFModelFixed``. Returns ``(i, v, theta, r, spikes)``.
+
+    All states are int32 registers in internal units; ``theta`` starts at
+    ``theta_0 << 6`` (Lava sets it on the first step).
+    """
+    i = wrap_current(to_int32(decay(i, p.d_i + 1) + a * (1 << ACT_SHIFT)))
+    v = saturate_voltage(to_int32(decay(v, p.d_v) + i + bias_mant * (1 << BIAS_EXP)))
+    theta_0 = float(p.theta_0 << ACT_SHIFT)
+    theta = to_int32(decay(theta - theta_0, p.d_theta) + theta_0)
+    r = to_int32(decay(r, p.d_r))
+    s = (to_int32(v - r) >= theta).to(v.dtype)
+    r = to_int32(r + s * 2 * theta)
+    theta = to_int32(theta + s * float(p.theta_step << ACT_SHIFT))
+    return i, v, theta, r, s
+
+
+# --- Synapses (Lava's Dense and Conv process models) ---
+
+SIGN_MODES = ("mixed", "excitatory", "inhibitory")
+
+
+def sign_mode_of(weight: np.ndarray) -> str:
+    """Lava's ``determine_sign_mode``: excitatory if no weight is negative, inhibitory if
+    none is positive, else mixed."""
+    if weight.min(initial=0) >= 0:
+        return "excitatory"
+    if weight.max(initial=0) <= 0:
+        return "inhibitory"
+    return "mixed"
+
+
+def synapse_weights(weight: np.ndarray, num_weight_bits: int = WEIGHT_BITS,
+                    sign_mode: str | None = None) -> np.ndarray:
+    """The weights a Lava Dense actually applies (``clip_weights`` then
+    ``truncate_weights``): clipped to 8 bits (mixed: [-256, 255], excitatory [0, 255],
+    inhibitory [-255, 0]) and their low bits cleared, ``8 - num_weight_bits (+1 if mixed)``
+    of them, rounding toward minus infinity (of the magnitude, for inhibitory)."""
+    mode = sign_mode or sign_mode_of(weight)
+    sign = -1 if mode == "inhibitory" else 1
+    w = sign * np.asarray(weight, dtype=np.int64)
+    mixed = mode == "mixed"
+    w = np.clip(w, -(1 << WEIGHT_BITS) * mixed, (1 << WEIGHT_BITS) - 1)
+    drop = WEIGHT_BITS - num_weight_bits + mixed
+    return sign * ((w >> drop) << drop)
+
+
+def shift_exp(a: torch.Tensor, exp: int) -> torch.Tensor:
+    """``a << exp`` for ``exp >= 0``, else the arithmetic ``a >> -exp`` (floors negatives)."""
+    if exp >= 0:
+        return a * float(1 << exp)
+    return torch.floor(a / float(1 << -exp))
+
+
+def wrap24(x: torch.Tensor) -> torch.Tensor:
+    """Modular 24-bit two's-complement wrap (Lava's Conv ``signed_clamp``)."""
+    return torch.remainder(x + STATE_MAX, 2.0 * STATE_MAX) - STATE_MAX
 
 
 # --- Float -> fixed point (lowering and quantization-aware training share these) ---

@@ -2,16 +2,23 @@
 
 - :class:`FloatNetwork`: what the export stage reads out of a trained model: float weights
   (input scaling folded into the encoding layer), biases and neuron constants.
-- :class:`Network`: the deployable description the deploy stage lowers it to: integer
-  parameters in Loihi's fixed-point formats, written to netx HDF5 and run by the emulator
-  and the Lava runner in the sim stage. Its arrays are integer numpy arrays.
+- :class:`Network`: the deployable description the deploy stage lowers it to: a graph of
+  neuron groups (:class:`Neurons`) joined by synapse groups (:class:`Dense`, :class:`Conv`),
+  with integer parameters in Loihi's fixed-point formats (integer numpy arrays). The sim
+  stage runs it in the emulator and, built from real Lava processes, in Lava.
 
-Timing (Lava's): each Dense hop adds one step of latency, so layer ``k`` (1-based) first
-sees the input at step ``k + 1``; every neuron integrates its bias from step 1.
+Timing (Lava's): every synapse group delivers at step ``t + 1`` what its source emitted at
+step ``t`` (plus its per-synapse delay, if any); a neuron group adds the inputs of all its
+synapse groups; every neuron integrates its bias from step 1. The network input (graded
+unsigned levels) is the source named ``"input"``.
+
+Shapes: a neuron group is ``(n,)`` or ``(channels, height, width)``; Dense weights act on
+the row-major (C, H, W) flattening, as in PyTorch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Union
 
 import numpy as np
 import torch
@@ -44,73 +51,221 @@ class FloatNetwork:
     metadata: dict = field(default_factory=dict)
 
 
-@dataclass
-class DenseLayer:
-    """A Dense synapse group feeding a group of CUBA LIF neurons.
 
-    weight: (out, in) integer weights as the synapse applies them, ``2 * mantissa`` with
-        int8 mantissas (so even, in [-256, 254]).
-    weight_exp: the layer's exponent ``e``: float weight = mantissa * 2**e, threshold
-        ``vth`` = float threshold * 2**(1 - e). Reported; netx derives its own
-        ``weight_exp`` register from ``weight``.
-    bias: (out,) 13-bit bias mantissas (Lava ``bias_exp`` = 6).
-    neuron: fixed-point LIF parameters.
-    input_bits: 0 when the input is binary spikes; else the bit width of graded input
-        messages (only the encoding layer).
+INPUT = "input"  # the source name of the network input
+
+NeuronParams = Union[fp.LIFParams, fp.ATRLIFParams]
+
+
+@dataclass
+class Neurons:
+    """A group of neurons with shared parameters.
+
+    shape: ``(n,)`` or ``(C, H, W)``.
+    params: CUBA LIF (:class:`~snn_export.fixed_point.LIFParams`) or ATRLIF
+        (:class:`~snn_export.fixed_point.ATRLIFParams`).
+    bias: (size,) 13-bit mantissas, exponent :data:`~snn_export.fixed_point.BIAS_EXP`.
+    reset_interval: LIF only; > 0 makes it Lava's ``LIFReset``: ``u`` and ``v`` are zeroed
+        before integrating at every step ``t`` (1-based) with
+        ``t % reset_interval == reset_offset % reset_interval``.
     """
 
     name: str
-    weight: np.ndarray
-    weight_exp: int
+    shape: tuple
+    params: NeuronParams
     bias: np.ndarray
-    neuron: fp.LIFParams
-    input_bits: int = 0
+    reset_interval: int = 0
+    reset_offset: int = 0
 
     @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
+    def size(self) -> int:
+        return int(np.prod(self.shape))
 
     @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
+    def kind(self) -> str:
+        return "lif" if isinstance(self.params, fp.LIFParams) else "atrlif"
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming this layer if a value is outside its bit width."""
-        w, b = self.weight, self.bias
-        if w.ndim != 2 or b.shape != (w.shape[0],):
-            raise ValueError(f"layer {self.name}: weight {w.shape} and bias {b.shape} disagree")
-        if np.any(w % fp.WEIGHT_STEP) or w.min(initial=0) < fp.WEIGHT_STEP * fp.MANT_MIN \
-                or w.max(initial=0) > fp.WEIGHT_STEP * fp.MANT_MAX:
-            raise ValueError(f"layer {self.name}: weights must be 2 * int8 mantissas")
+        if not self.shape or len(self.shape) not in (1, 3) or min(self.shape) < 1:
+            raise ValueError(f"neurons {self.name}: shape {self.shape} is not (n,) or (C, H, W)")
+        if not isinstance(self.params, (fp.LIFParams, fp.ATRLIFParams)):
+            raise ValueError(f"neurons {self.name}: unknown neuron parameters {self.params!r}")
+        b = self.bias
+        if b.shape != (self.size,):
+            raise ValueError(f"neurons {self.name}: bias shape {b.shape}, expected ({self.size},)")
         if b.min(initial=0) < fp.BIAS_MANT_MIN or b.max(initial=0) > fp.BIAS_MANT_MAX:
-            raise ValueError(f"layer {self.name}: bias outside the 13-bit range")
-        if not 0 <= self.input_bits <= fp.INPUT_BITS_MAX:
-            raise ValueError(f"layer {self.name}: input_bits={self.input_bits} outside 0..8")
+            raise ValueError(f"neurons {self.name}: bias outside the 13-bit range")
+        if self.reset_interval < 0 or (self.reset_interval and self.kind != "lif"):
+            raise ValueError(f"neurons {self.name}: reset_interval needs a LIF group and a "
+                             "value >= 0")
+
+
+@dataclass
+class Dense:
+    """All-to-all synapses (Lava ``Dense``, or ``DelayDense`` when ``delays`` is set).
+
+    weight: (target size, source size) integers as Lava's ``weights`` register: 9-bit
+        signed; Lava clips and truncates them (:func:`~snn_export.fixed_point.synapse_weights`).
+    weight_exp: Lava's ``weight_exp``: the accumulated input is shifted left by it (right,
+        flooring, when negative).
+    num_weight_bits, sign_mode: Lava's; ``sign_mode=None`` lets Lava infer it.
+    delays: None, or (target size, source size) integers 0..62: a spike at step ``t``
+        arrives at ``t + 1 + delay``.
+    float_exp: the exponent ``e`` of the float weights this was lowered from
+        (float weight = weight / 2 * 2**e); reported only.
+    A synapse from :data:`INPUT` reads graded input levels; all others read binary spikes.
+    """
+
+    name: str
+    source: str
+    target: str
+    weight: np.ndarray
+    weight_exp: int = 0
+    num_weight_bits: int = fp.WEIGHT_BITS
+    sign_mode: str | None = None
+    delays: np.ndarray | None = None
+    float_exp: int | None = None
+
+    def effective_weight(self) -> np.ndarray:
+        """The integer weights Lava applies (before ``weight_exp``)."""
+        return fp.synapse_weights(self.weight, self.num_weight_bits, self.sign_mode)
+
+    def validate(self, n_source: int, n_target: int) -> None:
+        w = self.weight
+        if w.shape != (n_target, n_source):
+            raise ValueError(f"synapses {self.name}: weight shape {w.shape}, expected "
+                             f"({n_target}, {n_source}) from {self.source} to {self.target}")
+        if w.min(initial=0) < -256 or w.max(initial=0) > 255:
+            raise ValueError(f"synapses {self.name}: weights outside Lava's 9-bit range")
+        if not 1 <= self.num_weight_bits <= fp.WEIGHT_BITS:
+            raise ValueError(f"synapses {self.name}: num_weight_bits={self.num_weight_bits} "
+                             "outside 1..8")
+        if self.sign_mode not in (None, *fp.SIGN_MODES):
+            raise ValueError(f"synapses {self.name}: sign_mode {self.sign_mode!r} is not one "
+                             f"of {fp.SIGN_MODES}")
+        if not -8 <= self.weight_exp <= 7:
+            raise ValueError(f"synapses {self.name}: weight_exp={self.weight_exp} outside -8..7")
+        if self.delays is not None and (self.delays.shape != w.shape or self.delays.min() < 0
+                                        or self.delays.max() > MAX_DELAY):
+            raise ValueError(f"synapses {self.name}: delays must match the weights' shape and "
+                             f"lie in 0..{MAX_DELAY}")
+
+
+MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)
+
+
+@dataclass
+class Conv:
+    """2-D convolution (Lava ``Conv``), PyTorch conventions: cross-correlation, weight
+    (out channels, in channels / groups, kernel height, kernel width), integers in
+    [-256, 255] applied as they are (Lava's Conv ignores ``weight_exp`` and
+    ``num_weight_bits``). stride, padding, dilation: (height, width). The sum wraps to
+    24 bits (two's complement). Source and target are (C, H, W) groups.
+    """
+
+    name: str
+    source: str
+    target: str
+    weight: np.ndarray
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    dilation: tuple = (1, 1)
+    groups: int = 1
+    float_exp: int | None = None
+
+    def output_shape(self, in_shape: tuple) -> tuple:
+        _, h, w = in_shape
+        kh, kw = self.weight.shape[2:]
+        out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(
+            (h, w), (kh, kw), self.stride, self.padding, self.dilation)]
+        return (int(self.weight.shape[0]), *out)
+
+    def validate(self, in_shape: tuple, out_shape: tuple) -> None:
+        w = self.weight
+        if len(in_shape) != 3 or w.ndim != 4:
+            raise ValueError(f"synapses {self.name}: a Conv needs a (C, H, W) source and a "
+                             "4-D weight")
+        if self.groups < 1 or in_shape[0] != w.shape[1] * self.groups \
+                or w.shape[0] % self.groups:
+            raise ValueError(f"synapses {self.name}: weight {w.shape} with groups="
+                             f"{self.groups} does not fit {in_shape[0]} input channels")
+        if min(self.stride) < 1 or min(self.dilation) < 1 or min(self.padding) < 0:
+            raise ValueError(f"synapses {self.name}: stride and dilation must be >= 1, "
+                             "padding >= 0")
+        if w.min(initial=0) < -256 or w.max(initial=0) > 255:
+            raise ValueError(f"synapses {self.name}: weights outside Lava's 9-bit range")
+        if tuple(out_shape) != self.output_shape(in_shape):
+            raise ValueError(f"synapses {self.name}: output shape {self.output_shape(in_shape)} "
+                             f"but the target {self.target} has shape {tuple(out_shape)}")
+
+
+Synapses = Union[Dense, Conv]
 
 
 @dataclass
 class Network:
-    """A feed-forward chain of Dense/LIF layers, the first one reading graded input.
+    """A deployable spiking network: neuron groups and the synapse groups between them.
 
-    input_size: number of input channels (flattened).
-    time_steps: steps per sample; the input is presented at every step.
+    input_shape: shape of one input frame, ``(n,)`` or ``(C, H, W)``.
     input_bits: bit width of the unsigned integer input levels.
+    time_steps: steps per sample.
+    neurons: in a deterministic order; the last one is the readout unless
+        ``metadata["readout"]`` names another.
     metadata: plain data (dataset, source checkpoint, ...), copied into reports.
     """
 
-    layers: list[DenseLayer]
-    input_size: int
-    time_steps: int
+    input_shape: tuple
     input_bits: int
+    time_steps: int
+    neurons: list[Neurons]
+    synapses: list[Synapses]
     metadata: dict = field(default_factory=dict)
 
+    @property
+    def input_size(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def group(self, name: str) -> Neurons:
+        for n in self.neurons:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def shape_of(self, name: str) -> tuple:
+        return tuple(self.input_shape) if name == INPUT else tuple(self.group(name).shape)
+
+    @property
+    def readout(self) -> str:
+        return self.metadata.get("readout", self.neurons[-1].name)
+
+    def incoming(self, name: str) -> list[Synapses]:
+        return [s for s in self.synapses if s.target == name]
+
     def validate(self) -> None:
-        n_in = self.input_size
-        for layer in self.layers:
-            layer.validate()
-            if layer.n_in != n_in:
-                raise ValueError(f"layer {layer.name}: expects {layer.n_in} inputs, "
-                                 f"the previous layer gives {n_in}")
-            n_in = layer.n_out
+        """Raise ``ValueError`` naming the group or synapse whose value is out of range."""
         if self.time_steps < 1:
             raise ValueError(f"time_steps must be >= 1, got {self.time_steps}")
+        if not 1 <= self.input_bits <= fp.INPUT_BITS_MAX:
+            raise ValueError(f"input_bits={self.input_bits} outside 1..{fp.INPUT_BITS_MAX}")
+        if len(self.input_shape) not in (1, 3):
+            raise ValueError(f"input shape {self.input_shape} is not (n,) or (C, H, W)")
+        names = [n.name for n in self.neurons] + [s.name for s in self.synapses]
+        dup = {n for n in names if names.count(n) > 1} | ({INPUT} & set(names))
+        if dup:
+            raise ValueError(f"names used twice or reserved: {sorted(dup)}")
+        if not self.neurons:
+            raise ValueError("the network has no neurons")
+        for n in self.neurons:
+            n.validate()
+        known = {n.name for n in self.neurons}
+        for s in self.synapses:
+            if s.source not in known | {INPUT} or s.target not in known:
+                raise ValueError(f"synapses {s.name}: unknown source {s.source!r} or target "
+                                 f"{s.target!r}")
+            src, dst = self.shape_of(s.source), self.shape_of(s.target)
+            if isinstance(s, Conv):
+                s.validate(src, dst)
+            else:
+                s.validate(int(np.prod(src)), int(np.prod(dst)))
+        if self.readout not in known:
+            raise ValueError(f"readout {self.readout!r} is not a neuron group")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from snn_export import fixed_point as fp
-from snn_export.graph import DenseLayer, Network
+from snn_export.graph import INPUT, Dense, Network, Neurons
 
 HAVE_LAVA = importlib.util.find_spec("lava") is not None
 
@@ -35,14 +35,17 @@ def trained(tmp_path_factory):
 
 def random_network(rng: np.random.Generator, sizes, time_steps=6, input_bits=4,
                    extreme=False) -> Network:
-    """A random chain with weights, biases and neuron constants across their full ranges."""
-    layers = []
+    """A random netx-expressible chain (Dense + LIF layers ``layer1..``) with weights,
+    biases and neuron constants across their full ranges."""
+    neurons, synapses, source = [], [], INPUT
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        name = f"layer{k + 1}"
         w = fp.WEIGHT_STEP * rng.integers(fp.MANT_MIN, fp.MANT_MAX + 1, (n_out, n_in))
         b_lim = fp.BIAS_MANT_MAX if extreme else 300
         bias = rng.integers(-b_lim, b_lim + 1, n_out)
         vth = int(rng.integers(1, fp.VTH_MAX + 1)) if extreme else int(rng.integers(50, 3000))
-        neuron = fp.LIFParams(vth=vth, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4097)))
-        layers.append(DenseLayer(f"layer{k + 1}", w, 0, bias, neuron,
-                                 input_bits if k == 0 else 0))
-    return Network(layers, sizes[0], time_steps, input_bits)
+        params = fp.LIFParams(vth=vth, du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4097)))
+        neurons.append(Neurons(name, (n_out,), params, bias))
+        synapses.append(Dense(f"{name}.dense", source, name, w))
+        source = name
+    return Network((sizes[0],), input_bits, time_steps, neurons, synapses)

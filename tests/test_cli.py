@@ -1,5 +1,6 @@
 """snn-export's command line: outputs, reports and clear errors that leave nothing behind."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
     code, stdout, _ = run([trained, "--target", "lava", "-o", out], capsys)
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["network.net", "report.md"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "network.net").stat().st_mode & 0o777 == 0o666 & ~umask
     report = (out / "report.md").read_text()
     assert "| layer1 | 64 -> 128 | graded 5-bit |" in report
     assert "| layer2 | 128 -> 10 | spikes |" in report
@@ -33,10 +37,11 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
     expected = lower(to_graph(model, ckpt))
     got = netx_hdf5.read(out / "network.net")
     assert got.time_steps == ckpt["time_steps"] == 16
-    for e, g in zip(expected.layers, got.layers):
-        np.testing.assert_array_equal(e.weight, g.weight)
-        np.testing.assert_array_equal(e.bias, g.bias)
-        assert (e.neuron, e.weight_exp) == (g.neuron, g.weight_exp)
+    for (es, eg), (gs, gg) in zip(netx_hdf5.chain(expected), netx_hdf5.chain(got)):
+        np.testing.assert_array_equal(es.weight, gs.weight)
+        np.testing.assert_array_equal(eg.bias, gg.bias)
+        assert (eg.params, eg.name, es.name, es.float_exp) == \
+            (gg.params, gg.name, gs.name, gs.float_exp)
 
 
 def test_default_output_folder_and_json(trained, capsys, tmp_path):

@@ -18,21 +18,27 @@ from .conftest import random_network
 pytestmark = pytest.mark.lava
 
 
+def _netx():
+    lava_runner._import_lava()
+    from lava.lib.dl import netx  # stock netx
+    return netx
+
+
 def test_stock_netx_loads_the_description(tmp_path):
-    netx = lava_runner._import_lava()[0]  # stock lava.lib.dl.netx
+    netx = _netx()
     net = random_network(np.random.default_rng(3), [7, 9, 4])
     path = tmp_path / "n.net"
     netx_hdf5.write(net, path)
     loaded = netx.hdf5.Network(net_config=str(path), input_message_bits=net.input_bits)
     assert len(loaded.layers) == 2
-    for ours, theirs in zip(net.layers, loaded.layers):
+    for (syn, group), theirs in zip(netx_hdf5.chain(net), loaded.layers):
         params = theirs.synapse.proc_params
         applied = params["weights"].astype(np.int64) * 2 ** params["weight_exp"]
-        np.testing.assert_array_equal(applied, ours.weight)
+        np.testing.assert_array_equal(applied, syn.weight)
         neuron = theirs.neuron
-        assert neuron.vth.init == ours.neuron.vth
-        assert neuron.du.init == ours.neuron.du and neuron.dv.init == ours.neuron.dv
-        np.testing.assert_array_equal(neuron.bias_mant.init, ours.bias)
+        assert neuron.vth.init == group.params.vth
+        assert neuron.du.init == group.params.du and neuron.dv.init == group.params.dv
+        np.testing.assert_array_equal(neuron.bias_mant.init, group.bias)
         assert neuron.bias_exp.init == 6
 
 
@@ -46,9 +52,9 @@ def test_random_networks_bit_exact_in_lava(tmp_path, seed, depth, extreme):
     x = rng.integers(0, 2**net.input_bits, (5, sizes[0]))
     path = tmp_path / f"r{seed}.net"
     netx_hdf5.write(net, path)
-    lava = lava_runner.run(path, x, net.time_steps, net.input_bits, progress=False)
-    emu = emulator.run(netx_hdf5.read(path), x).spikes
-    _, first, total = compare([l.name for l in net.layers], emu, lava)
+    lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits, progress=False)
+    emu = emulator.run(netx_hdf5.read(path), x)
+    _, first, total = compare(emu, lava)
     assert total == 0, first
 
 
@@ -61,9 +67,9 @@ def test_a_changed_weight_is_reported_at_its_first_spike(tmp_path):
     with h5py.File(bad, "r+") as f:
         f["layer/1/weight"][...] = f["layer/1/weight"][()] + 100
     x = rng.integers(0, 16, (4, 5))
-    lava = lava_runner.run(bad, x, net.time_steps, net.input_bits, progress=False)
-    emu = emulator.run(net, x).spikes
-    layers, first, total = compare(["layer1", "layer2"], emu, lava)
+    lava = lava_runner.run_netx(bad, x, net.time_steps, net.input_bits, progress=False)
+    emu = emulator.run(net, x)
+    layers, first, total = compare(emu, lava)
     assert total > 0 and layers[0].differing > 0
     assert first.layer == "layer1" and first.step == 2  # the first step layer 1 sees input
     assert (first.emulator, first.lava) in ((0, 1), (1, 0))

@@ -13,7 +13,7 @@ from snn_export.train.trainer import TrainConfig, accuracy, train
 
 def _emulated(model, ckpt_like, x, time_steps):
     graph = to_graph(model, ckpt_like)
-    return emulator.run(lower(graph), x).spikes
+    return list(emulator.run(lower(graph), x).spikes.values())
 
 
 @pytest.mark.parametrize("seed, tau_syn", [(0, None), (1, 3.0), (2, None)])

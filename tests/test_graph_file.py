@@ -1,0 +1,63 @@
+"""The snn-export graph file: round trip, and clear errors on bad files."""
+import h5py
+import numpy as np
+import pytest
+
+from snn_export.deploy import graph_hdf5, netx_hdf5
+from snn_export.errors import SnnExportError
+
+from . import golden
+
+
+@pytest.mark.parametrize("path", golden.files()[:9], ids=lambda p: p.stem)
+def test_round_trip(path, tmp_path):
+    net = graph_hdf5.read(path)
+    graph_hdf5.write(net, tmp_path / "copy.h5")
+    again = graph_hdf5.read(tmp_path / "copy.h5")
+    assert [g.name for g in again.neurons] == [g.name for g in net.neurons]
+    for a, b in zip(net.neurons + net.synapses, again.neurons + again.synapses):
+        assert type(a) is type(b)
+        for key, value in vars(a).items():
+            other = getattr(b, key)
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, other)
+            else:
+                assert value == other, (a.name, key)
+    assert (again.input_shape, again.input_bits, again.time_steps) == \
+        (net.input_shape, net.input_bits, net.time_steps)
+
+
+def test_netx_refuses_what_it_cannot_express(tmp_path):
+    net = graph_hdf5.read(golden.FOLDER / "conv.h5")
+    with pytest.raises(SnnExportError, match="netx HDF5 holds only chains.*graph format"):
+        netx_hdf5.write(net, tmp_path / "n.net")
+    assert not list(tmp_path.iterdir())
+
+
+def test_errors_name_the_file_and_field(tmp_path):
+    path = tmp_path / "g.h5"
+    graph_hdf5.write(graph_hdf5.read(golden.FOLDER / "delays.h5"), path)
+    with h5py.File(path, "r+") as f:
+        del f["synapses/1"].attrs["weight_exp"]
+    with pytest.raises(SnnExportError, match=r"g\.h5: /synapses/1: .*weight_exp"):
+        graph_hdf5.read(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["format_version"] = 99
+    with pytest.raises(SnnExportError, match="format_version 99 is newer.*upgrade"):
+        graph_hdf5.read(path)
+    other = tmp_path / "other.h5"
+    h5py.File(other, "w").close()
+    with pytest.raises(SnnExportError, match="not an snn-export graph file"):
+        graph_hdf5.read(other)
+    (tmp_path / "text.h5").write_text("hello")
+    with pytest.raises(SnnExportError, match="text.h5"):
+        graph_hdf5.read(tmp_path / "text.h5")
+
+
+def test_out_of_range_values_are_refused_on_read(tmp_path):
+    path = tmp_path / "g.h5"
+    graph_hdf5.write(graph_hdf5.read(golden.FOLDER / "delays.h5"), path)
+    with h5py.File(path, "r+") as f:
+        f["synapses/0/delays"][0, 0] = 70
+    with pytest.raises(SnnExportError, match="synapses a.dense: delays .* 0..62"):
+        graph_hdf5.read(path)
