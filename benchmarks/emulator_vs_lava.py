@@ -29,7 +29,7 @@ def network(rng: np.random.Generator) -> Network:
     neurons, synapses, source = [], [], INPUT
     for k, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
         name = f"layer{k + 1}"
-        w = fp.WEIGHT_STEP * rng.integers(-40, 48, (n_out, n_in))
+        w = fp.WEIGHT_STEP * rng.integers(-64, 64, (n_out, n_in))
         params = fp.LIFParams(vth=1500 if k == 0 else 400, du=2048, dv=1024)
         neurons.append(Neurons(name, (n_out,), params, rng.integers(-50, 50, n_out)))
         synapses.append(Dense(f"{name}.dense", source, name, w))
@@ -57,8 +57,8 @@ def main() -> None:
           f"{os.cpu_count()} CPU cores, threads {torch.get_num_threads()}")
 
     try:
-        from snn_export.sim import lava_runner
-        lava_runner._import_lava()
+        from snn_export.sim import lava_builder, lava_runner
+        lava_builder.import_lava()
         have_lava = True
     except Exception as exc:  # noqa: BLE001  (report and go on without Lava)
         print(f"Lava not available ({exc}); emulator figures only")

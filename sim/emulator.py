@@ -157,14 +157,16 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
     from_input = [s for s in net.synapses if s.source == INPUT]
     fixed = {s.name: ops[s.name](x) for s in from_input} if static else {}
     spikes = {g.name: [] for g in net.neurons}
+    silent = {g.name: x.new_zeros(batch, g.size) for g in net.neurons if not net.incoming(g.name)}
     for t in range(1, net.time_steps + 1):
-        a = {g.name: x.new_zeros(batch, g.size) for g in net.neurons}
+        a = dict(silent)
         for s in net.synapses:
-            a[s.target] = a[s.target] + buffers[s.name][:, 0]
+            head = buffers[s.name][:, 0]
+            a[s.target] = a[s.target] + head if s.target in a else head
         out = {INPUT: None if static else x[:, t - 1]}
         for g in net.neurons:
             out[g.name] = _neuron_step(g, state[g.name], a[g.name], biases[g.name], t)
-            spikes[g.name].append(out[g.name])
+            spikes[g.name].append(out[g.name].to(torch.uint8))
         for s in net.synapses:
             new = fixed[s.name] if s.name in fixed else ops[s.name](out[s.source])
             buf = buffers[s.name]
@@ -174,5 +176,5 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
             else:
                 buffers[s.name] = new
     to_np = lambda t: t.cpu().numpy().astype(np.int64)
-    return ({k: torch.stack(v, 1).to(torch.uint8).cpu().numpy() for k, v in spikes.items()},
+    return ({k: torch.stack(v, 1).cpu().numpy() for k, v in spikes.items()},
             {g.name: {k: to_np(state[g.name][k]) for k in state_names(g)} for g in net.neurons})

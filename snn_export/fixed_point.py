@@ -51,12 +51,12 @@ def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
 def round_toward_zero_shift(x: torch.Tensor, bits: int) -> torch.Tensor:
     """``sign(x) * (|x| >> bits)`` for integer-valued ``x``."""
     scaled = x / (1 << bits)
-    return _ste(scaled, torch.trunc(scaled))
+    return _ste(scaled, torch.div(x, float(1 << bits), rounding_mode="trunc"))
 
 
 def to_int32(x: torch.Tensor) -> torch.Tensor:
     """Two's-complement wrap to int32, as numpy does when it stores into an int32 array."""
-    wrapped = torch.remainder(x + 2.0**31, 2.0**32) - 2.0**31
+    wrapped = x - 2.0**32 * torch.floor((x + 2.0**31) / 2.0**32)  # exact: powers of two
     return _ste(x, wrapped)
 
 
@@ -70,8 +70,7 @@ def wrap_current(d: torch.Tensor) -> torch.Tensor:
 
     It is applied once, so a current far beyond 24 bits is not brought back into range.
     """
-    wrapped = torch.where(d > STATE_MAX, d - 2 * STATE_MAX,
-                          torch.where(d <= -STATE_MAX, d + 2 * STATE_MAX, d))
+    wrapped = d - 2.0 * STATE_MAX * ((d > STATE_MAX).to(d.dtype) - (d <= -STATE_MAX).to(d.dtype))
     return _ste(d, wrapped)
 
 
@@ -205,7 +204,7 @@ def shift_exp(a: torch.Tensor, exp: int) -> torch.Tensor:
 
 def wrap24(x: torch.Tensor) -> torch.Tensor:
     """Modular 24-bit two's-complement wrap (Lava's Conv ``signed_clamp``)."""
-    return torch.remainder(x + STATE_MAX, 2.0 * STATE_MAX) - STATE_MAX
+    return x - 2.0 * STATE_MAX * torch.floor((x + STATE_MAX) / (2.0 * STATE_MAX))
 
 
 # --- Float -> fixed point (lowering and quantization-aware training share these) ---

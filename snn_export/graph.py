@@ -53,6 +53,7 @@ class FloatNetwork:
 
 
 INPUT = "input"  # the source name of the network input
+MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)
 
 NeuronParams = Union[fp.LIFParams, fp.ATRLIFParams]
 
@@ -149,9 +150,6 @@ class Dense:
                                         or self.delays.max() > MAX_DELAY):
             raise ValueError(f"synapses {self.name}: delays must match the weights' shape and "
                              f"lie in 0..{MAX_DELAY}")
-
-
-MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)
 
 
 @dataclass

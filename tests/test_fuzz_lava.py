@@ -6,6 +6,7 @@ and the minimal one is written to ``tests/golden/failures/last-failure.h5`` with
 outputs: move it into ``tests/golden/`` to keep it as a regression test.
 """
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,28 @@ def test_current_wraps_and_voltage_saturates():
     check_against_lava(net, x)
     v = emulator.run(net, x).states["b"]["v"]
     assert (v == -(2**23 - 1)).all()
+
+
+def test_a_failing_case_is_saved_for_regression(tmp_path, monkeypatch):
+    """The fuzzing harness itself: a difference is reported and the case saved with Lava's
+    outputs in the golden format."""
+    net = Network((4,), 4, 5, [Neurons("a", (3,), fp.LIFParams(vth=5, du=4095, dv=4096),
+                                       np.zeros(3, int))],
+                  [Dense("a.dense", INPUT, "a", np.full((3, 4), 40))])
+    x = np.full((2, 4), 15)
+    real_run = emulator.run
+
+    def off_by_one_spike(net, x, **kwargs):
+        result = real_run(net, x, **kwargs)
+        result.spikes["a"][1, 3, 2] ^= 1
+        return result
+
+    saved = tmp_path / "last-failure.h5"
+    monkeypatch.setattr(emulator, "run", off_by_one_spike)
+    monkeypatch.setattr(sys.modules[__name__], "FAILURE", saved)
+    with pytest.raises(AssertionError, match=r"a: 1 spikes, 0 states.*step=4.*saved to"):
+        check_against_lava(net, x)
+    stored_net, stored_x, lava = golden.load(saved)
+    np.testing.assert_array_equal(stored_x, x)
+    np.testing.assert_array_equal(lava.spikes["a"], real_run(net, x).spikes["a"])
+    assert stored_net.synapses[0].weight.tolist() == net.synapses[0].weight.tolist()

@@ -2,7 +2,6 @@
 
 These run without Lava, so a GPU machine checks the emulator on CUDA against Lava's numbers.
 """
-import numpy as np
 import pytest
 import torch
 

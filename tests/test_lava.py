@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from snn_export.cli import main
 from snn_export.deploy import netx_hdf5
-from snn_export.sim import emulator, lava_runner
+from snn_export.sim import emulator, lava_builder, lava_runner
 from snn_export.sim.verify import compare
 
 from .conftest import random_network
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.lava
 
 
 def _netx():
-    lava_runner._import_lava()
+    lava_builder.import_lava()
     from lava.lib.dl import netx  # stock netx
     return netx
 
