@@ -55,10 +55,12 @@ bench: env
 golden: env
 	$(PY) -m tests.make_golden
 
-# The long fuzzing run: FUZZ_EXAMPLES hypothesis examples of 1-4 random networks each.
+# The long fuzzing run: FUZZ_EXAMPLES hypothesis examples of 1-4 random networks each;
+# one line per example goes to fuzz-log.txt (follow it with tail -f).
 FUZZ_EXAMPLES ?= 1500
 fuzz: env
-	SNN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz_lava.py -k random_networks
+	SNN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SNN_FUZZ_LOG=fuzz-log.txt $(PY) -m pytest -q \
+	  tests/test_fuzz_lava.py -k random_networks --hypothesis-show-statistics
 
 lock: env
 	{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.new && mv constraints.new constraints.txt

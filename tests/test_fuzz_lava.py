@@ -1,7 +1,8 @@
 """Fuzzing: random networks in real Lava and in the emulator, every spike and state equal.
 
 ``SNN_FUZZ_EXAMPLES`` sets the number of hypothesis examples (each is 1-4 random networks
-run together in one Lava run); the default fits CI. A failing case is shrunk by hypothesis,
+run together in one Lava run); the default fits CI. ``SNN_FUZZ_LOG=FILE`` appends one line
+per example (networks, groups, synapse groups, steps, spikes): progress for long campaigns. A failing case is shrunk by hypothesis,
 and the minimal one is written to ``tests/golden/failures/last-failure.h5`` with Lava's
 outputs: move it into ``tests/golden/`` to keep it as a regression test.
 """
@@ -28,10 +29,16 @@ EXAMPLES = int(os.environ.get("SNN_FUZZ_EXAMPLES", "100"))
 FAILURE = Path(__file__).parent / "golden" / "failures" / "last-failure.h5"
 
 
-def check_against_lava(net: Network, x: np.ndarray) -> None:
+def check_against_lava(net: Network, x: np.ndarray, networks: int = 1) -> None:
     emu = emulator.run(net, x)
     lava = lava_runner.run(net, x, progress=False)
     layers, first, total = compare(emu, lava)
+    if os.environ.get("SNN_FUZZ_LOG"):
+        with open(os.environ["SNN_FUZZ_LOG"], "a") as log:
+            log.write(f"networks={networks} groups={len(net.neurons)} "
+                      f"synapses={len(net.synapses)} samples={len(x)} steps={net.time_steps} "
+                      f"spikes={sum(int(s.sum()) for s in lava.spikes.values())} "
+                      f"differing={total}\n")
     if total:
         FAILURE.parent.mkdir(exist_ok=True)
         golden.save(FAILURE, net, x, lava)
@@ -46,7 +53,7 @@ def check_against_lava(net: Network, x: np.ndarray) -> None:
 def test_random_networks_match_lava(spec, data):
     count = data.draw(st.integers(1, 4))
     net = merge([data.draw(networks(spec, prefix=f"n{k}")) for k in range(count)])
-    check_against_lava(net, data.draw(inputs(spec)))
+    check_against_lava(net, data.draw(inputs(spec)), networks=count)
 
 
 def test_conv_sum_wraps_at_24_bits():
