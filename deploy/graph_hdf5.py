@@ -118,8 +118,4 @@ def read(path: str | Path) -> Network:
                           synapses=synapses, metadata=json.loads(f.attrs["metadata"]))
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise SnnExportError(f"{path}: {where}: unreadable or missing field ({exc})") from None
-    try:
-        net.validate()
-    except ValueError as exc:
-        raise SnnExportError(f"{path}: {exc}") from None
-    return net
+    return net.validated(source=path)

@@ -119,8 +119,4 @@ def read(path: str | Path) -> Network:
                           synapses=synapses)
     except (OSError, KeyError) as exc:
         raise SnnExportError(f"{path}: not an snn-export netx file ({exc})") from None
-    try:
-        net.validate()
-    except ValueError as exc:
-        raise SnnExportError(f"{path}: {exc}") from None
-    return net
+    return net.validated(source=path)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import fixed_point as fp
+from .errors import SnnExportError
 
 
 @dataclass
@@ -238,6 +239,15 @@ class Network:
 
     def incoming(self, name: str) -> list[Synapses]:
         return [s for s in self.synapses if s.target == name]
+
+    def validated(self, source) -> "Network":
+        """This network if it is valid, else :class:`SnnExportError` naming ``source`` (the
+        file it was read from) and the group or synapse at fault."""
+        try:
+            self.validate()
+        except ValueError as exc:
+            raise SnnExportError(f"{source}: {exc}") from None
+        return self
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the group or synapse whose value is out of range."""
