@@ -70,13 +70,13 @@ class _DenseOp:
 class _ConvOp:
     """Lava ``Conv``: integer cross-correlation, wrapped to 24 bits."""
 
-    def __init__(self, syn: Conv, in_shape: tuple, out_shape: tuple, device):
+    def __init__(self, syn: Conv, in_shape: tuple, device):
         w = torch.as_tensor(syn.weight, dtype=torch.float64, device=device)
         self.groups = syn.groups
         self.w = w.reshape(syn.groups, w.shape[0] // syn.groups, -1)  # (g, out/g, in/g*kh*kw)
         self.kw = dict(kernel_size=tuple(w.shape[2:]), dilation=tuple(syn.dilation),
                        padding=tuple(syn.padding), stride=tuple(syn.stride))
-        self.in_shape, self.out_shape = in_shape, out_shape
+        self.in_shape = in_shape
         self.slots = 1
 
     def __call__(self, inp: torch.Tensor) -> torch.Tensor:
@@ -136,7 +136,7 @@ def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 1
     ops = {}
     for syn in net.synapses:
         if isinstance(syn, Conv):
-            ops[syn.name] = _ConvOp(syn, net.shape_of(syn.source), net.shape_of(syn.target), device)
+            ops[syn.name] = _ConvOp(syn, net.shape_of(syn.source), device)
         else:
             ops[syn.name] = _DenseOp(syn, device)
     biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)
