@@ -5,7 +5,8 @@ Lava runs a few samples in its CPU simulator (``fixed_pt``), once as one continu
 (its raw speed, the base of the ratios) and once through the verification runner (which
 pauses after each sample to read and reset states); the emulator runs many samples on CPU
 and, when there is one, on a CUDA GPU. The script also checks that the emulator's spikes and
-states on the Lava samples equal Lava's. Run: ``make bench`` or
+states on the Lava samples equal Lava's, and on the CPU samples that CUDA's equal the CPU's.
+Run: ``make bench`` or
 ``.venv/bin/python benchmarks/emulator_vs_lava.py [--lava-samples N] [--cpu-samples N]``.
 """
 from __future__ import annotations
@@ -100,15 +101,18 @@ def main() -> None:
         print(f"emulator vs Lava on {len(xs)} samples: {total} differing spikes and states")
 
     emulator.run(net, x[:64])  # warm-up
-    _, t = timed(emulator.run, net, x[:args.cpu_samples])
+    cpu, t = timed(emulator.run, net, x[:args.cpu_samples])
     rows.append(("emulator CPU", args.cpu_samples, args.cpu_samples / t))
     if torch.cuda.is_available():
         emulator.run(net, x[:1024], device="cuda")
         torch.cuda.synchronize()
         for batch in (4096, 16384):
-            _, t = timed(emulator.run, net, x[:args.gpu_samples], device="cuda", batch_size=batch)
+            gpu, t = timed(emulator.run, net, x[:args.gpu_samples], device="cuda", batch_size=batch)
             rows.append((f"emulator {torch.cuda.get_device_name()} (batch {batch})",
                          args.gpu_samples, args.gpu_samples / t))
+        n = args.cpu_samples
+        _, _, total = compare(cpu, gpu.first(n))
+        print(f"emulator CUDA vs CPU on {n} samples: {total} differing spikes and states")
     base = rows[0][2] if have_lava else None  # the fastest Lava figure
     print(f"\n{'':48s} {'samples':>8s} {'samples/s':>12s} {'x Lava':>10s}")
     for name, n, rate in rows:

@@ -23,3 +23,8 @@ class SimResult:
 
     spikes: dict[str, np.ndarray]
     states: dict[str, dict[str, np.ndarray]]
+
+    def first(self, n: int) -> "SimResult":
+        """The result of the first ``n`` samples."""
+        return SimResult({k: v[:n] for k, v in self.spikes.items()},
+                         {k: {r: a[:n] for r, a in s.items()} for k, s in self.states.items()})

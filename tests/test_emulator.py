@@ -1,12 +1,16 @@
-"""Emulator: input checks, exactness bound, batching (CUDA runs: tests/test_golden.py)."""
+"""Emulator: input checks, exactness bound, batching, CPU == CUDA (also: tests/test_golden.py)."""
 import numpy as np
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from snn_export import fixed_point as fp
 from snn_export.graph import INPUT, Dense, Network, Neurons
 from snn_export.sim import emulator
 
 from .conftest import random_network
+from .strategies import input_specs, inputs, merge, networks
 
 
 def test_batches_do_not_interact():
@@ -49,3 +53,17 @@ def test_time_varying_input_equals_static_when_frames_repeat():
     for name in static.spikes:
         np.testing.assert_array_equal(static.spikes[name], varying.spikes[name])
         np.testing.assert_array_equal(static.states[name]["v"], varying.states[name]["v"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=input_specs(), data=st.data())
+def test_cuda_equals_cpu_on_random_networks(spec, data):
+    """The fuzzing strategies' networks (extreme parameters, wraps, saturation) on both devices."""
+    net = merge([data.draw(networks(spec, prefix=f"n{k}")) for k in range(data.draw(st.integers(1, 4)))])
+    x = data.draw(inputs(spec, samples=8))
+    cpu, gpu = emulator.run(net, x), emulator.run(net, x, device="cuda")
+    for name in cpu.spikes:
+        np.testing.assert_array_equal(cpu.spikes[name], gpu.spikes[name], err_msg=name)
+        for reg, value in cpu.states[name].items():
+            np.testing.assert_array_equal(value, gpu.states[name][reg], err_msg=f"{name}.{reg}")
