@@ -37,3 +37,35 @@ def text(net: Network, netx_name: str) -> str:
         *rows,
         "",
     ])
+
+
+def graph_text(net: Network, file_name: str) -> str:
+    """A Markdown report of a deployed graph: every neuron group, its inputs and its
+    estimated Loihi 2 footprint (:func:`snn_export.deploy.compliance.resources`)."""
+    from .compliance import resources
+
+    rows = ["| group | neuron | shape | parameters | inputs | synapses | cores |",
+            "|---|---|---|---|---|---|---|"]
+    for group, res in zip(net.neurons, resources(net)):
+        p = group.params
+        params = (f"vth {p.vth}, du {p.du}, dv {p.dv}" if group.kind == "lif" else
+                  f"theta_0 {p.theta_0}, step {p.theta_step}, d_i {p.d_i}, d_v {p.d_v}, "
+                  f"d_theta {p.d_theta}, d_r {p.d_r}")
+        inputs = ", ".join(f"{s.source} ({type(s).__name__})" for s in net.incoming(group.name))
+        rows.append(f"| {group.name} | {group.kind.upper()} | {'x'.join(map(str, group.shape))} "
+                    f"| {params} | {inputs} | {res.synapses} | {res.cores} |")
+    return "\n".join([
+        "# snn-export deployment report",
+        "",
+        f"- description: `{file_name}` (snn-export graph file); run it with "
+        "`snn_export.sim.lava_runner.run(snn_export.deploy.graph_hdf5.read(path), x)`",
+        f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels, "
+        f"presented every step; {net.time_steps} steps per sample; readout `{net.readout}`",
+        "- timing: one step per synaptic hop; shallower branches delayed by relay groups "
+        "(`<source>_delay<d>`) so every join sees inputs of the same step",
+        "- joins, masks and max-pooling are gate groups: memoryless LIF (du 4095, dv 4096) "
+        "fed by weight-2 synapses, spiking when the input exceeds vth",
+        "",
+        *rows,
+        "",
+    ])

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from snn_export.deploy import netx_hdf5
+from snn_export.deploy import graph_hdf5, netx_hdf5
 from snn_export.readout import predict
-from snn_export.train.models import DenseSNN
 
 from . import emulator, lava_runner
 from .result import SimResult
@@ -43,6 +42,7 @@ class VerifyResult:
     first_mismatch: Mismatch | None
     accuracy: dict  # float, emulator, lava
     layers: list[LayerComparison] = field(default_factory=list)
+    model_differing: int = 0  # trained model's quantized spikes that differ from the emulator's
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -55,6 +55,9 @@ class VerifyResult:
         lines += [f"  {c.layer}: {c.spikes_emulator} spikes (emulator), {c.spikes_lava} (lava), "
                   f"{c.differing} differing, {c.differing_states} differing states"
                   for c in self.layers]
+        if self.model_differing:
+            lines.append(f"MISMATCH: the trained model's quantized forward differs from the "
+                         f"emulator on {self.model_differing} spikes")
         if self.bit_exact:
             lines.append("bit-exact: Lava and the emulator agree on every spike of every layer "
                          "and every final neuron state")
@@ -87,19 +90,36 @@ def compare(emu: SimResult, lava: SimResult):
     return layers, first, total
 
 
-def verify(netx_path: str | Path, model: DenseSNN, x: np.ndarray, y: np.ndarray,
+def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
-    """Run the description at ``netx_path`` in Lava and in the emulator on ``x``."""
-    net = netx_hdf5.read(netx_path)
+    """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
+    samples are reshaped to the network's input shape). A netx file (``.net``) runs through
+    stock netx loading; a graph file is built from Lava processes by the project's builder.
+    ``model`` (the trained model) gives the float accuracy and, for graph models, its
+    quantized spikes, which must equal the emulator's (``model_differing``)."""
+    path = Path(path)
+    netx = path.suffix == ".net"
+    net = netx_hdf5.read(path) if netx else graph_hdf5.read(path)
+    x = np.asarray(x).reshape(len(x), *net.input_shape)
     emu = emulator.run(net, x)
-    lava = lava_runner.run_netx(netx_path, x, net.time_steps, net.input_bits,
-                                names=[g.name for g in net.neurons], progress=progress)
+    if netx:
+        lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
+                                    names=[g.name for g in net.neurons], progress=progress)
+    else:
+        lava = lava_runner.run(net, x, progress=progress)
     layers, first, total = compare(emu, lava)
-    model.quantized_mode = False
     with torch.no_grad():
-        float_out = model(torch.from_numpy(np.asarray(x)), net.time_steps)[-1]
+        model.quantized_mode = False
+        float_out = model.output(torch.from_numpy(x), net.time_steps)
+        model_differing = 0
+        if not netx:
+            model.quantized_mode = True
+            trained = model(torch.from_numpy(x), net.time_steps)
+            model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
+                                  for k, t in trained.items())
     acc = {"float": float(np.mean(predict(float_out) == y)),
            "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
            "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}
-    return VerifyResult(samples=len(x), bit_exact=total == 0, mismatches=total,
-                        first_mismatch=first, accuracy=acc, layers=layers)
+    return VerifyResult(samples=len(x), bit_exact=total == 0 and model_differing == 0,
+                        mismatches=total, first_mismatch=first, accuracy=acc, layers=layers,
+                        model_differing=model_differing)

@@ -12,7 +12,8 @@ from pathlib import Path
 from .errors import SnnExportError, VerificationMismatch
 
 TARGETS = ("lava",)
-NETX_NAME = "network.net"
+NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
+GRAPH_NAME = "network.h5"  # everything else: the snn-export graph file
 REPORT_NAME = "report.md"
 
 EPILOG = """\
@@ -22,8 +23,11 @@ examples:
                                                     also run 200 test samples in Lava and in
                                                     the emulator and compare every spike
   snn-export model.pt --target lava --verify 50 --json
+  snn-export model.pt --target lava --check --junit compliance.xml
+                                                    only the spike-only compliance check
 
-exit status: 0 ok, 1 error (bad input, missing file, ...), 3 verification mismatch
+exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
+             3 verification mismatch
 """
 
 
@@ -44,34 +48,69 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, metavar="N", default=0,
                    help="run N test samples in Lava's CPU simulator and the emulator and compare "
                         "spikes on every layer at every step (default: 0, no verification)")
+    p.add_argument("--check", action="store_true",
+                   help="only run the spike-only compliance check (exit 2 if it fails)")
+    p.add_argument("--allow", action="append", default=[], metavar="RULE",
+                   help="accept violations of this rule id (repeatable), e.g. "
+                        "spike-only/graded-join")
+    p.add_argument("--junit", metavar="FILE",
+                   help="also write the compliance result as JUnit XML (for CI test reports)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
 
-def _write_outputs(out_dir: Path, net) -> list[Path]:
+def _write_outputs(out_dir: Path, net, graph: bool) -> list[Path]:
     """Write every file to a temporary folder first, then move them in: on an error
     nothing is left half-written."""
-    from snn_export.deploy import netx_hdf5, report
+    from snn_export.deploy import graph_hdf5, netx_hdf5, report
 
+    name = GRAPH_NAME if graph else NETX_NAME
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     try:
-        netx_hdf5.write(net, tmp / NETX_NAME)
-        (tmp / REPORT_NAME).write_text(report.text(net, NETX_NAME))
+        if graph:
+            graph_hdf5.write(net, tmp / name)
+            (tmp / REPORT_NAME).write_text(report.graph_text(net, name))
+        else:
+            netx_hdf5.write(net, tmp / name)
+            (tmp / REPORT_NAME).write_text(report.text(net, name))
         out_dir.mkdir(exist_ok=True)
         files = []
-        for name in (NETX_NAME, REPORT_NAME):
-            os.replace(tmp / name, out_dir / name)
-            files.append(out_dir / name)
+        for f in (name, REPORT_NAME):
+            os.replace(tmp / f, out_dir / f)
+            files.append(out_dir / f)
         return files
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _export_lava(args) -> int:
+def _lower_and_check(model, ckpt, args, model_path: Path):
+    """The deployable network (None if the graph itself is not compliant) and every
+    compliance violation."""
+    from snn_export.deploy import compliance
     from snn_export.deploy.lower import lower
-    from snn_export.export.from_checkpoint import load_model, to_graph
+    from snn_export.deploy.lower_graph import lower_graph
+    from snn_export.export.from_checkpoint import to_graph
+    from snn_export.train.graph_model import GraphSNN
+
+    allow = frozenset(args.allow)
+    if isinstance(model, GraphSNN):
+        found = compliance.check_graph(model.graph, allow)
+        if found:
+            return None, found
+        net = lower_graph(model.graph, model.tensors(), int(ckpt["time_steps"]),
+                          {"source": str(model_path), "dataset": ckpt["dataset"],
+                           "training": ckpt.get("training", {})})
+    else:
+        net = lower(to_graph(model, ckpt, source=str(model_path)))
+    return net, [v for v in compliance.check_network(net) if v.rule not in allow]
+
+
+def _export_lava(args) -> int:
+    from snn_export.deploy import compliance
+    from snn_export.export.from_checkpoint import load_model
+    from snn_export.train.graph_model import GraphSNN
 
     model_path = Path(args.model)
     model, ckpt = load_model(model_path)
@@ -87,17 +126,33 @@ def _export_lava(args) -> int:
         if args.verify > len(data.x_test):
             raise SnnExportError(f"--verify {args.verify}: the {name} test split has only "
                                  f"{len(data.x_test)} samples")
-    net = lower(to_graph(model, ckpt, source=str(model_path)))
+    unknown = set(args.allow) - set(compliance.RULES)
+    if unknown:
+        raise SnnExportError(f"--allow {sorted(unknown)[0]}: unknown rule; known: "
+                             f"{', '.join(compliance.RULES)}")
+    net, violations = _lower_and_check(model, ckpt, args, model_path)
+    if args.junit:
+        from snn_export.atomic import atomic_path
+        with atomic_path(Path(args.junit)) as tmp:
+            Path(tmp).write_text(compliance.to_junit(violations, str(model_path)))
+    if args.check or violations:
+        if args.json:
+            print(json.dumps(compliance.to_json(violations, str(model_path)), indent=2))
+        else:
+            print(compliance.to_text(violations, str(model_path)),
+                  file=sys.stdout if args.check else sys.stderr)
+        return 2 if violations else 0
+    graph = isinstance(model, GraphSNN)
     out_dir = Path(args.output) if args.output else \
         model_path.parent / f"{model_path.stem}_{args.target}"
-    files = _write_outputs(out_dir, net)
-    summary = {"target": args.target, "files": [str(f) for f in files]}
+    files = _write_outputs(out_dir, net, graph)
+    summary = {"target": args.target, "files": [str(f) for f in files], "compliant": True}
     if not args.json:
         print((out_dir / REPORT_NAME).read_text())
         print("wrote " + ", ".join(summary["files"]))
     if args.verify:
         from snn_export.sim.verify import verify
-        result = verify(out_dir / NETX_NAME, model, data.x_test[:args.verify],
+        result = verify(files[0], model, data.x_test[:args.verify],
                         data.y_test[:args.verify], progress=not (args.quiet or args.json))
         summary.update(result.to_json())
         if not args.json:
@@ -105,7 +160,7 @@ def _export_lava(args) -> int:
         if not result.bit_exact:
             if args.json:
                 print(json.dumps(summary, indent=2))
-            raise VerificationMismatch(f"{out_dir / NETX_NAME}: Lava and the emulator differ "
+            raise VerificationMismatch(f"{files[0]}: Lava and the emulator differ "
                                        f"on {result.mismatches} spikes and neuron states")
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -148,18 +148,21 @@ class ATRLIFParams:
 
 
 def atrlif_step(i: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.Tensor,
-                a: torch.Tensor, bias_mant: torch.Tensor, p: ATRLIFParams):
+                a: torch.Tensor, bias_mant: torch.Tensor, p: ATRLIFParams, spike_fn=None):
     """One step of Lava's ``PyATRLIFModelFixed``. Returns ``(i, v, theta, r, spikes)``.
 
     All states are int32 registers in internal units; ``theta`` starts at
-    ``theta_0 << 6`` (Lava sets it on the first step).
+    ``theta_0 << 6`` (Lava sets it on the first step). spike_fn: as for :func:`lif_step`,
+    applied to ``v - r - theta + 1`` (so that ``> 0`` means ``v - r >= theta``).
     """
     i = wrap_current(to_int32(decay(i, p.d_i + 1) + a * (1 << ACT_SHIFT)))
     v = saturate_voltage(to_int32(decay(v, p.d_v) + i + bias_mant * (1 << BIAS_EXP)))
     theta_0 = float(p.theta_0 << ACT_SHIFT)
     theta = to_int32(decay(theta - theta_0, p.d_theta) + theta_0)
     r = to_int32(decay(r, p.d_r))
-    s = (to_int32(v - r) >= theta).to(v.dtype)
+    over = to_int32(v - r) - theta + 1
+    scale = float(max(p.theta_0, 1) << ACT_SHIFT)
+    s = (over > 0).to(v.dtype) if spike_fn is None else spike_fn(over, scale)
     r = to_int32(r + s * 2 * theta)
     theta = to_int32(theta + s * float(p.theta_step << ACT_SHIFT))
     return i, v, theta, r, s
@@ -217,14 +220,15 @@ def decays_from_taus(tau_mem: float, tau_syn: float | None) -> tuple[int, int]:
     return min(max(du, 0), DECAY_UNITY - 1), min(max(dv, 0), DECAY_UNITY)
 
 
-def weight_exponent(absmax: float, threshold: float) -> int:
-    """Per-layer exponent ``e``: float weights are ``mantissa * 2**e`` with int8 mantissas.
+def weight_exponent(absmax: float, threshold: float, threshold_max: int = VTH_MAX) -> int:
+    """Per-group exponent ``e``: float weights are ``mantissa * 2**e`` with int8 mantissas.
 
     The smallest ``e`` for which ``absmax / 2**e`` fits in 127, raised if needed so that the
-    integer threshold ``threshold * 2**(1 - e)`` stays within 17 bits.
+    integer threshold ``threshold * 2**(1 - e)`` stays within ``threshold_max`` (17 bits for
+    LIF's ``vth``, 12 bits for ATRLIF's ``theta_0``).
     """
     e_fit = math.ceil(math.log2(absmax / MANT_MAX)) if absmax > 0 else -VTH_BITS
-    e_vth = math.ceil(1 + math.log2(threshold / VTH_MAX)) if threshold > 0 else -VTH_BITS
+    e_vth = math.ceil(1 + math.log2(threshold / threshold_max)) if threshold > 0 else -VTH_BITS
     return max(e_fit, e_vth)
 
 
@@ -251,6 +255,51 @@ def quantize_threshold(threshold: float, exp: int) -> int:
     return min(max(int(round(threshold * integer_scale(exp))), 1), VTH_MAX)
 
 
+def decay_from_tau(tau: float) -> int:
+    """12-bit decay ``d`` for which a state keeps ``1 - d/4096`` (about ``1 - 1/tau``) per step."""
+    return min(max(int(round(DECAY_UNITY / tau)), 0), DECAY_UNITY - 1)
+
+
+@dataclass(frozen=True)
+class QuantizedGroup:
+    """Integer parameters of one neuron group and its incoming synapse groups (tensors hold
+    integers in float64)."""
+
+    weights: list  # per incoming synapse group: 2 * int8 mantissas, the float weights' shape
+    bias: torch.Tensor  # 13-bit mantissas, the float bias's shape
+    exp: int  # the group's weight exponent: float = integer / 2 * 2**exp
+    neuron: LIFParams | ATRLIFParams
+
+
+def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict) \
+        -> QuantizedGroup:
+    """Lower one neuron group: float weights of all its incoming synapse groups (input
+    scaling, batch norm and pooling folded in), its float bias and its neuron settings
+    ``{"op": "lif" | "alif", "tau_mem", "tau_syn", "threshold", and for alif "theta_step",
+    "tau_theta", "tau_r"}`` (times in steps, thresholds in float units).
+
+    The one lowering rule, used by quantization-aware training (gradients pass straight
+    through) and by the deploy stage (on the same float tensors, so the integers agree).
+    All synapse groups share the exponent, chosen from their largest weight.
+    """
+    absmax = max(float(w.detach().abs().max()) for w in weights)
+    du, dv = decays_from_taus(float(neuron["tau_mem"]), neuron.get("tau_syn"))
+    threshold = float(neuron["threshold"])
+    if neuron["op"] == "lif":
+        exp = weight_exponent(absmax, threshold)
+        params = LIFParams(vth=quantize_threshold(threshold, exp), du=du, dv=dv)
+    else:
+        step = float(neuron["theta_step"])
+        exp = weight_exponent(absmax, max(threshold, step), DECAY_UNITY - 1)
+        params = ATRLIFParams(
+            theta_0=min(quantize_threshold(threshold, exp), DECAY_UNITY - 1),
+            theta_step=min(int(round(step * integer_scale(exp))), DECAY_UNITY - 1),
+            d_i=du, d_v=min(dv, DECAY_UNITY - 1), d_theta=decay_from_tau(neuron["tau_theta"]),
+            d_r=decay_from_tau(neuron["tau_r"]))
+    return QuantizedGroup([quantize_weight(w.double(), exp) for w in weights],
+                          quantize_bias(bias.double(), exp), exp, params)
+
+
 @dataclass(frozen=True)
 class QuantizedDense:
     """Integer parameters of one Dense + LIF layer (tensors hold integers; float64)."""
@@ -263,13 +312,8 @@ class QuantizedDense:
 
 def quantize_dense_lif(weight: torch.Tensor, bias: torch.Tensor, threshold: float,
                        tau_mem: float, tau_syn: float | None) -> QuantizedDense:
-    """Lower one float Dense + LIF layer (input scaling already folded into ``weight``).
-
-    The one lowering rule, used by quantization-aware training (gradients pass straight
-    through) and by the deploy stage (on the same float tensors, so the integers agree).
-    """
-    exp = weight_exponent(float(weight.detach().abs().max()), threshold)
-    du, dv = decays_from_taus(tau_mem, tau_syn)
-    return QuantizedDense(weight=quantize_weight(weight.double(), exp),
-                          bias=quantize_bias(bias.double(), exp), exp=exp,
-                          neuron=LIFParams(vth=quantize_threshold(threshold, exp), du=du, dv=dv))
+    """Lower one float Dense + LIF layer (input scaling already folded into ``weight``) with
+    :func:`quantize_group`."""
+    q = quantize_group([weight], bias, {"op": "lif", "tau_mem": tau_mem, "tau_syn": tau_syn,
+                                        "threshold": threshold})
+    return QuantizedDense(weight=q.weights[0], bias=q.bias, exp=q.exp, neuron=q.neuron)

@@ -110,3 +110,79 @@ def test_snn_train_cli_writes_a_loadable_checkpoint(tmp_path):
     model, ckpt = load_model(path)
     assert model.sizes == [64, 16, 10] and ckpt["time_steps"] == 4
     assert train_main(["-q", "-o", str(tmp_path / "nowhere" / "m.pt")]) == 1
+
+
+def graph_checkpoint(path, nodes, time_steps=6):
+    """A model.pt of a user's graph model (parameters from PyTorch's initialisation)."""
+    from snn_export import checkpoint
+    from snn_export.model_graph import ModelGraph
+    from snn_export.train.graph_model import GraphSNN
+
+    arch = {"name": "graph", "input": {"shape": [1, 8, 8], "bits": 5, "scale": 1 / 16},
+            "nodes": nodes}
+    model = GraphSNN(ModelGraph.from_dict(arch))
+    checkpoint.save({"architecture": arch, "state_dict": model.state_dict(),
+                     "quantization": {"weight_bits": 8, "decay_bits": 12, "aware": True},
+                     "dataset": {"name": "digits", "input_size": 64, "input_bits": 5,
+                                 "input_scale": 1 / 16, "num_classes": 10},
+                     "time_steps": time_steps, "training": {}}, path)
+    return path
+
+
+LIF = {"tau_mem": 2.0, "threshold": 1.0}
+SEW_ADD = [
+    {"name": "c1", "op": "conv", "inputs": ["input"], "out_channels": 4, "kernel": 3,
+     "padding": 1},
+    {"name": "s1", "op": "lif", "inputs": ["c1"], **LIF},
+    {"name": "c2", "op": "conv", "inputs": ["s1"], "out_channels": 4, "kernel": 3, "padding": 1},
+    {"name": "s2", "op": "lif", "inputs": ["c2"], **LIF},
+    {"name": "layer3_shortcut", "op": "add", "inputs": ["s2", "s1"]},
+    {"name": "flat", "op": "flatten", "inputs": ["layer3_shortcut"]},
+    {"name": "fc", "op": "linear", "inputs": ["flat"], "out_features": 10},
+    {"name": "out", "op": "lif", "inputs": ["fc"], **LIF}]
+
+
+def test_non_compliant_model_is_refused_with_exit_2_and_one_line_per_violation(tmp_path, capsys):
+    model = graph_checkpoint(tmp_path / "sew.pt", SEW_ADD)
+    out = tmp_path / "out"
+    code, stdout, stderr = run([model, "--target", "lava", "-o", out], capsys)
+    assert code == 2 and not out.exists()
+    assert (f"{model}: layer3_shortcut: ADD join produces values 0..2 "
+            "(rule spike-only/graded-join); use OR or AND, or allow graded spikes") in stderr
+    assert "not compliant: 1 violation" in stderr
+
+
+def test_check_mode_writes_junit_and_json(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+    model = graph_checkpoint(tmp_path / "sew.pt", SEW_ADD)
+    junit = tmp_path / "compliance.xml"
+    code, stdout, _ = run([model, "--target", "lava", "--check", "--junit", junit, "--json"],
+                          capsys)
+    assert code == 2
+    report = json.loads(stdout)
+    assert not report["compliant"]
+    assert [v["rule"] for v in report["violations"]] == ["spike-only/graded-join"]
+    failures = ET.parse(junit).getroot().iter("failure")
+    assert [f.get("type") for f in failures] == ["spike-only/graded-join"]
+
+
+def test_check_mode_passes_a_compliant_or_residual_model(tmp_path, capsys):
+    nodes = [dict(n) for n in SEW_ADD]
+    nodes[4]["op"] = "or"
+    model = graph_checkpoint(tmp_path / "orrc.pt", nodes)
+    code, stdout, _ = run([model, "--target", "lava", "--check"], capsys)
+    assert code == 0 and "compliant" in stdout
+
+
+def test_allow_unknown_rule_is_an_error(tmp_path, capsys):
+    model = graph_checkpoint(tmp_path / "sew.pt", SEW_ADD)
+    code, _, stderr = run([model, "--target", "lava", "--allow", "spike-only/nope"], capsys)
+    assert code == 1 and "--allow spike-only/nope: unknown rule" in stderr
+
+
+def test_too_few_steps_for_the_graph_depth_is_refused(tmp_path, capsys):
+    nodes = [dict(n) for n in SEW_ADD]
+    nodes[4]["op"] = "or"
+    model = graph_checkpoint(tmp_path / "orrc.pt", nodes, time_steps=4)
+    code, _, stderr = run([model, "--target", "lava", "-o", tmp_path / "o"], capsys)
+    assert code == 1 and "first sees the input at step 5" in stderr

@@ -10,12 +10,14 @@ from snn_export.errors import SnnExportError
 
 from . import datasets
 from .surrogate import SURROGATES
-from .trainer import TrainConfig, train
+from .trainer import ARCHS, TrainConfig, train
 
 EPILOG = """\
 examples:
   snn-train -o model.pt                              digits, 64-128-10, T=16, 30 epochs
   snn-train --hidden 256 128 --time-steps 12 --epochs 50 --seed 3 -o big.pt
+  snn-train --arch orrc_resnet --hidden 8 16 -o resnet.pt      OR-residual spiking ResNet
+  snn-train --arch attention_net --hidden 8 -o attention.pt    binary attention masks
 
 then: snn-export model.pt --target lava --verify 200
 """
@@ -28,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default="model.pt", help="checkpoint path (default: %(default)s)")
     p.add_argument("--dataset", default=d.dataset, choices=sorted(datasets.LOADERS),
                    help="embedded dataset (default: %(default)s)")
+    p.add_argument("--arch", default=d.arch, choices=ARCHS,
+                   help="dense: a Dense/LIF chain; orrc_resnet, attention_net: convolutional "
+                        "graphs (default: %(default)s)")
     p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
-                   help="hidden layer sizes (default: %(default)s)")
+                   help="dense: hidden layer sizes; orrc_resnet: channels per stage; "
+                        "attention_net: channels (default: %(default)s)")
     p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    config = TrainConfig(dataset=args.dataset, hidden=tuple(args.hidden), time_steps=args.time_steps,
+    config = TrainConfig(dataset=args.dataset, arch=args.arch, hidden=tuple(args.hidden), time_steps=args.time_steps,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,

@@ -21,11 +21,13 @@ class Dataset:
     input_scale: float
     num_classes: int
     split: dict
+    image_shape: tuple  # (C, H, W) of one flattened sample, for convolutional models
 
     def metadata(self) -> dict:
         return {"name": self.name, "input_size": int(self.x_train.shape[1]),
                 "input_bits": self.input_bits, "input_scale": self.input_scale,
-                "num_classes": self.num_classes, "split": self.split}
+                "num_classes": self.num_classes, "split": self.split,
+                "image_shape": list(self.image_shape)}
 
 
 def digits() -> Dataset:
@@ -41,7 +43,7 @@ def digits() -> Dataset:
     return Dataset("digits", x_tr, y_tr, x_te, y_te, input_bits=5, input_scale=1 / 16,
                    num_classes=10,
                    split={"method": "sklearn.train_test_split", "test_size": 0.2,
-                          "random_state": 0, "stratify": True})
+                          "random_state": 0, "stratify": True}, image_shape=(1, 8, 8))
 
 
 LOADERS = {"digits": digits}

@@ -64,6 +64,10 @@ class DenseSNN(nn.Module):
             return self._run_quantized(x, time_steps)
         return self._run_float(x, time_steps)
 
+    def output(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
+        """The readout's spikes (batch, T, classes)."""
+        return self(x, time_steps)[-1]
+
     def _run_quantized(self, x, time_steps):
         params = [layer.quantized() for layer in self.layers]
         x = x.double()

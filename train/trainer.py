@@ -8,16 +8,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from snn_export.model_graph import check_time_steps
 from snn_export.readout import predict
 
 from . import datasets
+from .architectures import ARCHITECTURES
+from .graph_model import GraphSNN
 from .models import DenseSNN
+
+ARCHS = ("dense", *ARCHITECTURES)
 
 
 @dataclass
 class TrainConfig:
     dataset: str = "digits"
-    hidden: tuple[int, ...] = (128,)
+    arch: str = "dense"  # "dense" (a Dense/LIF chain) or a name in ARCHITECTURES
+    hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
     time_steps: int = 16
     epochs: int = 30
     batch_size: int = 64
@@ -31,7 +37,7 @@ class TrainConfig:
     seed: int = 0
 
 
-def accuracy(model: DenseSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
+def accuracy(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
              quantized: bool, batch_size: int = 512) -> float:
     """Fraction of samples whose output spike count is largest for the true class
     (ties go to the lowest class index)."""
@@ -40,7 +46,7 @@ def accuracy(model: DenseSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
     correct = 0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            out = model(torch.from_numpy(x[i:i + batch_size]), time_steps)[-1]
+            out = model.output(torch.from_numpy(x[i:i + batch_size]), time_steps)
             correct += int((predict(out) == y[i:i + batch_size]).sum())
     model.quantized_mode = mode
     return correct / len(x)
@@ -51,9 +57,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     data = datasets.load(config.dataset)
-    sizes = [data.x_train.shape[1], *config.hidden, data.num_classes]
-    model = DenseSNN(sizes, config.tau_mem, config.tau_syn, config.threshold, data.input_scale,
-                     config.surrogate, config.alpha)
+    model, architecture = build(config, data)
+    if isinstance(model, GraphSNN):
+        calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
     model.quantized_mode = config.quantization_aware
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
@@ -65,7 +71,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         total = 0.0
         for i in range(0, n, config.batch_size):
             idx = order[i:i + config.batch_size]
-            counts = model(torch.from_numpy(data.x_train[idx]), config.time_steps)[-1].sum(1)
+            model.train()
+            counts = model.output(torch.from_numpy(data.x_train[idx]), config.time_steps).sum(1)
             loss = torch.nn.functional.cross_entropy(counts.float(),
                                                      torch.from_numpy(data.y_train[idx]))
             opt.zero_grad()
@@ -74,6 +81,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / n:.3f}")
+    model.eval()
     results = {
         "float_test_accuracy": accuracy(model, data.x_test, data.y_test, config.time_steps, False),
         "quantized_test_accuracy": accuracy(model, data.x_test, data.y_test, config.time_steps,
@@ -83,12 +91,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     cfg = asdict(config)
     cfg["hidden"] = list(config.hidden)
     return {
-        "architecture": {
-            "name": "dense_snn", "sizes": sizes, "readout": "spike_count",
-            "neuron": {"type": "lif", "tau_mem": config.tau_mem, "tau_syn": config.tau_syn,
-                       "threshold": config.threshold, "surrogate": config.surrogate,
-                       "alpha": config.alpha},
-        },
+        "architecture": architecture,
         "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
         "quantization": {"weight_bits": 8, "decay_bits": 12,
                          "aware": config.quantization_aware},
@@ -96,3 +99,37 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         "time_steps": config.time_steps,
         "training": {"config": cfg, **results},
     }
+
+
+def calibrate_batchnorm(model: GraphSNN, x: np.ndarray, time_steps: int) -> None:
+    """Set batch norm running statistics from float forward passes over ``x``, so that
+    quantization-aware training starts from activity like float training's."""
+    mode = model.quantized_mode
+    model.quantized_mode = False
+    model.train()
+    with torch.no_grad():
+        for _ in range(10):  # momentum 0.1: ten passes bring the statistics most of the way
+            model.output(torch.from_numpy(x), time_steps)
+    model.quantized_mode = mode
+
+
+def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | GraphSNN, dict]:
+    """The untrained model and its checkpoint ``architecture`` field."""
+    neuron = {"tau_mem": config.tau_mem, "tau_syn": config.tau_syn, "threshold": config.threshold}
+    if config.arch == "dense":
+        sizes = [data.x_train.shape[1], *config.hidden, data.num_classes]
+        model = DenseSNN(sizes, config.tau_mem, config.tau_syn, config.threshold,
+                         data.input_scale, config.surrogate, config.alpha)
+        return model, {"name": "dense_snn", "sizes": sizes, "readout": "spike_count",
+                       "neuron": {"type": "lif", **neuron, "surrogate": config.surrogate,
+                                  "alpha": config.alpha}}
+    if config.arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
+    make = ARCHITECTURES[config.arch]
+    width = {"orrc_resnet": {"channels": tuple(config.hidden)},
+             "attention_net": {"channels": config.hidden[0]}}[config.arch]
+    graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
+                 neuron=neuron, **width)
+    check_time_steps(graph, config.time_steps)
+    model = GraphSNN(graph, config.surrogate, config.alpha)
+    return model, {**graph.to_dict(), "surrogate": config.surrogate, "alpha": config.alpha}

@@ -1,0 +1,145 @@
+"""Lower a :class:`~snn_export.model_graph.ModelGraph` to the integer
+:class:`~snn_export.graph.Network`, spike-only.
+
+Passes, applied per spiking node in graph order:
+
+- neurons (``lif``, ``alif``): each input chain folds into one synapse group
+  (:func:`snn_export.folding.fold`: batch norm, average pooling, input scaling), and the group
+  is quantized with :func:`snn_export.fixed_point.quantize_group`, the rule
+  quantization-aware training uses;
+- joins (``or``, ``and``, ``andnot``) become gate neurons (:func:`gate`): memoryless integer
+  LIF neurons fed by unit synapses (weight +-2, the smallest even register value), one step
+  of latency like every hop; a mask that broadcasts is expanded by a Dense;
+- ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones) into an OR gate neuron;
+- delay alignment (:func:`relay`): a shallower branch into a node is delayed by a chain of
+  relay neurons (identity synapse, OR gate of one input), one per step, shared by all
+  nodes that need the same source delayed by the same amount.
+
+Neuron groups keep their node's name; relays are ``<source>_delay<d>``; the synapse groups
+into a group are ``<group>.<input node>``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from snn_export import fixed_point as fp
+from snn_export.errors import SnnExportError
+from snn_export.folding import fold
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
+from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
+                                    pair, shapes)
+
+UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
+# Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
+GATE_VTH = {"or": 1, "and": 2 * UNIT - 1, "andnot": 1, "relay": 1, "maxpool": 1}
+
+
+def gate(name: str, shape: tuple, op: str) -> Neurons:
+    """A memoryless integer neuron group: ``u`` and ``v`` forget everything every step
+    (``du = 4095``, ``dv = 4096``), so it spikes iff this step's input exceeds ``vth``."""
+    params = fp.LIFParams(vth=GATE_VTH[op], du=fp.DECAY_UNITY - 1, dv=fp.DECAY_UNITY)
+    return Neurons(name, tuple(shape), params, np.zeros(int(np.prod(shape)), dtype=np.int64))
+
+
+def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,
+             weight: int):
+    """One-to-one synapses of integer ``weight``, broadcasting the source to the target's
+    shape: a depthwise 1x1 Conv when the shapes are equal (C, H, W), else a Dense."""
+    if src_shape == dst_shape and len(dst_shape) == 3:
+        c = dst_shape[0]
+        return Conv(name, source, target, np.full((c, 1, 1, 1), weight, dtype=np.int64),
+                    groups=c)
+    n_src, n_dst = int(np.prod(src_shape)), int(np.prod(dst_shape))
+    index = torch.arange(n_src).reshape(src_shape).expand(dst_shape).flatten().numpy()
+    w = np.zeros((n_dst, n_src), dtype=np.int64)
+    w[np.arange(n_dst), index] = weight
+    return Dense(name, source, target, w)
+
+
+class _Lowering:
+    def __init__(self, graph: ModelGraph, tensors: dict):
+        self.graph, self.tensors = graph, tensors
+        self.shapes = shapes(graph)
+        self.delays = alignment_delays(graph)
+        self.neurons: list[Neurons] = []
+        self.synapses: list = []
+
+    def relay(self, source: str, delay: int) -> str:
+        """``source`` delayed by ``delay`` steps (through relay neurons)."""
+        if delay == 0:
+            return source
+        if source == INPUT:
+            raise SnnExportError("the graph input (graded levels) reaches a node through a "
+                                 f"path {delay} steps shorter than another; relay neurons carry "
+                                 "only spikes: give the shorter path a spiking layer")
+        name = f"{source}_delay{delay}"
+        if not any(n.name == name for n in self.neurons):
+            prev = self.relay(source, delay - 1)
+            shape = self.shapes[source]
+            self.neurons.append(gate(name, shape, "relay"))
+            self.synapses.append(identity(f"{name}.{prev}", prev, name, shape, shape, UNIT))
+        return name
+
+    def source(self, node, src: str) -> str:
+        return self.relay(src, self.delays[node.name][src])
+
+    def neuron_group(self, node) -> None:
+        syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]
+        q = fp.quantize_group([s.weight.detach().double() for s in syns],
+                              sum(s.bias.detach().double() for s in syns),
+                              {"op": node.op, **node.attrs})
+        shape = self.shapes[node.name]
+        bias = q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten()
+        self.neurons.append(Neurons(node.name, shape, q.neuron, bias.numpy().astype(np.int64)))
+        for e, s, w in zip(node.inputs, syns, q.weights):
+            w = w.detach().numpy().astype(np.int64)
+            src, name = self.source(node, s.source), f"{node.name}.{e}"
+            if s.kind == "conv":
+                g = s.geometry
+                self.synapses.append(Conv(name, src, node.name, w, g["stride"], g["padding"],
+                                          g["dilation"], g["groups"], float_exp=q.exp))
+            else:
+                self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
+
+    def gate_group(self, node) -> None:
+        for src in node.inputs:
+            if self.graph.kind(src) != "spikes":
+                raise SnnExportError(f"node {node.name!r} ({node.op}): input {src!r} is not "
+                                     "spikes; joins and max-pooling act on binary spikes")
+        shape = self.shapes[node.name]
+        self.neurons.append(gate(node.name, shape, node.op))
+        if node.op == "maxpool":
+            src = node.inputs[0]
+            c = shape[0]
+            kh, kw = pair(node.get("kernel"))
+            self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src), node.name,
+                                      np.full((c, 1, kh, kw), UNIT, dtype=np.int64),
+                                      stride=pair(node.get("stride", node.get("kernel"))),
+                                      groups=c))
+            return
+        for k, src in enumerate(node.inputs):
+            weight = -UNIT if (node.op == "andnot" and k == 1) else UNIT
+            self.synapses.append(identity(f"{node.name}.in{k}", self.source(node, src),
+                                          node.name, self.shapes[src], shape, weight))
+
+
+def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
+                metadata: dict | None = None) -> Network:
+    """The deployable network. tensors: ``"<node>.weight"`` etc. (float; see
+    :func:`snn_export.folding.fold`). Raises :class:`SnnExportError` for a graph with graded
+    nodes (check it with :mod:`snn_export.deploy.compliance` first for all violations)."""
+    check_time_steps(graph, time_steps)
+    low = _Lowering(graph, tensors)
+    for node in graph.nodes:
+        if node.op in ("lif", "alif"):
+            low.neuron_group(node)
+        elif node.op in JOINS or node.op == "maxpool":
+            low.gate_group(node)
+        elif graph.kind(node.name) == "graded":
+            raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values and "
+                                 "cannot be deployed spike-only; run `snn-export --check`")
+    net = Network(tuple(graph.input_shape), graph.input_bits, time_steps, low.neurons,
+                  low.synapses, {**(metadata or {}), "readout": graph.readout})
+    net.validate()
+    return net

@@ -1,0 +1,124 @@
+"""Fold the synaptic nodes between two spiking nodes into one float synapse.
+
+A neuron's input in a :class:`~snn_export.model_graph.ModelGraph` is a short chain of
+synaptic nodes: ``[avgpool] -> conv -> [batchnorm]`` or ``[avgpool] -> [flatten] -> linear ->
+[batchnorm]``, read from one spiking node (or the graph input). Loihi runs it as one synapse
+group, so each chain folds into a :class:`FloatSynapse`:
+
+- :func:`fold_batchnorm`: the normalisation's scale into the weights, its shift into the
+  bias (eval-mode statistics);
+- :func:`fold_avgpool_into_conv`, :func:`fold_avgpool_into_dense`: average pooling of spikes
+  becomes part of the next weights (a sum over the window with ``1/k`` folded in);
+- the encoding layer's ``input_scale`` folds into the weights from the graph input.
+
+All functions are torch operations, so quantization-aware training folds with gradients and
+the deploy stage folds the same tensors to the same values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+import torch
+import torch.nn.functional as F
+
+from .errors import SnnExportError
+from .graph import INPUT
+from .model_graph import ModelGraph, conv_geometry, pair
+
+
+@dataclass
+class FloatSynapse:
+    """One synapse group in float. kind ``"dense"``: weight (out features, source size) on
+    the row-major flattened source; kind ``"conv"``: weight (out, in / groups, kh, kw) with
+    ``geometry`` (PyTorch conventions). bias: (out channels or features,), float units of
+    the target's voltage, added every step."""
+
+    source: str
+    kind: str
+    weight: torch.Tensor
+    bias: torch.Tensor
+    geometry: dict | None = None
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """Synaptic input of a batch of source frames ``x`` (batch, *source shape), bias
+        excluded."""
+        if self.kind == "conv":
+            g = self.geometry
+            return F.conv2d(x, self.weight, None, g["stride"], g["padding"], g["dilation"],
+                            g["groups"])
+        return x.flatten(1) @ self.weight.T
+
+
+def fold_batchnorm(syn: FloatSynapse, weight, bias, mean, var, eps: float) -> FloatSynapse:
+    """``BN(W x + b) = (s W) x + s (b - mean) + beta`` with ``s = gamma / sqrt(var + eps)``."""
+    s = weight / torch.sqrt(var + eps)
+    w = syn.weight * s.reshape(-1, *[1] * (syn.weight.dim() - 1))
+    return replace(syn, weight=w, bias=s * (syn.bias - mean) + bias)
+
+
+def fold_avgpool_into_conv(syn: FloatSynapse, k: tuple) -> FloatSynapse:
+    """A conv after a ``k``-average-pool (stride ``k``) is one conv on the unpooled input:
+    kernel ``W'[.., a k + i, b k + j] = W[.., a, b] / (kh kw)`` over the dilated taps,
+    stride and padding times ``k``, dilation 1. Exact when ``k`` divides the input size."""
+    g = syn.geometry
+    (kh, kw), (dh, dw) = g["kernel"], g["dilation"]
+    w = syn.weight
+    big = w.new_zeros(*w.shape[:2], ((kh - 1) * dh + 1) * k[0], ((kw - 1) * dw + 1) * k[1])
+    for a in range(kh):
+        for b in range(kw):
+            y, x = a * dh * k[0], b * dw * k[1]
+            big[:, :, y:y + k[0], x:x + k[1]] = (w[:, :, a, b] / (k[0] * k[1]))[..., None, None]
+    geometry = {"kernel": tuple(big.shape[2:]), "groups": g["groups"], "dilation": (1, 1),
+                "stride": (g["stride"][0] * k[0], g["stride"][1] * k[1]),
+                "padding": (g["padding"][0] * k[0], g["padding"][1] * k[1])}
+    return replace(syn, weight=big, geometry=geometry)
+
+
+def fold_avgpool_into_dense(syn: FloatSynapse, in_shape: tuple, k: tuple) -> FloatSynapse:
+    """A dense layer after a ``k``-average-pool of a (C, H, W) input: ``W' = W P`` with
+    ``P`` the pooling matrix (flattened pooled size, flattened input size)."""
+    c, h, w = in_shape
+    eye = torch.eye(c * h * w, dtype=syn.weight.dtype, device=syn.weight.device)
+    pool = F.avg_pool2d(eye.reshape(-1, c, h, w), k).reshape(c * h * w, -1).T
+    return replace(syn, weight=syn.weight @ pool)
+
+
+def fold(graph: ModelGraph, name: str, tensors: Mapping[str, torch.Tensor],
+         shapes: Mapping[str, tuple]) -> FloatSynapse:
+    """The synapse that the chain of synaptic nodes ending at ``name`` amounts to.
+
+    tensors: ``"<node>.weight"``, ``"<node>.bias"``, ``"<node>.running_mean"``,
+    ``"<node>.running_var"`` (a checkpoint's state_dict naming); shapes: from
+    :func:`~snn_export.model_graph.shapes`.
+    """
+    node = graph.node(name)
+    if node.op == "batchnorm":
+        syn = fold(graph, node.inputs[0], tensors, shapes)
+        return fold_batchnorm(syn, tensors[f"{name}.weight"], tensors[f"{name}.bias"],
+                              tensors[f"{name}.running_mean"], tensors[f"{name}.running_var"],
+                              float(node.get("eps", 1e-5)))
+    if node.op not in ("conv", "linear"):
+        raise SnnExportError(f"node {name!r} ({node.op}): a neuron's input must be a conv or "
+                             "linear node, optionally followed by batchnorm")
+    weight = tensors[f"{name}.weight"]
+    bias = tensors.get(f"{name}.bias")
+    bias = weight.new_zeros(weight.shape[0]) if bias is None else bias
+    src, pool = node.inputs[0], None
+    if node.op == "linear" and graph.kind(src) == "synaptic" and graph.node(src).op == "flatten":
+        src = graph.node(src).inputs[0]
+    if graph.kind(src) == "synaptic" and graph.node(src).op == "avgpool":
+        pool, src = graph.node(src), graph.node(src).inputs[0]
+    if graph.kind(src) not in ("spikes", "input"):
+        raise SnnExportError(f"node {name!r} ({node.op}): reads {src!r}, which is neither "
+                             "spikes nor the graph input (allowed in between: avgpool, flatten)")
+    if src == INPUT:
+        weight = weight * graph.input_scale
+    if node.op == "conv":
+        g = conv_geometry(node)
+        syn = FloatSynapse(src, "conv", weight, bias, {k: g[k] for k in
+                           ("kernel", "stride", "padding", "dilation", "groups")})
+        return syn if pool is None else fold_avgpool_into_conv(syn, pair(pool.get("kernel")))
+    syn = FloatSynapse(src, "dense", weight, bias)
+    return syn if pool is None else fold_avgpool_into_dense(syn, shapes[src],
+                                                            pair(pool.get("kernel")))

@@ -1,0 +1,272 @@
+"""The trained network as a graph of named operations (float parameters).
+
+This is what the export stage reads out of a ``model.pt`` (architecture ``"graph"``), what
+the compliance check inspects and what the deploy stage lowers to the integer
+:class:`~snn_export.graph.Network`. Training (:mod:`snn_export.train.graph_model`) runs the
+same graph with the same timing.
+
+Operations (``Node.op``), by what they emit:
+
+- spikes (one step after their inputs, like every Loihi neuron group):
+  ``lif`` (inputs: one or more synaptic nodes, summed; attrs ``tau_mem``, ``tau_syn``
+  (steps, ``None``: no current memory), ``threshold`` (float)); ``alif`` (adaptive
+  threshold, Lava's ATRLIF: also ``theta_step`` (float threshold increase per spike),
+  ``tau_theta`` and ``tau_r`` (steps)); the binary joins ``or``, ``and``, ``andnot``
+  (``a AND NOT b``; SEW's IAND ``(1 - x) * y`` is ``andnot(y, x)``), whose second input may
+  broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``) of spikes.
+- synaptic values (linear in their input, no latency of their own): ``conv``
+  (``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
+  ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
+  linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one.
+- graded values that no spiking chip carries (trainable, never deployable; the compliance
+  check names them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``time_mean`` (the mean over
+  all time steps, not causal).
+
+The graph input (node name :data:`INPUT`) is the encoding layer: unsigned integer levels of
+``input_bits`` bits, level ``x`` meaning the float ``x * input_scale``, presented at every step.
+
+Timing: a spiking node's output at step ``t`` depends on its sources' spikes at step
+``t - 1 - delay``. :func:`latencies` gives each spiking node's depth in steps; where the
+branches into a node have different depths, the shallower ones are delayed to match
+(:func:`alignment_delays`), so every join sees inputs that left the input at the same step.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from .errors import SnnExportError
+from .graph import INPUT
+
+SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool")
+JOINS = ("or", "and", "andnot")
+SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
+GRADED = ("add", "mul", "sigmoid", "relu", "time_mean")
+OPS = SPIKING + SYNAPTIC + GRADED
+ARITY = {"or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
+         "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
+         "time_mean": 1}  # lif and alif: one or more
+REQUIRED = {"lif": ("tau_mem", "threshold"),
+            "alif": ("tau_mem", "threshold", "theta_step", "tau_theta", "tau_r"),
+            "conv": ("out_channels", "kernel"), "linear": ("out_features",),
+            "maxpool": ("kernel",), "avgpool": ("kernel",)}
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass
+class Node:
+    """One operation. inputs: names of earlier nodes (or :data:`INPUT`); attrs: the
+    operation's plain-data settings (see the module docstring)."""
+
+    name: str
+    op: str
+    inputs: tuple
+    attrs: dict = field(default_factory=dict)
+
+    def get(self, key, default=None):
+        return self.attrs.get(key, default)
+
+
+@dataclass
+class ModelGraph:
+    """input_shape: ``(n,)`` or ``(C, H, W)``; nodes in topological order; readout: the
+    spiking node whose spike counts are the output (default: the last node)."""
+
+    input_shape: tuple
+    input_bits: int
+    input_scale: float
+    nodes: list[Node]
+    readout: str = ""
+
+    def __post_init__(self):
+        self.readout = self.readout or (self.nodes[-1].name if self.nodes else "")
+        self._by_name = {n.name: n for n in self.nodes}
+
+    def node(self, name: str) -> Node:
+        return self._by_name[name]
+
+    def consumers(self, name: str) -> list[Node]:
+        return [n for n in self.nodes if name in n.inputs]
+
+    def kind(self, name: str) -> str:
+        """``"input"``, ``"spikes"``, ``"synaptic"`` or ``"graded"``."""
+        if name == INPUT:
+            return "input"
+        op = self.node(name).op
+        return "spikes" if op in SPIKING else "synaptic" if op in SYNAPTIC else "graded"
+
+    def to_dict(self) -> dict:
+        """The checkpoint's ``architecture`` field (plain data)."""
+        return {"name": "graph", "input": {"shape": list(self.input_shape),
+                                           "bits": self.input_bits, "scale": self.input_scale},
+                "nodes": [{"name": n.name, "op": n.op, "inputs": list(n.inputs), **n.attrs}
+                          for n in self.nodes],
+                "readout": self.readout}
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "architecture") -> "ModelGraph":
+        """Parse and validate; errors name ``where`` and the node and field at fault."""
+        def fail(msg):
+            raise SnnExportError(f"{where}: {msg}")
+        if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+            fail("expected {'name': 'graph', 'input': {...}, 'nodes': [...]}")
+        inp = data.get("input")
+        if not isinstance(inp, dict) or not {"shape", "bits", "scale"} <= set(inp):
+            fail("field 'input' needs 'shape', 'bits' and 'scale'")
+        nodes = []
+        for k, raw in enumerate(data["nodes"]):
+            if not isinstance(raw, dict) or not {"name", "op", "inputs"} <= set(raw):
+                fail(f"nodes[{k}] needs 'name', 'op' and 'inputs'")
+            attrs = {key: v for key, v in raw.items() if key not in ("name", "op", "inputs")}
+            nodes.append(Node(str(raw["name"]), str(raw["op"]), tuple(raw["inputs"]), attrs))
+        graph = cls(tuple(int(s) for s in inp["shape"]), int(inp["bits"]), float(inp["scale"]),
+                    nodes, str(data.get("readout") or ""))
+        graph.validate(where)
+        return graph
+
+    def validate(self, where: str = "graph") -> None:
+        """Structure and shapes; raises :class:`SnnExportError` naming the node."""
+        shapes(self, where)
+
+
+def _fail(where: str, node: Node, msg: str):
+    raise SnnExportError(f"{where}: node {node.name!r} ({node.op}): {msg}")
+
+
+def pair(v) -> tuple:
+    return (int(v), int(v)) if isinstance(v, (int, float)) else tuple(int(x) for x in v)
+
+
+def conv_geometry(node: Node) -> dict:
+    """Kernel, stride, padding, dilation as (height, width) pairs, and groups."""
+    return {"kernel": pair(node.get("kernel")), "stride": pair(node.get("stride", 1)),
+            "padding": pair(node.get("padding", 0)), "dilation": pair(node.get("dilation", 1)),
+            "groups": int(node.get("groups", 1))}
+
+
+def _conv_out(size: tuple, kernel, stride, padding=(0, 0), dilation=(1, 1)) -> tuple:
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
+
+
+def broadcasts(mask: tuple, to: tuple) -> bool:
+    """True if a mask of shape ``mask`` broadcasts to ``to`` (PyTorch rules, same rank)."""
+    return len(mask) == len(to) and all(m in (1, t) for m, t in zip(mask, to))
+
+
+def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
+    """Every node's output shape (one frame, no batch or time axis); validates on the way."""
+    if len(graph.input_shape) not in (1, 3) or min(graph.input_shape, default=0) < 1:
+        raise SnnExportError(f"{where}: input shape {graph.input_shape} is not (n,) or (C, H, W)")
+    if not 1 <= graph.input_bits <= 8 or not graph.input_scale > 0:
+        raise SnnExportError(f"{where}: input bits must be 1..8 and scale > 0")
+    if not graph.nodes:
+        raise SnnExportError(f"{where}: the graph has no nodes")
+    out = {INPUT: tuple(graph.input_shape)}
+    for node in graph.nodes:
+        if not NAME.match(node.name) or node.name in out:
+            _fail(where, node, "names must be unique identifiers (letters, digits, _), "
+                  f"not {INPUT!r}")
+        if node.op not in OPS:
+            _fail(where, node, f"unknown op; known: {', '.join(OPS)}")
+        for src in node.inputs:
+            if src not in out:
+                _fail(where, node, f"input {src!r} is not defined before this node")
+        n_in = len(node.inputs)
+        if (node.op in ARITY and n_in != ARITY[node.op]) or n_in < 1:
+            _fail(where, node, f"takes {ARITY.get(node.op, 'one or more')} inputs, got {n_in}")
+        missing = [k for k in REQUIRED.get(node.op, ()) if k not in node.attrs]
+        if missing:
+            _fail(where, node, f"missing field(s) {', '.join(missing)}")
+        ins = [out[s] for s in node.inputs]
+        kinds = [graph.kind(s) for s in node.inputs]
+        out[node.name] = _shape(where, node, ins, kinds)
+    if graph.readout not in out or graph.kind(graph.readout) != "spikes":
+        raise SnnExportError(f"{where}: readout {graph.readout!r} is not a spiking node")
+    return out
+
+
+def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    op, x = node.op, ins[0]
+    if op in ("lif", "alif"):
+        if any(k not in ("synaptic", "graded") for k in kinds):
+            _fail(where, node, "a neuron's inputs are synaptic nodes (conv, linear, batchnorm); "
+                  "put a conv or linear between it and spikes")
+        if any(s != x for s in ins):
+            _fail(where, node, f"inputs have different shapes {ins}")
+        return x
+    if op in JOINS or op in ("add", "mul"):
+        if op == "or" and ins[1] != x or not broadcasts(ins[1], x):
+            _fail(where, node, f"input shapes {ins[0]} and {ins[1]} do not match"
+                  + ("" if op == "or" else " (the second may broadcast to the first)"))
+        return x
+    if op in ("conv", "maxpool", "avgpool") and len(x) != 3:
+        _fail(where, node, f"needs a (C, H, W) input, got {x}")
+    if op == "conv":
+        g = conv_geometry(node)
+        out_c = int(node.get("out_channels"))
+        if x[0] % g["groups"] or out_c % g["groups"]:
+            _fail(where, node, f"groups={g['groups']} does not divide {x[0]} input and "
+                  f"{out_c} output channels")
+        hw = _conv_out(x[1:], g["kernel"], g["stride"], g["padding"], g["dilation"])
+        if min(hw) < 1:
+            _fail(where, node, f"the kernel does not fit the {x[1:]} input")
+        return (out_c, *hw)
+    if op == "maxpool":
+        k = pair(node.get("kernel"))
+        hw = _conv_out(x[1:], k, pair(node.get("stride", node.get("kernel"))))
+        if min(hw) < 1:
+            _fail(where, node, f"the kernel does not fit the {x[1:]} input")
+        return (x[0], *hw)
+    if op == "avgpool":
+        k = pair(node.get("kernel"))
+        if x[1] % k[0] or x[2] % k[1]:
+            _fail(where, node, f"kernel {k} must divide the input's height and width {x[1:]}")
+        return (x[0], x[1] // k[0], x[2] // k[1])
+    if op == "linear":
+        if len(x) != 1:
+            _fail(where, node, f"needs a flat input, got {x}: add a flatten node")
+        return (int(node.get("out_features")),)
+    if op == "flatten":
+        return (math.prod(x),)
+    return x  # batchnorm, sigmoid, relu, time_mean keep the shape
+
+
+def spike_sources(graph: ModelGraph, name: str) -> list[str]:
+    """The spiking nodes (or :data:`INPUT`) whose spikes reach ``name`` through synaptic
+    nodes only, in order of appearance."""
+    found = []
+    for src in graph.node(name).inputs:
+        if graph.kind(src) in ("spikes", "input"):
+            found.append(src)
+        else:
+            found += [s for s in spike_sources(graph, src) if s not in found]
+    return list(dict.fromkeys(found))
+
+
+def latencies(graph: ModelGraph) -> dict[str, int]:
+    """Steps from the input to each spiking node: one per synaptic hop, the deepest branch
+    counting where branches meet. The input has latency 0."""
+    lat = {INPUT: 0}
+    for node in graph.nodes:
+        if node.op in SPIKING:
+            lat[node.name] = 1 + max(lat[s] for s in spike_sources(graph, node.name))
+    return lat
+
+
+def alignment_delays(graph: ModelGraph, lat: dict | None = None) -> dict[str, dict[str, int]]:
+    """For each spiking node, the extra delay (steps) of each spike source, so that all its
+    inputs left the graph input at the same step."""
+    lat = lat or latencies(graph)
+    return {node.name: {s: lat[node.name] - 1 - lat[s] for s in spike_sources(graph, node.name)}
+            for node in graph.nodes if node.op in SPIKING}
+
+
+def check_time_steps(graph: ModelGraph, time_steps: int) -> None:
+    """Refuse a step count with which the readout never sees the input."""
+    depth = latencies(graph)[graph.readout]
+    if time_steps <= depth:
+        raise SnnExportError(f"time_steps={time_steps}, but the readout {graph.readout!r} first "
+                             f"sees the input at step {depth + 1} (one step per hop): use more "
+                             f"than {depth} steps")

@@ -1,0 +1,169 @@
+"""Residual and attention graphs: folding passes, gate neurons, delay alignment, the trained
+model's integer output equal to the emulator's, and real Lava runs of exported model.pt files."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from snn_export import checkpoint
+from snn_export.cli import main
+from snn_export.deploy import graph_hdf5
+from snn_export.deploy.lower_graph import lower_graph
+from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpool_into_dense,
+                                fold_batchnorm)
+from snn_export.graph import INPUT
+from snn_export.model_graph import ModelGraph, alignment_delays, latencies
+from snn_export.sim import emulator
+from snn_export.train.architectures import attention_net, orrc_resnet
+from snn_export.train.graph_model import GraphSNN
+from snn_export.train.trainer import TrainConfig, train
+
+
+def conv_syn(w, **geometry):
+    g = {"kernel": tuple(w.shape[2:]), "stride": (1, 1), "padding": (0, 0),
+         "dilation": (1, 1), "groups": 1, **geometry}
+    return FloatSynapse("x", "conv", w, torch.zeros(w.shape[0], dtype=w.dtype), g)
+
+
+def test_fold_batchnorm_equals_conv_then_eval_batchnorm():
+    torch.manual_seed(0)
+    conv, bn = torch.nn.Conv2d(3, 4, 3, bias=True).double(), torch.nn.BatchNorm2d(4).double()
+    bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(-2, 2)
+    bn.eval()
+    x = torch.rand(5, 3, 7, 7, dtype=torch.float64)
+    syn = FloatSynapse("x", "conv", conv.weight, conv.bias, {
+        "kernel": (3, 3), "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1})
+    folded = fold_batchnorm(syn, bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
+    got = folded.apply(x) + folded.bias.reshape(-1, 1, 1)
+    torch.testing.assert_close(got, bn(conv(x)))
+
+
+@pytest.mark.parametrize("geometry", [{}, {"stride": (2, 1), "padding": (1, 2)},
+                                      {"dilation": (2, 2), "padding": (1, 1)}, {"groups": 2}])
+@pytest.mark.parametrize("k", [(2, 2), (1, 3)])
+def test_fold_avgpool_into_conv_equals_pool_then_conv(geometry, k):
+    torch.manual_seed(1)
+    w = torch.randn(4, 4 // geometry.get("groups", 1), 3, 2, dtype=torch.float64)
+    syn = conv_syn(w, **geometry)
+    x = torch.rand(2, 4, 6 * k[0], 6 * k[1], dtype=torch.float64)
+    expected = syn.apply(F.avg_pool2d(x, k))
+    torch.testing.assert_close(fold_avgpool_into_conv(syn, k).apply(x), expected)
+
+
+def test_fold_avgpool_into_dense_equals_pool_flatten_linear():
+    w = torch.randn(5, 3 * 2 * 2, dtype=torch.float64)
+    syn = FloatSynapse("x", "dense", w, torch.zeros(5, dtype=torch.float64))
+    x = torch.rand(4, 3, 4, 6, dtype=torch.float64)
+    expected = F.avg_pool2d(x, (2, 3)).flatten(1) @ w.T
+    torch.testing.assert_close(fold_avgpool_into_dense(syn, (3, 4, 6), (2, 3)).apply(x), expected)
+
+
+def spiking_graph(op: str) -> ModelGraph:
+    """Two LIF groups of 4 neurons fed by identity-like weights, joined by ``op``; the
+    second is one hop deeper, so the first is delayed by a relay."""
+    lif = {"tau_mem": 1.0, "tau_syn": None, "threshold": 0.5}
+    return ModelGraph.from_dict({"name": "graph", "input": {"shape": [4], "bits": 1,
+                                                            "scale": 1.0}, "nodes": [
+        {"name": "fa", "op": "linear", "inputs": ["input"], "out_features": 4, "bias": False},
+        {"name": "a", "op": "lif", "inputs": ["fa"], **lif},
+        {"name": "fb", "op": "linear", "inputs": ["input"], "out_features": 4, "bias": False},
+        {"name": "b0", "op": "lif", "inputs": ["fb"], **lif},
+        {"name": "fb2", "op": "linear", "inputs": ["b0"], "out_features": 4, "bias": False},
+        {"name": "b", "op": "lif", "inputs": ["fb2"], **lif},
+        {"name": "j", "op": op, "inputs": ["a", "b"]}]})
+
+
+@pytest.mark.parametrize("op, truth", [("or", [0, 1, 1, 1]), ("and", [0, 0, 0, 1]),
+                                       ("andnot", [0, 1, 0, 0])])
+def test_gate_neurons_compute_their_truth_table_one_step_after_aligned_inputs(op, truth):
+    g = spiking_graph(op)
+    assert latencies(g) == {INPUT: 0, "a": 1, "b0": 1, "b": 2, "j": 3}
+    assert alignment_delays(g)["j"] == {"a": 1, "b": 0}
+    eye = torch.eye(4, dtype=torch.float64)
+    # a spikes for inputs 1 and 3, b for inputs 2 and 3: (a, b) = (0,0), (1,0), (0,1), (1,1)
+    tensors = {"fa.weight": eye * torch.tensor([0, 1, 0, 1.0]), "fb.weight": eye,
+               "fb2.weight": eye * torch.tensor([0, 0, 1, 1.0])}
+    net = lower_graph(g, tensors, time_steps=5)
+    assert {"a_delay1"} <= {n.name for n in net.neurons}
+    spikes = emulator.run(net, np.ones((1, 4), dtype=np.int64)).spikes
+    np.testing.assert_array_equal(spikes["j"][0, 3], truth)  # step 4: inputs of step 1
+    np.testing.assert_array_equal(spikes["j"][0, :3], 0)
+
+
+@st.composite
+def graphs(draw):
+    shape = (draw(st.integers(1, 2)), *[draw(st.sampled_from([4, 6, 8]))] * 2)
+    neuron = {"tau_mem": draw(st.sampled_from([1.0, 2.0, 4.0])),
+              "tau_syn": draw(st.sampled_from([None, 2.0])),
+              "threshold": draw(st.sampled_from([0.5, 1.0, 1.5]))}
+    if draw(st.booleans()):
+        channels = tuple(draw(st.lists(st.integers(2, 6), min_size=1, max_size=2)))
+        g = orrc_resnet(shape, 5, 4, 1 / 15, channels, draw(st.integers(1, 2)), neuron)
+    else:
+        g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron)
+    return g, draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=graphs())
+def test_trained_model_integer_output_equals_emulator(case):
+    graph, seed = case
+    torch.manual_seed(seed)
+    model = GraphSNN(graph)
+    for module in model.ops.values():  # batch norm statistics as after training
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.uniform_(-0.3, 0.3)
+            module.running_var.uniform_(0.05, 0.5)
+            module.weight.data.uniform_(0.5, 2)
+    model.eval()
+    model.quantized_mode = True
+    time_steps = latencies(graph)[graph.readout] + 4
+    x = torch.randint(0, 16, (6, *graph.input_shape))
+    with torch.no_grad():
+        trained = model(x, time_steps)
+    emu = emulator.run(lower_graph(graph, model.tensors(), time_steps), x.numpy()).spikes
+    assert sum(int(t.sum()) for t in trained.values()) > 0
+    for name, t in trained.items():
+        np.testing.assert_array_equal(t.flatten(2).numpy(), emu[name], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def graph_models(tmp_path_factory):
+    """Briefly trained ORRC ResNet and attention network checkpoints (digits, T = 12)."""
+    folder = tmp_path_factory.mktemp("graph_models")
+    paths = {}
+    for arch, hidden in (("orrc_resnet", (4, 8)), ("attention_net", (6,))):
+        ckpt = train(TrainConfig(arch=arch, hidden=hidden, epochs=1, time_steps=12,
+                                 batch_size=128), progress=False)
+        paths[arch] = folder / f"{arch}.pt"
+        checkpoint.save(ckpt, paths[arch])
+    return paths
+
+
+@pytest.mark.lava
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["orrc_resnet", "attention_net"])
+def test_exported_graph_runs_bit_exact_in_lava_on_100_samples(graph_models, arch, tmp_path,
+                                                              capsys):
+    import json
+    out = tmp_path / "out"
+    code = main([str(graph_models[arch]), "--target", "lava", "-o", str(out), "--verify", "100",
+                 "--json", "-q"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert summary["bit_exact"] and summary["samples"] == 100
+    assert summary["model_differing"] == 0
+    net = graph_hdf5.read(out / "network.h5")
+    gates = {"orrc_resnet": "or", "attention_net": "andnot"}[arch]
+    assert any(n.op == gates for n in graph_hdf5_nodes(graph_models[arch]))
+    for layer in summary["layers"]:
+        assert layer["differing"] == 0 and layer["differing_states"] == 0
+    assert {layer["layer"] for layer in summary["layers"]} == {n.name for n in net.neurons}
+    spiking = [layer for layer in summary["layers"] if layer["spikes_lava"] > 0]
+    assert len(spiking) == len(summary["layers"]), "every group should spike"
+
+
+def graph_hdf5_nodes(path):
+    return ModelGraph.from_dict(checkpoint.load(path)["architecture"]).nodes

@@ -1,0 +1,94 @@
+"""Graph architectures from the seed papers, in their deployable (spike-only) variants.
+
+Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`GraphSNN
+<snn_export.train.graph_model.GraphSNN>` trains it and the deploy stage lowers it.
+
+- :func:`orrc_resnet`: OR-Spiking ResNet (ORRC, SynA paper): SEW-style basic blocks whose
+  residual join is ``OR(block output, shortcut)`` on binary spikes; downsampling shortcuts
+  are conv 1x1 (stride 2) + batch norm + LIF.
+- :func:`attention_net`: binary spiking attention masks applied by gating: a channel mask
+  (SynA-C inhibitory attention: global average pooling, conv 1x1, LIF) and a spatial mask
+  from adaptive-threshold neurons (BIASNN: conv, batch norm, ALIF), each applied as
+  ``x AND NOT mask``.
+"""
+from __future__ import annotations
+
+from snn_export.model_graph import ModelGraph, Node
+
+
+class _Builder:
+    def __init__(self, neuron: dict):
+        self.nodes: list[Node] = []
+        self.neuron = neuron
+
+    def add(self, name: str, op: str, inputs, **attrs) -> str:
+        self.nodes.append(Node(name, op, tuple(inputs), attrs))
+        return name
+
+    def conv_bn_lif(self, name: str, src: str, out: int, kernel: int = 3, stride: int = 1,
+                    neuron: dict | None = None) -> str:
+        self.add(f"{name}_conv", "conv", [src], out_channels=out, kernel=kernel, stride=stride,
+                 padding=kernel // 2, bias=False)
+        self.add(f"{name}_bn", "batchnorm", [f"{name}_conv"])
+        n = neuron or self.neuron
+        return self.add(name, n.get("op", "lif"), [f"{name}_bn"],
+                        **{k: v for k, v in n.items() if k != "op"})
+
+    def head(self, src: str, shape: tuple, num_classes: int) -> str:
+        """Global average pooling of spikes, then a linear readout (batch-normalised) into
+        LIF neurons."""
+        self.add("pool", "avgpool", [src], kernel=[shape[1], shape[2]])
+        self.add("flat", "flatten", ["pool"])
+        self.add("fc", "linear", ["flat"], out_features=num_classes)
+        self.add("fc_bn", "batchnorm", ["fc"])
+        return self.add("out", "lif", ["fc_bn"], **self.neuron)
+
+
+def lif(tau_mem: float = 2.0, threshold: float = 1.0, tau_syn: float | None = None) -> dict:
+    return {"tau_mem": tau_mem, "tau_syn": tau_syn, "threshold": threshold}
+
+
+def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+    """Stem conv, then per stage ``blocks`` OR-residual blocks (the first block of every
+    stage after the first halves the resolution), then the pooled linear readout."""
+    b = _Builder(neuron or lif())
+    x = b.conv_bn_lif("stem", "input", channels[0])
+    c, h, w = channels[0], input_shape[1], input_shape[2]
+    for s, out in enumerate(channels):
+        for k in range(blocks):
+            name = f"s{s + 1}b{k + 1}"
+            stride = 2 if (s > 0 and k == 0) else 1
+            y = b.conv_bn_lif(f"{name}_a", x, out, stride=stride)
+            y = b.conv_bn_lif(f"{name}_b", y, out)
+            short = x if (stride == 1 and out == c) else \
+                b.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
+            x = b.add(name, "or", [y, short])
+            c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
+    b.head(x, (c, h, w), num_classes)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels: int = 8, neuron: dict | None = None) -> ModelGraph:
+    """Stem, one conv layer, a channel mask and an ALIF spatial mask (each gating by
+    AND NOT), then the pooled linear readout."""
+    b = _Builder(neuron or lif())
+    x = b.conv_bn_lif("stem", "input", channels)
+    x = b.conv_bn_lif("conv1", x, channels)
+    h, w = input_shape[1], input_shape[2]
+    b.add("ca_pool", "avgpool", [x], kernel=[h, w])
+    b.add("ca_conv", "conv", ["ca_pool"], out_channels=channels, kernel=1)
+    b.add("ca_mask", "lif", ["ca_conv"], **b.neuron)  # (C, 1, 1): 1 inhibits the channel
+    x = b.add("ca_gate", "andnot", [x, "ca_mask"])
+    alif = {"op": "alif", "tau_mem": 2.0, "tau_syn": None, "threshold": 1.0,
+            "theta_step": 0.5, "tau_theta": 8.0, "tau_r": 2.0}
+    b.add("sa_conv", "conv", [x], out_channels=1, kernel=3, padding=1, bias=False)
+    b.add("sa_bn", "batchnorm", ["sa_conv"])
+    b.add("sa_mask", "alif", ["sa_bn"], **{k: v for k, v in alif.items() if k != "op"})
+    x = b.add("sa_gate", "andnot", [x, "sa_mask"])  # BIASNN: X * (1 - S)
+    b.head(x, (channels, h, w), num_classes)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+ARCHITECTURES = {"orrc_resnet": orrc_resnet, "attention_net": attention_net}

@@ -1,0 +1,210 @@
+"""A spiking network described by a :class:`~snn_export.model_graph.ModelGraph`, trainable in
+PyTorch with exactly the deployed timing.
+
+Timing: each spiking node sees its sources' spikes one step late (one synaptic hop), plus
+the alignment delay of its shallower branches (:func:`~snn_export.model_graph.alignment_delays`);
+every neuron integrates its bias from step 1. The graph is run node by node over all steps
+at once, so convolutions and batch statistics cover the batch and all steps together.
+
+Modes:
+- ``quantized_mode = False``: float weights, float neuron dynamics. Batch norm uses batch
+  statistics in ``train()`` mode and running statistics in ``eval()`` mode.
+- ``quantized_mode = True``: the deployed integer computation exactly: synaptic chains
+  folded (:mod:`snn_export.folding`), quantized (:func:`snn_export.fixed_point.quantize_group`)
+  and stepped with :func:`~snn_export.fixed_point.lif_step` /
+  :func:`~snn_export.fixed_point.atrlif_step`, with straight-through and surrogate gradients.
+  Joins and max-pooling are Boolean on binary spikes, as the deployed gate neurons compute them.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snn_export import fixed_point as fp
+from snn_export.errors import SnnExportError
+from snn_export.folding import FloatSynapse, fold, fold_batchnorm
+from snn_export.graph import INPUT
+from snn_export.model_graph import (GRADED, JOINS, SPIKING, ModelGraph, alignment_delays,
+                                    conv_geometry, pair, shapes)
+
+from .surrogate import spike_fn
+
+BN_MOMENTUM = 0.1
+
+
+def _module(node, in_shape: tuple) -> nn.Module | None:
+    """The trainable parameters of a synaptic node (PyTorch's own layers)."""
+    if node.op == "conv":
+        g = conv_geometry(node)
+        return nn.Conv2d(in_shape[0], int(node.get("out_channels")), g["kernel"], g["stride"],
+                         g["padding"], g["dilation"], g["groups"], bias=bool(node.get("bias", True)))
+    if node.op == "linear":
+        return nn.Linear(in_shape[0], int(node.get("out_features")),
+                         bias=bool(node.get("bias", True)))
+    if node.op == "batchnorm":
+        bn = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
+        return bn(in_shape[0], eps=float(node.get("eps", 1e-5)))
+    return None
+
+
+def shift(train: torch.Tensor, steps: int) -> torch.Tensor:
+    """``train`` (batch, T, ...) delayed by ``steps``: zeros first."""
+    if steps == 0:
+        return train
+    return torch.cat([torch.zeros_like(train[:, :steps]), train[:, :-steps]], 1)
+
+
+class GraphSNN(nn.Module):
+    """forward(x, time_steps) -> spikes (batch, T, *shape) of every spiking node.
+
+    x: integer input levels, (batch, *input_shape) presented at every step, or
+    (batch, T, *input_shape) one frame per step.
+    """
+
+    def __init__(self, graph: ModelGraph, surrogate: str = "atan", alpha: float = 2.0):
+        super().__init__()
+        graph.validate()
+        self.graph = graph
+        self.shapes = shapes(graph)
+        self.delays = alignment_delays(graph)
+        self.ops = nn.ModuleDict()
+        for node in graph.nodes:
+            module = _module(node, self.shapes[node.inputs[0]])
+            if module is not None:
+                self.ops[node.name] = module
+        self.spike = spike_fn(surrogate, alpha)
+        self.quantized_mode = False
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Parameters and buffers named ``"<node>.<tensor>"`` (what folding reads)."""
+        return dict(self.ops.state_dict(keep_vars=True))
+
+    def output(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
+        """The readout node's spikes (batch, T, classes); x may also be flattened samples."""
+        if x.dim() == 2 and len(self.graph.input_shape) == 3:
+            x = x.reshape(len(x), *self.graph.input_shape)
+        return self(x, time_steps)[self.graph.readout].flatten(2)
+
+    def forward(self, x: torch.Tensor, time_steps: int) -> dict[str, torch.Tensor]:
+        g = self.graph
+        x = x.double() if self.quantized_mode else x.float()
+        if x.dim() == len(g.input_shape) + 1:
+            x = x.unsqueeze(1).expand(-1, time_steps, *x.shape[1:])
+        trains = {INPUT: x}
+        tensors = self.tensors()
+        for node in g.nodes:
+            if node.op in ("lif", "alif"):
+                trains[node.name] = self._neurons(node, trains, tensors)
+            elif node.op in JOINS or node.op == "maxpool":
+                trains[node.name] = self._gate(node, trains)
+            elif node.op in GRADED:
+                raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values, "
+                                     "which this model cannot run; see `snn-export --check`")
+        return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
+
+    def _source(self, node, src: str, trains: dict) -> torch.Tensor:
+        return shift(trains[src], 1 + self.delays[node.name][src])
+
+    def _fold(self, node, expr: str, trains: dict, tensors: dict) -> FloatSynapse:
+        """Fold one input chain. Batch norm in ``train()`` mode updates its running
+        statistics from this batch and, in float mode, normalises with the batch's own
+        (quantized mode folds the running statistics, as the deployed network does)."""
+        e = self.graph.node(expr)
+        if not (e.op == "batchnorm" and self.training):
+            return fold(self.graph, expr, tensors, self.shapes)
+        pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
+        z = replace(pre, weight=pre.weight.to(pre.bias.dtype))
+        src = self._source(node, pre.source, trains).to(pre.bias.dtype)
+        z = z.apply(src.flatten(0, 1)).unflatten(0, src.shape[:2])
+        z = z + pre.bias.reshape(-1, *[1] * (z.dim() - 3))
+        dims = [0, 1, *range(3, z.dim())]
+        mean, var = z.mean(dims), z.var(dims, unbiased=False)
+        bn = self.ops[expr]
+        with torch.no_grad():
+            n = z.numel() / z.shape[2]
+            bn.running_mean.lerp_(mean, BN_MOMENTUM)
+            bn.running_var.lerp_(var * n / max(n - 1, 1), BN_MOMENTUM)
+            bn.num_batches_tracked += 1
+        if self.quantized_mode:
+            return fold(self.graph, expr, tensors, self.shapes)
+        return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps)
+
+    def _apply(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """Synaptic input (batch, T, *target) from source frames (batch, T, *source)."""
+        b, t = src.shape[:2]
+        out = replace(syn, weight=weight.to(src.dtype)).apply(src.reshape(b * t, *src.shape[2:]))
+        if self.quantized_mode and syn.kind == "conv":
+            out = fp.wrap24(out)  # Lava's Conv wraps its sums to 24 bits
+        return out.reshape(b, t, *out.shape[1:])
+
+    def _neurons(self, node, trains: dict, tensors: dict) -> torch.Tensor:
+        syns = [self._fold(node, e, trains, tensors) for e in node.inputs]
+        weights, bias = [s.weight for s in syns], sum(s.bias for s in syns)
+        settings = {"op": node.op, **node.attrs}
+        if self.quantized_mode:
+            q = fp.quantize_group(weights, bias, settings)
+            weights, bias, params = q.weights, q.bias, q.neuron
+        a = sum(self._apply(s, w, self._source(node, s.source, trains))
+                for s, w in zip(syns, weights))
+        bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
+        if not self.quantized_mode:
+            return self._float_dynamics(node, a, bias)
+        if node.op == "lif":
+            u = v = torch.zeros_like(a[:, 0])
+            out = []
+            for t in range(a.shape[1]):
+                u, v, s = fp.lif_step(u, v, a[:, t], bias, params, self.spike)
+                out.append(s)
+            return torch.stack(out, 1)
+        i = v = r = torch.zeros_like(a[:, 0])
+        theta = torch.full_like(i, float(params.theta_0 << fp.ACT_SHIFT))
+        out = []
+        for t in range(a.shape[1]):
+            i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], bias, params, self.spike)
+            out.append(s)
+        return torch.stack(out, 1)
+
+    def _float_dynamics(self, node, a: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """The float neuron (CUBA LIF with hard reset, or ATRLIF's adaptive threshold)."""
+        tau_syn = node.get("tau_syn")
+        keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
+        keep_v = 1 - 1 / float(node.get("tau_mem"))
+        th0 = float(node.get("threshold"))
+        u = v = r = torch.zeros_like(a[:, 0])
+        theta = torch.full_like(u, th0)
+        out = []
+        for t in range(a.shape[1]):
+            u = u * keep_u + a[:, t]
+            v = v * keep_v + u + bias
+            if node.op == "lif":
+                s = self.spike(v - th0, th0)
+                v = v * (1 - s)
+            else:
+                theta = (theta - th0) * (1 - 1 / float(node.get("tau_theta"))) + th0
+                r = r * (1 - 1 / float(node.get("tau_r")))
+                s = self.spike(v - r - theta, th0)
+                r = r + 2 * theta * s
+                theta = theta + float(node.get("theta_step")) * s
+            out.append(s)
+        return torch.stack(out, 1)
+
+    def _gate(self, node, trains: dict) -> torch.Tensor:
+        """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
+        for src in node.inputs:
+            if src == INPUT or self.graph.kind(src) != "spikes":
+                raise SnnExportError(f"node {node.name!r} ({node.op}): input {src!r} is not "
+                                     "spikes")
+        a = self._source(node, node.inputs[0], trains)
+        if node.op == "maxpool":
+            b, t = a.shape[:2]
+            k = pair(node.get("kernel"))
+            out = F.max_pool2d(a.reshape(b * t, *a.shape[2:]), k,
+                               pair(node.get("stride", node.get("kernel"))))
+            return out.reshape(b, t, *out.shape[1:])
+        m = self._source(node, node.inputs[1], trains)
+        if node.op == "or":
+            return a + m - a * m
+        return a * m if node.op == "and" else a * (1 - m)
