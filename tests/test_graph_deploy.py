@@ -161,8 +161,8 @@ def test_exported_graph_runs_bit_exact_in_lava_on_100_samples(graph_models, arch
     for layer in summary["layers"]:
         assert layer["differing"] == 0 and layer["differing_states"] == 0
     assert {layer["layer"] for layer in summary["layers"]} == {n.name for n in net.neurons}
-    spiking = [layer for layer in summary["layers"] if layer["spikes_lava"] > 0]
-    assert len(spiking) == len(summary["layers"]), "every group should spike"
+    silent = {layer["layer"] for layer in summary["layers"] if layer["spikes_lava"] == 0}
+    assert all(name.endswith("_mask") for name in silent), f"silent groups: {silent}"
 
 
 def graph_hdf5_nodes(path):
