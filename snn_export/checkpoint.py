@@ -6,9 +6,11 @@ A checkpoint is a plain dict of tensors, strings, numbers, lists and dicts, so i
 - ``format``: ``"snn-export-checkpoint"``; ``format_version``: ``1``.
 - ``architecture``: ``{"name": "dense_snn", "sizes": [in, hidden..., out],
   "neuron": {"type": "lif", "tau_mem": float (steps), "tau_syn": float | None,
-  "threshold": float}, "readout": "spike_count"}``.
+  "threshold": float}, "readout": "spike_count"}``, or a graph of named operations
+  ``{"name": "graph", "input": {...}, "nodes": [...], "readout": str}``
+  (:mod:`snn_export.model_graph`).
 - ``state_dict``: the model's tensors (float32 weights and biases, ``layers.K.weight`` /
-  ``layers.K.bias``).
+  ``layers.K.bias``; graphs: ``ops.<node>.weight``, batch norm statistics, ...).
 - ``quantization``: ``{"weight_bits": 8, "decay_bits": 12, "aware": bool}``.
 - ``dataset``: ``{"name": str, "input_size": int, "input_bits": int, "input_scale": float,
   "num_classes": int, "split": {...}}``; integer input level ``x`` means ``x * input_scale``.

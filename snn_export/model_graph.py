@@ -18,9 +18,9 @@ Operations (``Node.op``), by what they emit:
   (``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
   linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one.
-- graded values that no spiking chip carries (trainable, never deployable; the compliance
-  check names them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``time_mean`` (the mean over
-  all time steps, not causal).
+- graded values that no spiking chip carries (described so that the compliance check can
+  name them; never deployed, not run by the training model): ``add``, ``mul``,
+  ``sigmoid``, ``relu``, ``time_mean`` (the mean over all time steps, not causal).
 
 The graph input (node name :data:`INPUT`) is the encoding layer: unsigned integer levels of
 ``input_bits`` bits, level ``x`` meaning the float ``x * input_scale``, presented at every step.
