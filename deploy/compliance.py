@@ -30,8 +30,9 @@ from snn_export.model_graph import JOINS, ModelGraph, Node
 GRAPH_RULES = {
     "spike-only/graded-input": "Loihi synapses carry spikes: only the encoding layer (the "
                                "graph input) may feed graded values to a synapse.",
-    "spike-only/graded-join": "An ADD of spikes gives counts 0..n, not binary spikes: it needs "
-                              "graded spikes on chip.",
+    "spike-only/graded-join": "An ADD of spikes gives counts 0..n, not binary spikes: on chip "
+                              "it needs graded spikes, or one copy of every synapse reading it "
+                              "per term (what snn-export deploys when this rule is allowed).",
     "spike-only/graded-shortcut": "A real-valued shortcut (as in MS-ResNet) carries float "
                                   "values between blocks, which no spiking core sends.",
     "spike-only/float-multiply": "Cores multiply only weights by spikes: a product of two "

@@ -11,12 +11,17 @@ Passes, applied per spiking node in graph order:
   LIF neurons fed by unit synapses (weight +-2, the smallest even register value), one step
   of latency like every hop; a mask that broadcasts is expanded by a Dense;
 - ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones) into an OR gate neuron;
+- an ``add`` of spikes (SEW's ADD join, deployed only where the user allows
+  ``spike-only/graded-join``) is distributed into its consumers: every synapse group that
+  reads it is emitted once per spike term (``W @ (a + b) = W @ a + W @ b``), so the chip
+  still carries binary spikes only, at the cost of one copy of those synapses per term;
 - delay alignment (:func:`relay`): a shallower branch into a node is delayed by a chain of
   relay neurons (identity synapse, OR gate of one input), one per step, shared by all
   nodes that need the same source delayed by the same amount.
 
 Neuron groups keep their node's name; relays are ``<source>_delay<d>``; the synapse groups
-into a group are ``<group>.<input node>``.
+into a group are ``<group>.<input node>`` (``<group>.<input node>.<k>_<term>`` for the terms
+of an add).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import fold
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
 from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
-                                    pair, shapes)
+                                    pair, shapes, spike_terms)
 
 UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
@@ -94,13 +99,18 @@ class _Lowering:
         self.neurons.append(Neurons(node.name, shape, q.neuron, bias.numpy().astype(np.int64)))
         for e, s, w in zip(node.inputs, syns, q.weights):
             w = w.detach().numpy().astype(np.int64)
-            src, name = self.source(node, s.source), f"{node.name}.{e}"
-            if s.kind == "conv":
-                g = s.geometry
-                self.synapses.append(Conv(name, src, node.name, w, g["stride"], g["padding"],
-                                          g["dilation"], g["groups"], float_exp=q.exp))
-            else:
-                self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
+            terms = spike_terms(self.graph, s.source)
+            named = [(f"{node.name}.{e}", s.source)] if terms is None else \
+                [(f"{node.name}.{e}.{k}_{t}", t) for k, t in enumerate(terms)]
+            for name, term in named:
+                src = self.source(node, term)
+                if s.kind == "conv":
+                    g = s.geometry
+                    self.synapses.append(Conv(name, src, node.name, w, g["stride"],
+                                              g["padding"], g["dilation"], g["groups"],
+                                              float_exp=q.exp))
+                else:
+                    self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
 
     def gate_group(self, node) -> None:
         for src in node.inputs:
@@ -128,7 +138,9 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
                 metadata: dict | None = None) -> Network:
     """The deployable network. tensors: ``"<node>.weight"`` etc. (float; see
     :func:`snn_export.folding.fold`). Raises :class:`SnnExportError` for a graph with graded
-    nodes (check it with :mod:`snn_export.deploy.compliance` first for all violations)."""
+    nodes other than adds of spikes; whether those are acceptable is the compliance check's
+    decision (:mod:`snn_export.deploy.compliance`, rule ``spike-only/graded-join``), made
+    before lowering."""
     check_time_steps(graph, time_steps)
     low = _Lowering(graph, tensors)
     for node in graph.nodes:
@@ -136,7 +148,7 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
             low.neuron_group(node)
         elif node.op in JOINS or node.op == "maxpool":
             low.gate_group(node)
-        elif graph.kind(node.name) == "graded":
+        elif graph.kind(node.name) == "graded" and spike_terms(graph, node.name) is None:
             raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values and "
                                  "cannot be deployed spike-only; run `snn-export --check`")
     net = Network(tuple(graph.input_shape), graph.input_bits, time_steps, low.neurons,

@@ -2,8 +2,10 @@
 
 A neuron's input in a :class:`~snn_export.model_graph.ModelGraph` is a short chain of
 synaptic nodes: ``[avgpool] -> conv -> [batchnorm]`` or ``[avgpool] -> [flatten] -> linear ->
-[batchnorm]``, read from one spiking node (or the graph input). Loihi runs it as one synapse
-group, so each chain folds into a :class:`FloatSynapse`:
+[batchnorm]``, read from one spiking node, the graph input, or an ``add`` of spikes. Loihi
+runs it as one synapse group (one per spike term of an ``add``: see
+:func:`~snn_export.model_graph.spike_terms`), so each chain folds into a
+:class:`FloatSynapse`:
 
 - :func:`fold_batchnorm`: the normalisation's scale into the weights, its shift into the
   bias (eval-mode statistics);
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 
 from .errors import SnnExportError
 from .graph import INPUT
-from .model_graph import ModelGraph, conv_geometry, pair
+from .model_graph import ModelGraph, conv_geometry, pair, spike_terms
 
 
 @dataclass
@@ -109,9 +111,10 @@ def fold(graph: ModelGraph, name: str, tensors: Mapping[str, torch.Tensor],
         src = graph.node(src).inputs[0]
     if graph.kind(src) == "synaptic" and graph.node(src).op == "avgpool":
         pool, src = graph.node(src), graph.node(src).inputs[0]
-    if graph.kind(src) not in ("spikes", "input"):
+    if graph.kind(src) not in ("spikes", "input") and spike_terms(graph, src) is None:
         raise SnnExportError(f"node {name!r} ({node.op}): reads {src!r}, which is neither "
-                             "spikes nor the graph input (allowed in between: avgpool, flatten)")
+                             "spikes, an add of spikes nor the graph input (allowed in "
+                             "between: avgpool, flatten)")
     if src == INPUT:
         weight = weight * graph.input_scale
     if node.op == "conv":

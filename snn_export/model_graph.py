@@ -19,8 +19,10 @@ Operations (``Node.op``), by what they emit:
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
   linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one.
 - graded values that no spiking chip carries (described so that the compliance check can
-  name them; never deployed, not run by the training model): ``add``, ``mul``,
-  ``sigmoid``, ``relu``, ``time_mean`` (the mean over all time steps, not causal).
+  name them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``time_mean`` (the mean over all
+  time steps, not causal). One of them is deployable when the user allows it: an ``add``
+  of spikes (SEW's ADD join), whose spike counts feed only synaptic nodes, is linear in
+  its spike terms (:func:`spike_terms`), so each consumer synapse runs once per term.
 
 The graph input (node name :data:`INPUT`) is the encoding layer: unsigned integer levels of
 ``input_bits`` bits, level ``x`` meaning the float ``x * input_scale``, presented at every step.
@@ -243,6 +245,23 @@ def spike_sources(graph: ModelGraph, name: str) -> list[str]:
         else:
             found += [s for s in spike_sources(graph, src) if s not in found]
     return list(dict.fromkeys(found))
+
+
+def spike_terms(graph: ModelGraph, name: str) -> list[str] | None:
+    """For an ``add`` of spikes (its inputs spiking nodes or such adds): the spiking nodes
+    summed, with multiplicity, so that ``W @ add = sum(W @ term)``. None for any other node."""
+    node = graph.node(name) if name != INPUT else None
+    if node is None or node.op != "add":
+        return None
+    terms = []
+    for src in node.inputs:
+        if graph.kind(src) == "spikes":
+            terms.append(src)
+        elif (sub := spike_terms(graph, src)) is not None:
+            terms += sub
+        else:
+            return None
+    return terms
 
 
 def latencies(graph: ModelGraph) -> dict[str, int]:

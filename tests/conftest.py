@@ -49,3 +49,18 @@ def random_network(rng: np.random.Generator, sizes, time_steps=6, input_bits=4,
         synapses.append(Dense(f"{name}.dense", source, name, w))
         source = name
     return Network((sizes[0],), input_bits, time_steps, neurons, synapses)
+
+
+def save_graph_checkpoint(path, graph, time_steps=6):
+    """A model.pt of a user's graph model (parameters from PyTorch's initialisation)."""
+    from snn_export import checkpoint
+    from snn_export.train.graph_model import GraphSNN
+
+    model = GraphSNN(graph)
+    checkpoint.save({"architecture": graph.to_dict(), "state_dict": model.state_dict(),
+                     "quantization": {"weight_bits": 8, "decay_bits": 12, "aware": True},
+                     "dataset": {"name": "digits", "input_size": int(np.prod(graph.input_shape)),
+                                 "input_bits": graph.input_bits,
+                                 "input_scale": graph.input_scale, "num_classes": 10},
+                     "time_steps": time_steps, "training": {}}, path)
+    return path

@@ -14,6 +14,8 @@ from snn_export.deploy import netx_hdf5
 from snn_export.deploy.lower import lower
 from snn_export.export.from_checkpoint import load_model, to_graph
 
+from .conftest import save_graph_checkpoint
+
 
 def run(argv, capsys):
     code = main([str(a) for a in argv])
@@ -113,20 +115,12 @@ def test_snn_train_cli_writes_a_loadable_checkpoint(tmp_path):
 
 
 def graph_checkpoint(path, nodes, time_steps=6):
-    """A model.pt of a user's graph model (parameters from PyTorch's initialisation)."""
-    from snn_export import checkpoint
+    """A model.pt of a graph model on 8x8 digits-like input."""
     from snn_export.model_graph import ModelGraph
-    from snn_export.train.graph_model import GraphSNN
 
     arch = {"name": "graph", "input": {"shape": [1, 8, 8], "bits": 5, "scale": 1 / 16},
             "nodes": nodes}
-    model = GraphSNN(ModelGraph.from_dict(arch))
-    checkpoint.save({"architecture": arch, "state_dict": model.state_dict(),
-                     "quantization": {"weight_bits": 8, "decay_bits": 12, "aware": True},
-                     "dataset": {"name": "digits", "input_size": 64, "input_bits": 5,
-                                 "input_scale": 1 / 16, "num_classes": 10},
-                     "time_steps": time_steps, "training": {}}, path)
-    return path
+    return save_graph_checkpoint(path, ModelGraph.from_dict(arch), time_steps)
 
 
 LIF = {"tau_mem": 2.0, "threshold": 1.0}
@@ -186,3 +180,16 @@ def test_too_few_steps_for_the_graph_depth_is_refused(tmp_path, capsys):
     model = graph_checkpoint(tmp_path / "orrc.pt", nodes, time_steps=4)
     code, _, stderr = run([model, "--target", "lava", "-o", tmp_path / "o"], capsys)
     assert code == 1 and "first sees the input at step 5" in stderr
+
+
+def test_allowed_add_join_deploys_as_one_synapse_copy_per_term(tmp_path, capsys):
+    from snn_export.deploy import graph_hdf5
+
+    model = graph_checkpoint(tmp_path / "sew.pt", SEW_ADD)
+    out = tmp_path / "out"
+    code, stdout, stderr = run([model, "--target", "lava", "-o", out,
+                                "--allow", "spike-only/graded-join"], capsys)
+    assert code == 0, stderr
+    net = graph_hdf5.read(out / "network.h5")
+    into_out = sorted((s.name, s.source) for s in net.synapses if s.target == "out")
+    assert into_out == [("out.fc.0_s2", "s2"), ("out.fc.1_s1", "s1_delay1")]

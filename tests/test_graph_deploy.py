@@ -16,7 +16,7 @@ from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpo
 from snn_export.graph import INPUT
 from snn_export.model_graph import ModelGraph, alignment_delays, latencies
 from snn_export.sim import emulator
-from snn_export.train.architectures import attention_net, orrc_resnet
+from snn_export.train.architectures import JOIN_OPS, attention_net, sew_resnet
 from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, train
 
@@ -92,6 +92,40 @@ def test_gate_neurons_compute_their_truth_table_one_step_after_aligned_inputs(op
     np.testing.assert_array_equal(spikes["j"][0, :3], 0)
 
 
+def test_add_of_spikes_is_distributed_into_one_synapse_group_per_term():
+    """out reads add(a, b, b0): three copies of fc's weights, b0 and a relayed to b's step."""
+    lif = {"tau_mem": 2.0, "tau_syn": None, "threshold": 1.0}
+    g = ModelGraph.from_dict({"name": "graph", "input": {"shape": [4], "bits": 1,
+                                                         "scale": 1.0}, "nodes": [
+        *spiking_graph("or").to_dict()["nodes"][:-1],
+        {"name": "ab", "op": "add", "inputs": ["a", "b"]},
+        {"name": "abb0", "op": "add", "inputs": ["ab", "b0"]},
+        {"name": "fc", "op": "linear", "inputs": ["abb0"], "out_features": 3},
+        {"name": "out", "op": "lif", "inputs": ["fc"], **lif}]})
+    torch.manual_seed(0)
+    model = GraphSNN(g)
+    with torch.no_grad():
+        for name in ("fa", "fb", "fb2"):
+            model.ops[name].weight.copy_(torch.eye(4))
+        model.ops["fc"].weight.uniform_(0.1, 0.6)
+        model.ops["fc"].bias.zero_()
+    model.eval()
+    model.quantized_mode = True
+    net = lower_graph(g, model.tensors(), time_steps=8)
+    into_out = {s.name: s for s in net.synapses if s.target == "out"}
+    assert sorted(into_out) == ["out.fc.0_a", "out.fc.1_b", "out.fc.2_b0"]
+    assert {s.source for s in into_out.values()} == {"a_delay1", "b", "b0_delay1"}
+    weights = [s.weight for s in into_out.values()]
+    assert all(np.array_equal(w, weights[0]) for w in weights)
+    x = torch.randint(0, 2, (16, 4))
+    with torch.no_grad():
+        trained = model(x, 8)
+    emu = emulator.run(net, x.numpy()).spikes
+    assert trained["out"].sum() > 0
+    for name, t in trained.items():
+        np.testing.assert_array_equal(t.flatten(2).numpy(), emu[name], err_msg=name)
+
+
 @st.composite
 def graphs(draw):
     shape = (draw(st.integers(1, 2)), *[draw(st.sampled_from([4, 6, 8]))] * 2)
@@ -100,7 +134,8 @@ def graphs(draw):
               "threshold": draw(st.sampled_from([0.5, 1.0, 1.5]))}
     if draw(st.booleans()):
         channels = tuple(draw(st.lists(st.integers(2, 6), min_size=1, max_size=2)))
-        g = orrc_resnet(shape, 5, 4, 1 / 15, channels, draw(st.integers(1, 2)), neuron)
+        g = sew_resnet(shape, 5, 4, 1 / 15, channels, draw(st.integers(1, 2)), neuron,
+                       join=draw(st.sampled_from(sorted(JOIN_OPS))))
     else:
         g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron)
     return g, draw(st.integers(0, 2**31))
@@ -131,10 +166,12 @@ def test_trained_model_integer_output_equals_emulator(case):
 
 @pytest.fixture(scope="module")
 def graph_models(tmp_path_factory):
-    """Briefly trained ORRC ResNet and attention network checkpoints (digits, T = 12)."""
+    """Briefly trained ORRC ResNet, SEW ResNet (ADD joins) and attention network checkpoints
+    (digits, T = 12)."""
     folder = tmp_path_factory.mktemp("graph_models")
     paths = {}
-    for arch, hidden in (("orrc_resnet", (4, 8)), ("attention_net", (6,))):
+    for arch, hidden in (("orrc_resnet", (4, 8)), ("sew_resnet", (4, 8)),
+                         ("attention_net", (6,))):
         ckpt = train(TrainConfig(arch=arch, hidden=hidden, epochs=1, time_steps=12,
                                  batch_size=128), progress=False)
         paths[arch] = folder / f"{arch}.pt"
@@ -144,19 +181,21 @@ def graph_models(tmp_path_factory):
 
 @pytest.mark.lava
 @pytest.mark.slow
-@pytest.mark.parametrize("arch", ["orrc_resnet", "attention_net"])
-def test_exported_graph_runs_bit_exact_in_lava_on_100_samples(graph_models, arch, tmp_path,
-                                                              capsys):
+@pytest.mark.parametrize("arch, samples, allow", [
+    ("orrc_resnet", 100, []), ("attention_net", 100, []),
+    ("sew_resnet", 20, ["--allow", "spike-only/graded-join"])])
+def test_exported_graph_runs_bit_exact_in_lava(graph_models, arch, samples, allow, tmp_path,
+                                               capsys):
     import json
     out = tmp_path / "out"
-    code = main([str(graph_models[arch]), "--target", "lava", "-o", str(out), "--verify", "100",
-                 "--json", "-q"])
+    code = main([str(graph_models[arch]), "--target", "lava", "-o", str(out), "--verify",
+                 str(samples), "--json", "-q", *allow])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0, summary
-    assert summary["bit_exact"] and summary["samples"] == 100
+    assert summary["bit_exact"] and summary["samples"] == samples
     assert summary["model_differing"] == 0
     net = graph_hdf5.read(out / "network.h5")
-    gates = {"orrc_resnet": "or", "attention_net": "andnot"}[arch]
+    gates = {"orrc_resnet": "or", "sew_resnet": "add", "attention_net": "andnot"}[arch]
     assert any(n.op == gates for n in checkpoint_nodes(graph_models[arch]))
     for layer in summary["layers"]:
         assert layer["differing"] == 0 and layer["differing_states"] == 0

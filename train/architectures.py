@@ -3,9 +3,11 @@
 Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`GraphSNN
 <snn_export.train.graph_model.GraphSNN>` trains it and the deploy stage lowers it.
 
-- :func:`orrc_resnet`: OR-Spiking ResNet (ORRC, SynA paper): SEW-style basic blocks whose
-  residual join is ``OR(block output, shortcut)`` on binary spikes; downsampling shortcuts
-  are conv 1x1 (stride 2) + batch norm + LIF.
+- :func:`sew_resnet`: SEW-style basic blocks (SEW ResNet) whose residual join is chosen:
+  ``or`` (ORRC, the OR-Spiking ResNet of the SynA paper: :func:`orrc_resnet`), ``and``,
+  ``iand`` (``(NOT block) AND shortcut``) on binary spikes, or SEW's ``add`` (spike counts:
+  deployable only where the user allows graded joins); downsampling shortcuts are conv 1x1
+  (stride 2) + batch norm + LIF.
 - :func:`attention_net`: binary spiking attention masks applied by gating: a channel mask
   (SynA-C inhibitory attention: global average pooling, conv 1x1, LIF) and a spatial mask
   from adaptive-threshold neurons (BIASNN: conv, batch norm, ALIF), each applied as
@@ -48,10 +50,17 @@ def lif(tau_mem: float = 2.0, threshold: float = 1.0, tau_syn: float | None = No
     return {"tau_mem": tau_mem, "tau_syn": tau_syn, "threshold": threshold}
 
 
-def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
-                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
-    """Stem conv, then per stage ``blocks`` OR-residual blocks (the first block of every
-    stage after the first halves the resolution), then the pooled linear readout."""
+JOIN_OPS = {"or": "or", "and": "and", "iand": "andnot", "add": "add"}
+
+
+def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+               channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+               join: str = "add") -> ModelGraph:
+    """Stem conv, then per stage ``blocks`` residual blocks joined by ``join`` (one of
+    :data:`JOIN_OPS`; the first block of every stage after the first halves the resolution),
+    then the pooled linear readout."""
+    if join not in JOIN_OPS:
+        raise ValueError(f"join {join!r}: use one of {', '.join(JOIN_OPS)}")
     b = _Builder(neuron or lif())
     x = b.conv_bn_lif("stem", "input", channels[0])
     c, h, w = channels[0], input_shape[1], input_shape[2]
@@ -63,10 +72,18 @@ def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
             y = b.conv_bn_lif(f"{name}_b", y, out)
             short = x if (stride == 1 and out == c) else \
                 b.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
-            x = b.add(name, "or", [y, short])
+            inputs = [short, y] if join == "iand" else [y, short]  # IAND: short AND NOT y
+            x = b.add(name, JOIN_OPS[join], inputs)
             c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
     b.head(x, (c, h, w), num_classes)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+    """The OR-Spiking ResNet: :func:`sew_resnet` with OR joins."""
+    return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                      neuron, join="or")
 
 
 def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -91,4 +108,5 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
-ARCHITECTURES = {"orrc_resnet": orrc_resnet, "attention_net": attention_net}
+ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
+                 "attention_net": attention_net}

@@ -14,6 +14,11 @@ Modes:
   and stepped with :func:`~snn_export.fixed_point.lif_step` /
   :func:`~snn_export.fixed_point.atrlif_step`, with straight-through and surrogate gradients.
   Joins and max-pooling are Boolean on binary spikes, as the deployed gate neurons compute them.
+
+An ``add`` of spikes (SEW's ADD join) is not a tensor of its own: a synapse reading it runs
+once per spike term and the results are summed, as the deployed synapse groups do (in
+quantized mode each term's convolution wraps to 24 bits on its own, like Lava's Conv). Other
+graded nodes raise: they have no deployed timing to train with.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import FloatSynapse, fold, fold_batchnorm
 from snn_export.graph import INPUT
 from snn_export.model_graph import (GRADED, JOINS, SPIKING, ModelGraph, alignment_delays,
-                                    conv_geometry, pair, shapes)
+                                    conv_geometry, pair, shapes, spike_terms)
 
 from .surrogate import spike_fn
 
@@ -100,13 +105,19 @@ class GraphSNN(nn.Module):
                 trains[node.name] = self._neurons(node, trains, tensors)
             elif node.op in JOINS or node.op == "maxpool":
                 trains[node.name] = self._gate(node, trains)
-            elif node.op in GRADED:
+            elif node.op in GRADED and spike_terms(g, node.name) is None:
                 raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values, "
                                      "which this model cannot run; see `snn-export --check`")
         return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
 
+    def _terms(self, node, src: str, trains: dict) -> list[torch.Tensor]:
+        """The aligned spike trains that ``node``'s synapses from ``src`` read: one, or one
+        per spike term of an add."""
+        return [shift(trains[t], 1 + self.delays[node.name][t])
+                for t in spike_terms(self.graph, src) or [src]]
+
     def _source(self, node, src: str, trains: dict) -> torch.Tensor:
-        return shift(trains[src], 1 + self.delays[node.name][src])
+        return sum(self._terms(node, src, trains))
 
     def _fold(self, node, expr: str, trains: dict, tensors: dict) -> FloatSynapse:
         """Fold one input chain. Batch norm in ``train()`` mode updates its running
@@ -147,8 +158,8 @@ class GraphSNN(nn.Module):
         if self.quantized_mode:
             q = fp.quantize_group(weights, bias, settings)
             weights, bias, params = q.weights, q.bias, q.neuron
-        a = sum(self._apply(s, w, self._source(node, s.source, trains))
-                for s, w in zip(syns, weights))
+        a = sum(self._apply(s, w, src) for s, w in zip(syns, weights)
+                for src in self._terms(node, s.source, trains))
         bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
         if not self.quantized_mode:
             return self._float_dynamics(node, a, bias)

@@ -127,6 +127,7 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
         raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
     width = {"orrc_resnet": {"channels": tuple(config.hidden)},
+             "sew_resnet": {"channels": tuple(config.hidden)},
              "attention_net": {"channels": config.hidden[0]}}[config.arch]
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
                  neuron=neuron, **width)
