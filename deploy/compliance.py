@@ -24,7 +24,7 @@ import numpy as np
 
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons
+from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Sparse
 from snn_export.model_graph import JOINS, ModelGraph, Node
 
 GRAPH_RULES = {
@@ -228,7 +228,7 @@ def _neuron_bits(group: Neurons) -> list[Violation]:
     return found
 
 
-def _synapse_bits(s: Dense | Conv) -> list[Violation]:
+def _synapse_bits(s: Dense | Sparse | Conv) -> list[Violation]:
     found = []
     span = _outside(s.weight, -256, 255)
     if span:
@@ -242,7 +242,7 @@ def _synapse_bits(s: Dense | Conv) -> list[Violation]:
     if not -8 <= s.weight_exp <= 7:
         found.append(Violation("bits/weight-exp", s.name, f"weight_exp={s.weight_exp} is "
                                "outside -8..7; fold the excess into the weights and threshold"))
-    span = None if s.delays is None else _outside(s.delays, 0, MAX_DELAY)
+    span = None if getattr(s, "delays", None) is None else _outside(s.delays, 0, MAX_DELAY)
     if span:
         found.append(Violation("bits/delay", s.name, f"delays {span} steps are outside the "
                                f"6-bit range 0..{MAX_DELAY}; shorten the deepest branch or "
@@ -292,10 +292,12 @@ _DELAY_BITS = 6  # a stored delay, per synapse
 class LayerResources:
     """Estimated footprint of one neuron group with its incoming synapses.
 
-    synapses: stored synapses; a Conv counts as its dense equivalent (every target neuron
-        stores its own kernel window, ``in_channels / groups * kh * kw``, padding
-        included): an upper bound, as Lava's Loihi 2 Conv storage is not published.
-    memory_bits: synapses x 8 weight bits (+ 6 delay bits for a DelayDense).
+    synapses: stored synapses; a Sparse counts its listed synapses; a Conv counts as its
+        dense equivalent (every target neuron stores its own kernel window,
+        ``in_channels / groups * kh * kw``, padding included): an upper bound, as Lava's
+        Loihi 2 Conv storage is not published.
+    memory_bits: synapses x 8 weight bits (+ 6 delay bits for a DelayDense); a Sparse's
+        index storage is not published and not counted.
     fan_in: synapses into one neuron. cores: :meth:`Loihi2Limits.cores`.
     """
 
@@ -307,15 +309,17 @@ class LayerResources:
     cores: int
 
 
-def _footprint(net: Network, s: Dense | Conv) -> tuple[int, int]:
+def _footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:
     """(stored synapses, synapses per target neuron) of one synapse group."""
     if isinstance(s, Conv):
         fan = int(np.prod(s.weight.shape[1:]))
         return net.group(s.target).size * fan, fan
+    if isinstance(s, Sparse):
+        return int(s.weight.size), s.fan_in()
     return int(s.weight.size), int(s.weight.shape[1])
 
 
-def _bits_per_synapse(s: Dense | Conv) -> int:
+def _bits_per_synapse(s: Dense | Sparse | Conv) -> int:
     delays = isinstance(s, Dense) and s.delays is not None
     return fp.WEIGHT_BITS + _DELAY_BITS * delays
 

@@ -1,10 +1,10 @@
 """The snn-export graph file: any :class:`~snn_export.graph.Network` in one HDF5 file.
 
 For networks that netx HDF5 cannot hold (several inputs per group, Conv, delays, ATRLIF,
-recurrence). Version 1 layout (all integers as stored in the graph, see
+recurrence). Version 2 layout (version 1, still read, lacks sparse synapses) (all integers as stored in the graph, see
 :mod:`snn_export.graph` for units and bit widths):
 
-``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 1``,
+``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 2``,
 ``input_shape``, ``input_bits``, ``time_steps``, ``metadata`` (JSON text).
 
 ``/neurons/<i>`` (``i`` = 0, 1, ... in the network's order): attributes ``name``, ``kind``
@@ -12,10 +12,12 @@ recurrence). Version 1 layout (all integers as stored in the graph, see
 ``theta_0 theta_step d_i d_v d_theta d_r``), ``reset_interval``, ``reset_offset``;
 dataset ``bias``.
 
-``/synapses/<i>``: attributes ``name``, ``kind`` (``dense`` or ``conv``), ``source``,
-``target``, ``float_exp`` (absent when unknown); dense: ``weight_exp``,
+``/synapses/<i>``: attributes ``name``, ``kind`` (``dense``, ``sparse`` or ``conv``),
+``source``, ``target``, ``float_exp`` (absent when unknown); dense: ``weight_exp``,
 ``num_weight_bits``, ``sign_mode`` (``""`` = inferred), datasets ``weight`` and optional
-``delays``; conv: ``stride``, ``padding``, ``dilation``, ``groups``, dataset ``weight``.
+``delays``; sparse: the same attributes and ``shape`` (target size, source size), datasets
+``weight``, ``rows``, ``cols`` (one entry per synapse); conv: ``stride``, ``padding``,
+``dilation``, ``groups``, dataset ``weight``.
 
 Other groups (``/golden`` in the test vectors) are ignored by :func:`read`.
 """
@@ -31,10 +33,10 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
-from snn_export.graph import Conv, Dense, Network, Neurons
+from snn_export.graph import Conv, Dense, Network, Neurons, Sparse
 
 FORMAT = "snn-export-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _PARAMS = {"lif": fp.LIFParams, "atrlif": fp.ATRLIFParams}
 
 
@@ -61,9 +63,15 @@ def write(net: Network, path: str | Path, extra=None) -> None:
                 h.attrs.update(kind="conv", stride=s.stride, padding=s.padding,
                                dilation=s.dilation, groups=s.groups)
             else:
-                h.attrs.update(kind="dense", weight_exp=s.weight_exp,
-                               num_weight_bits=s.num_weight_bits, sign_mode=s.sign_mode or "")
-                if s.delays is not None:
+                h.attrs.update(kind="sparse" if isinstance(s, Sparse) else "dense",
+                               weight_exp=s.weight_exp, num_weight_bits=s.num_weight_bits,
+                               sign_mode=s.sign_mode or "")
+                if isinstance(s, Sparse):
+                    h.attrs["shape"] = np.array(s.shape)
+                    for key in ("rows", "cols"):
+                        h.create_dataset(key, data=getattr(s, key).astype(np.int64),
+                                         compression="gzip")
+                elif s.delays is not None:
                     h.create_dataset("delays", data=s.delays.astype(np.int32),
                                      compression="gzip")
         if extra is not None:
@@ -104,11 +112,17 @@ def read(path: str | Path) -> Network:
                     pair = lambda key: tuple(int(n) for n in a[key])
                     synapses.append(Conv(**common, stride=pair("stride"), padding=pair("padding"),
                                          dilation=pair("dilation"), groups=int(a["groups"])))
-                elif a["kind"] == "dense":
-                    delays = h["delays"][()].astype(np.int64) if "delays" in h else None
-                    synapses.append(Dense(**common, weight_exp=int(a["weight_exp"]),
-                                          num_weight_bits=int(a["num_weight_bits"]),
-                                          sign_mode=str(a["sign_mode"]) or None, delays=delays))
+                elif a["kind"] in ("dense", "sparse"):
+                    common.update(weight_exp=int(a["weight_exp"]),
+                                  num_weight_bits=int(a["num_weight_bits"]),
+                                  sign_mode=str(a["sign_mode"]) or None)
+                    if a["kind"] == "sparse":
+                        synapses.append(Sparse(**common, rows=h["rows"][()].astype(np.int64),
+                                               cols=h["cols"][()].astype(np.int64),
+                                               shape=tuple(int(n) for n in a["shape"])))
+                    else:
+                        delays = h["delays"][()].astype(np.int64) if "delays" in h else None
+                        synapses.append(Dense(**common, delays=delays))
                 else:
                     raise KeyError(f"kind {a['kind']!r}")
             where = "/"

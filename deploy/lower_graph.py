@@ -9,7 +9,7 @@ Passes, applied per spiking node in graph order:
   quantization-aware training uses;
 - joins (``or``, ``and``, ``andnot``) become gate neurons (:func:`gate`): memoryless integer
   LIF neurons fed by unit synapses (weight +-2, the smallest even register value), one step
-  of latency like every hop; a mask that broadcasts is expanded by a Dense;
+  of latency like every hop; a mask that broadcasts is expanded by a Sparse;
 - ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones) into an OR gate neuron;
 - an ``add`` of spikes (SEW's ADD join, deployed only where the user allows
   ``spike-only/graded-join``) is distributed into its consumers: every synapse group that
@@ -31,7 +31,7 @@ import torch
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.folding import fold
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
                                     pair, shapes, spike_terms)
 
@@ -50,16 +50,16 @@ def gate(name: str, shape: tuple, op: str) -> Neurons:
 def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,
              weight: int):
     """One-to-one synapses of integer ``weight``, broadcasting the source to the target's
-    shape: a depthwise 1x1 Conv when the shapes are equal (C, H, W), else a Dense."""
+    shape: a depthwise 1x1 Conv when the shapes are equal (C, H, W), else a Sparse with one
+    synapse per target neuron."""
     if src_shape == dst_shape and len(dst_shape) == 3:
         c = dst_shape[0]
         return Conv(name, source, target, np.full((c, 1, 1, 1), weight, dtype=np.int64),
                     groups=c)
     n_src, n_dst = int(np.prod(src_shape)), int(np.prod(dst_shape))
-    index = torch.arange(n_src).reshape(src_shape).expand(dst_shape).flatten().numpy()
-    w = np.zeros((n_dst, n_src), dtype=np.int64)
-    w[np.arange(n_dst), index] = weight
-    return Dense(name, source, target, w)
+    cols = torch.arange(n_src).reshape(src_shape).expand(dst_shape).flatten().numpy()
+    return Sparse(name, source, target, np.arange(n_dst), cols,
+                  np.full(n_dst, weight, dtype=np.int64), (n_dst, n_src))
 
 
 class _Lowering:

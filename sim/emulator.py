@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from snn_export import fixed_point as fp
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 
 from .result import SimResult, state_names
 
@@ -27,6 +27,8 @@ EXACT_BOUND = 2.0**53
 def _fan_in(syn) -> int:
     if isinstance(syn, Conv):
         return int(np.prod(syn.weight.shape[1:]))
+    if isinstance(syn, Sparse):
+        return syn.fan_in()
     return int(syn.weight.shape[1])
 
 
@@ -35,9 +37,9 @@ def check_exact(net: Network) -> None:
     float64 integer."""
     for syn in net.synapses:
         in_max = float(2**net.input_bits - 1) if syn.source == INPUT else 1.0
-        w = syn.effective_weight() if isinstance(syn, Dense) else syn.weight
+        w = syn.weight if isinstance(syn, Conv) else syn.effective_weight()
         bound = float(np.abs(w).max(initial=0)) * in_max * _fan_in(syn)
-        if isinstance(syn, Dense):
+        if not isinstance(syn, Conv):
             bound *= 2.0 ** max(syn.weight_exp, 0)
         if bound >= EXACT_BOUND:
             raise ValueError(f"synapses {syn.name}: accumulations up to {bound:.3g} are not "
@@ -65,6 +67,23 @@ class _DenseOp:
         """(batch, n_in) -> (batch, slots, n_out)."""
         out = fp.shift_exp(inp.flatten(1) @ self.w_t, self.exp)
         return out.view(inp.shape[0], self.slots, self.n_out)
+
+
+class _SparseOp:
+    """Lava ``Sparse``: ``(W @ s) << weight_exp`` over the listed synapses only."""
+
+    def __init__(self, syn: Sparse, device):
+        self.rows = torch.as_tensor(syn.rows, device=device)
+        self.cols = torch.as_tensor(syn.cols, device=device)
+        self.w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
+        self.exp, self.n_out, self.slots = syn.weight_exp, int(syn.shape[0]), 1
+
+    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
+        """(batch, n_in) -> (batch, 1, n_out)."""
+        inp = inp.flatten(1)
+        out = inp.new_zeros(inp.shape[0], self.n_out).index_add_(1, self.rows,
+                                                                 inp[:, self.cols] * self.w)
+        return fp.shift_exp(out, self.exp).unsqueeze(1)
 
 
 class _ConvOp:
@@ -137,6 +156,8 @@ def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 1
     for syn in net.synapses:
         if isinstance(syn, Conv):
             ops[syn.name] = _ConvOp(syn, net.shape_of(syn.source), device)
+        elif isinstance(syn, Sparse):
+            ops[syn.name] = _SparseOp(syn, device)
         else:
             ops[syn.name] = _DenseOp(syn, device)
     biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)

@@ -1,7 +1,7 @@
 """Build a :class:`~snn_export.graph.Network` from stock Lava processes.
 
 Neuron groups become ``LIF``, ``LIFReset`` or ``ATRLIF``; synapse groups ``Dense``,
-``DelayDense`` or ``Conv``, connected as the graph says. Lava lays out (C, H, W) groups as
+``DelayDense``, ``Sparse`` or ``Conv``, connected as the graph says. Lava lays out (C, H, W) groups as
 (W, H, C) and its ``Conv`` is a true convolution with (out, kernel x, kernel y, in)
 weights; the builder converts, so the Lava network computes exactly the graph's
 (PyTorch-convention) function.
@@ -17,6 +17,7 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, Conv, Network
+from snn_export.graph import Sparse as SparseSynapses
 
 
 def import_lava() -> None:
@@ -68,6 +69,8 @@ def build(net: Network) -> Built:
     from lava.proc.conv.process import Conv as LavaConv
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.lif.process import LIF, LIFReset
+    from lava.proc.sparse.process import Sparse as LavaSparse
+    from scipy.sparse import csr_matrix
     from lava.utils.weightutils import SignMode
 
     groups, procs = [], {}
@@ -102,12 +105,18 @@ def build(net: Network) -> Built:
                            name=s.name)
             buffers.append(syn.a_buf)
         else:
-            kwargs = dict(weights=s.weight.astype(np.int32), weight_exp=s.weight_exp,
-                          num_weight_bits=s.num_weight_bits, num_message_bits=graded, name=s.name)
+            kwargs = dict(weight_exp=s.weight_exp, num_weight_bits=s.num_weight_bits,
+                          num_message_bits=graded, name=s.name)
             if s.sign_mode:
                 kwargs["sign_mode"] = SignMode[s.sign_mode.upper()]
-            syn = Dense(**kwargs) if s.delays is None else \
-                DelayDense(delays=s.delays.astype(int), **kwargs)
+            if isinstance(s, SparseSynapses):
+                weights = csr_matrix((s.weight.astype(np.int32), (s.rows, s.cols)), s.shape)
+                syn = LavaSparse(weights=weights, **kwargs)
+            elif s.delays is None:
+                syn = Dense(weights=s.weight.astype(np.int32), **kwargs)
+            else:
+                syn = DelayDense(weights=s.weight.astype(np.int32),
+                                 delays=s.delays.astype(int), **kwargs)
             buffers.append(syn.a_buff)
         to_dense = not isinstance(s, Conv)
         if s.source == INPUT:

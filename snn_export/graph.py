@@ -3,7 +3,8 @@
 - :class:`FloatNetwork`: what the export stage reads out of a trained model: float weights
   (input scaling folded into the encoding layer), biases and neuron constants.
 - :class:`Network`: the deployable description the deploy stage lowers it to: a graph of
-  neuron groups (:class:`Neurons`) joined by synapse groups (:class:`Dense`, :class:`Conv`),
+  neuron groups (:class:`Neurons`) joined by synapse groups (:class:`Dense`, :class:`Sparse`,
+  :class:`Conv`),
   with integer parameters in Loihi's fixed-point formats (integer numpy arrays). The sim
   stage runs it in the emulator and, built from real Lava processes, in Lava.
 
@@ -102,6 +103,20 @@ class Neurons:
                              "value >= 0")
 
 
+def _check_weight_fields(syn) -> None:
+    """Lava's Dense / Sparse registers: 9-bit weights, weight bits, sign mode, exponent."""
+    if syn.weight.min(initial=0) < -256 or syn.weight.max(initial=0) > 255:
+        raise ValueError(f"synapses {syn.name}: weights outside Lava's 9-bit range")
+    if not 1 <= syn.num_weight_bits <= fp.WEIGHT_BITS:
+        raise ValueError(f"synapses {syn.name}: num_weight_bits={syn.num_weight_bits} "
+                         "outside 1..8")
+    if syn.sign_mode not in (None, *fp.SIGN_MODES):
+        raise ValueError(f"synapses {syn.name}: sign_mode {syn.sign_mode!r} is not one "
+                         f"of {fp.SIGN_MODES}")
+    if not -8 <= syn.weight_exp <= 7:
+        raise ValueError(f"synapses {syn.name}: weight_exp={syn.weight_exp} outside -8..7")
+
+
 @dataclass
 class Dense:
     """All-to-all synapses (Lava ``Dense``, or ``DelayDense`` when ``delays`` is set).
@@ -137,16 +152,7 @@ class Dense:
         if w.shape != (n_target, n_source):
             raise ValueError(f"synapses {self.name}: weight shape {w.shape}, expected "
                              f"({n_target}, {n_source}) from {self.source} to {self.target}")
-        if w.min(initial=0) < -256 or w.max(initial=0) > 255:
-            raise ValueError(f"synapses {self.name}: weights outside Lava's 9-bit range")
-        if not 1 <= self.num_weight_bits <= fp.WEIGHT_BITS:
-            raise ValueError(f"synapses {self.name}: num_weight_bits={self.num_weight_bits} "
-                             "outside 1..8")
-        if self.sign_mode not in (None, *fp.SIGN_MODES):
-            raise ValueError(f"synapses {self.name}: sign_mode {self.sign_mode!r} is not one "
-                             f"of {fp.SIGN_MODES}")
-        if not -8 <= self.weight_exp <= 7:
-            raise ValueError(f"synapses {self.name}: weight_exp={self.weight_exp} outside -8..7")
+        _check_weight_fields(self)
         if self.delays is not None and (self.delays.shape != w.shape or self.delays.min() < 0
                                         or self.delays.max() > MAX_DELAY):
             raise ValueError(f"synapses {self.name}: delays must match the weights' shape and "
@@ -198,7 +204,52 @@ class Conv:
                              f"but the target {self.target} has shape {tuple(out_shape)}")
 
 
-Synapses = Union[Dense, Conv]
+@dataclass
+class Sparse:
+    """Dense semantics with only the listed synapses stored (Lava ``Sparse``, CSR): weight
+    ``weight[k]`` from source neuron ``cols[k]`` to target neuron ``rows[k]`` (flat indices,
+    each pair at most once); every other pair is absent. ``shape``: (target size, source
+    size). weight_exp, num_weight_bits, sign_mode, float_exp: as :class:`Dense` (Lava
+    infers the sign mode from the whole matrix, absent synapses counting as zeros). No delays.
+    """
+
+    name: str
+    source: str
+    target: str
+    rows: np.ndarray
+    cols: np.ndarray
+    weight: np.ndarray
+    shape: tuple
+    weight_exp: int = 0
+    num_weight_bits: int = fp.WEIGHT_BITS
+    sign_mode: str | None = None
+    float_exp: int | None = None
+
+    def effective_weight(self) -> np.ndarray:
+        """The integer weights Lava applies to the listed synapses (before ``weight_exp``)."""
+        return fp.synapse_weights(self.weight, self.num_weight_bits, self.sign_mode)
+
+    def fan_in(self) -> int:
+        """The most synapses into one target neuron."""
+        return int(np.bincount(self.rows, minlength=1).max())
+
+    def validate(self, n_source: int, n_target: int) -> None:
+        if tuple(self.shape) != (n_target, n_source):
+            raise ValueError(f"synapses {self.name}: shape {tuple(self.shape)}, expected "
+                             f"({n_target}, {n_source}) from {self.source} to {self.target}")
+        if not (self.rows.shape == self.cols.shape == self.weight.shape) or self.rows.ndim != 1:
+            raise ValueError(f"synapses {self.name}: rows, cols and weight must be 1-D arrays "
+                             "of one length")
+        if self.rows.size and (self.rows.min() < 0 or self.rows.max() >= n_target
+                               or self.cols.min() < 0 or self.cols.max() >= n_source):
+            raise ValueError(f"synapses {self.name}: an index lies outside the "
+                             f"({n_target}, {n_source}) matrix")
+        if np.unique(self.rows * n_source + self.cols).size != self.rows.size:
+            raise ValueError(f"synapses {self.name}: a (row, col) pair is listed twice")
+        _check_weight_fields(self)
+
+
+Synapses = Union[Dense, Sparse, Conv]
 
 
 @dataclass

@@ -14,6 +14,8 @@ from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons
 from snn_export.model_graph import ModelGraph
 
+from .conftest import save_graph_checkpoint
+
 
 # --- Float graphs, as a user's model describes them ---
 
@@ -75,7 +77,6 @@ def test_attention_mask_by_alif_and_andnot_is_compliant():
 
 def test_sew_resnet_add_join():
     v = check_graph(residual("add"))
-    assert found(v) == [("spike-only/graded-join", "layer3_shortcut")]
     assert v[0].line() == ("layer3_shortcut: ADD join produces values 0..2 (rule "
                            "spike-only/graded-join); use OR or AND, or allow graded spikes")
 
@@ -103,15 +104,70 @@ def test_allow_rejects_unknown_rule_ids():
         check_graph(residual("or"), allow=frozenset({"spike-only/graded-joins"}))
 
 
-def test_ms_resnet_membrane_shortcut():
+def ms_resnet():
     """MS-ResNet: the shortcut adds batchnorm outputs (real values) across blocks, and the
     sum feeds the next block's LIF."""
-    g = graph([conv("stem", INPUT), op("stem_bn", "batchnorm", "stem"), lif("s1", "stem_bn"),
-               conv("c1", "s1"), op("bn1", "batchnorm", "c1"),
-               op("res1", "add", "bn1", "stem_bn"), lif("s2", "res1"),
-               conv("c2", "s2"), op("bn2", "batchnorm", "c2"),
-               op("res2", "add", "bn2", "res1"), lif("s3", "res2"), *head("s3")])
-    v = check_graph(g)
+    return graph([conv("stem", INPUT), op("stem_bn", "batchnorm", "stem"), lif("s1", "stem_bn"),
+                  conv("c1", "s1"), op("bn1", "batchnorm", "c1"),
+                  op("res1", "add", "bn1", "stem_bn"), lif("s2", "res1"),
+                  conv("c2", "s2"), op("bn2", "batchnorm", "c2"),
+                  op("res2", "add", "bn2", "res1"), lif("s3", "res2"), *head("s3")])
+
+
+def ma_attention():
+    """Sigmoid-weighted multiplicative attention on spikes."""
+    return graph([*block("layer1", INPUT), conv("att_conv", "layer1", kernel=1),
+                  op("att", "sigmoid", "att_conv"), op("weighted", "mul", "layer1", "att"),
+                  *block("layer2", "weighted"), *head("layer2")])
+
+
+def temporal_attention():
+    """Attention computed from the mean over all time steps."""
+    return graph([*block("layer1", INPUT), op("over_time", "time_mean", "layer1"),
+                  *block("t_att", "over_time", kernel=1), op("gated", "and", "layer1", "t_att"),
+                  *head("gated")])
+
+
+def float_multiply():
+    """Spikes gated by a float product instead of an AND neuron."""
+    return graph([*block("layer1", INPUT), *block("layer2", "layer1"),
+                  op("gate", "mul", "layer2", "layer1"), *head("gate")])
+
+
+NON_COMPLIANT = {  # model -> the rules and layers it must be refused for, in graph order
+    "sew_add": (lambda: residual("add"), [("spike-only/graded-join", "layer3_shortcut")]),
+    "ms_resnet": (ms_resnet, [("spike-only/graded-shortcut", "res1"),
+                              ("spike-only/graded-shortcut", "res2")]),
+    "ma_attention": (ma_attention, [("spike-only/float-activation", "att"),
+                                    ("spike-only/float-multiply", "weighted"),
+                                    ("spike-only/graded-input", "layer2_conv")]),
+    "temporal_attention": (temporal_attention, [("causal/temporal-pool", "over_time"),
+                                                ("spike-only/graded-input", "t_att_conv")]),
+    "float_multiply": (float_multiply, [("spike-only/float-multiply", "gate")]),
+}
+
+
+@pytest.mark.parametrize("model", NON_COMPLIANT)
+def test_cli_refuses_non_compliant_model_files(model, tmp_path, capsys):
+    """From model.pt: exit 2, one line per violation naming the file, layer and rule, and
+    no output written."""
+    from snn_export.cli import main
+
+    build, expected = NON_COMPLIANT[model]
+    g = build()
+    path = save_graph_checkpoint(tmp_path / f"{model}.pt", g)
+    out = tmp_path / "out"
+    code = main([str(path), "--target", "lava", "-o", str(out)])
+    stderr = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    violations = check_graph(g)
+    assert found(violations) == expected
+    lines = [line for line in stderr.splitlines() if "(rule " in line]
+    assert lines == [f"{path}: {v.line()}" for v in violations]
+
+
+def test_ms_resnet_membrane_shortcut():
+    v = check_graph(ms_resnet())
     assert found(v) == [("spike-only/graded-shortcut", "res1"),
                         ("spike-only/graded-shortcut", "res2")]
     assert "bn1 (batchnorm, synaptic)" in v[0].message and "res1 (add, graded)" in v[1].message
@@ -120,33 +176,19 @@ def test_ms_resnet_membrane_shortcut():
 
 
 def test_sigmoid_weighted_ma_attention():
-    g = graph([*block("layer1", INPUT), conv("att_conv", "layer1", kernel=1),
-               op("att", "sigmoid", "att_conv"), op("weighted", "mul", "layer1", "att"),
-               *block("layer2", "weighted"), *head("layer2")])
-    v = check_graph(g)
-    assert found(v) == [("spike-only/float-activation", "att"),
-                        ("spike-only/float-multiply", "weighted"),
-                        ("spike-only/graded-input", "layer2_conv")]
+    v = check_graph(ma_attention())
     assert "replace it with a lif or alif neuron" in v[0].line()
     assert "binary mask" in v[1].line() and "gate with and or andnot" in v[1].line()
     assert "between weighted and layer2_conv" in v[2].line()
 
 
 def test_temporal_attention_over_all_steps():
-    g = graph([*block("layer1", INPUT), op("over_time", "time_mean", "layer1"),
-               *block("t_att", "over_time", kernel=1), op("gated", "and", "layer1", "t_att"),
-               *head("gated")])
-    v = check_graph(g)
-    assert found(v) == [("causal/temporal-pool", "over_time"),
-                        ("spike-only/graded-input", "t_att_conv")]
+    v = check_graph(temporal_attention())
     assert "needs the whole sample" in v[0].message and "pool over space" in v[0].message
 
 
 def test_float_multiply_of_spikes_says_use_and():
-    g = graph([*block("layer1", INPUT), *block("layer2", "layer1"),
-               op("gate", "mul", "layer2", "layer1"), *head("gate")])
-    v = check_graph(g)
-    assert found(v) == [("spike-only/float-multiply", "gate")]
+    v = check_graph(float_multiply())
     assert "use an and node (and(layer2, layer1))" in v[0].line()
 
 

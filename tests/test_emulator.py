@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from snn_export import fixed_point as fp
-from snn_export.graph import INPUT, Dense, Network, Neurons
+from snn_export.graph import INPUT, Dense, Network, Neurons, Sparse
 from snn_export.sim import emulator
 
 from .conftest import random_network
@@ -67,3 +67,44 @@ def test_cuda_equals_cpu_on_random_networks(spec, data):
         np.testing.assert_array_equal(cpu.spikes[name], gpu.spikes[name], err_msg=name)
         for reg, value in cpu.states[name].items():
             np.testing.assert_array_equal(value, gpu.states[name][reg], err_msg=f"{name}.{reg}")
+
+
+def densified(net: Network) -> Network:
+    """``net`` with every Sparse replaced by the Dense of the same matrix (absent: zero)."""
+    synapses = []
+    for s in net.synapses:
+        if isinstance(s, Sparse):
+            w = np.zeros(s.shape, dtype=np.int64)
+            w[s.rows, s.cols] = s.weight
+            s = Dense(s.name, s.source, s.target, w, s.weight_exp, s.num_weight_bits,
+                      s.sign_mode)
+        synapses.append(s)
+    return Network(net.input_shape, net.input_bits, net.time_steps, net.neurons, synapses)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=input_specs(), data=st.data())
+def test_sparse_synapses_compute_what_the_dense_matrix_does(spec, data):
+    net = data.draw(networks(spec))
+    assume(any(isinstance(s, Sparse) for s in net.synapses))
+    x = data.draw(inputs(spec))
+    got, expected = emulator.run(net, x), emulator.run(densified(net), x)
+    for name in expected.spikes:
+        np.testing.assert_array_equal(got.spikes[name], expected.spikes[name], err_msg=name)
+        for key, value in expected.states[name].items():
+            np.testing.assert_array_equal(got.states[name][key], value, err_msg=name)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(rows=np.array([0, 3])), "an index lies outside the .3, 2. matrix"),
+    (dict(cols=np.array([1, 1]), rows=np.array([2, 2])), "a .row, col. pair is listed twice"),
+    (dict(weight=np.array([1])), "rows, cols and weight must be 1-D arrays of one length"),
+    (dict(shape=(2, 3)), r"shape \(2, 3\), expected \(3, 2\)"),
+    (dict(weight=np.array([300, 1])), "weights outside Lava's 9-bit range")])
+def test_sparse_validation_names_the_synapse_group(change, message):
+    fields = {**dict(name="g.s", source=INPUT, target="g", rows=np.array([0, 2]),
+                     cols=np.array([1, 1]), weight=np.array([4, -6]), shape=(3, 2)), **change}
+    net = Network((2,), 1, 2, [Neurons("g", (3,), fp.LIFParams(1, 0, 0), np.zeros(3, int))],
+                  [Sparse(**fields)])
+    with pytest.raises(ValueError, match="synapses g.s: " + message):
+        net.validate()

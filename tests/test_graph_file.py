@@ -5,6 +5,7 @@ import pytest
 
 from snn_export.deploy import graph_hdf5, netx_hdf5
 from snn_export.errors import SnnExportError
+from snn_export.graph import Sparse
 
 from . import golden
 
@@ -61,3 +62,18 @@ def test_out_of_range_values_are_refused_on_read(tmp_path):
         f["synapses/0/delays"][0, 0] = 70
     with pytest.raises(SnnExportError, match="synapses a.dense: delays .* 0..62"):
         graph_hdf5.read(path)
+
+
+def test_sparse_synapses_round_trip(tmp_path):
+    net = graph_hdf5.read(golden.FOLDER / "delays.h5")
+    first = net.synapses[0]
+    n_out, n_in = first.weight.shape
+    rows, cols = np.nonzero(first.weight)
+    net.synapses[0] = Sparse(first.name, first.source, first.target, rows, cols,
+                             first.weight[rows, cols], (n_out, n_in), weight_exp=-3,
+                             num_weight_bits=6, sign_mode="mixed", float_exp=-5)
+    graph_hdf5.write(net, tmp_path / "s.h5")
+    got = graph_hdf5.read(tmp_path / "s.h5").synapses[0]
+    assert type(got) is Sparse
+    for key, value in vars(net.synapses[0]).items():
+        np.testing.assert_array_equal(getattr(got, key), value, err_msg=key)

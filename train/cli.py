@@ -18,6 +18,8 @@ examples:
   snn-train --hidden 256 128 --time-steps 12 --epochs 50 --seed 3 -o big.pt
   snn-train --arch orrc_resnet --hidden 8 16 -o resnet.pt      OR-residual spiking ResNet
   snn-train --arch attention_net --hidden 8 -o attention.pt    binary attention masks
+  snn-train --arch sew_resnet --hidden 8 16 -o sew.pt          SEW ResNet, ADD joins (export
+                                                  it with --allow spike-only/graded-join)
 
 then: snn-export model.pt --target lava --verify 200
 """
