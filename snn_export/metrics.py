@@ -1,0 +1,90 @@
+"""Activity and cost of a run: firing rates, synaptic operations split into ACs and MACs, and
+the energy estimate of seed 004 (SynA-ResNet), Eq. 11.
+
+- firing rate of a spiking node: spikes per neuron per step, averaged over samples, neurons
+  and all ``T`` steps.
+- FLOPs of a conv or linear node: its multiply-accumulates per step if every input were
+  nonzero (linear: ``out x in``; conv: output elements ``x in / groups x kh x kw``, padding
+  counted, the usual convention).
+- operations per sample over ``T`` steps: the encoding layer (reading the graph input's
+  graded levels) performs ``T x FLOPs`` MACs; a layer reading spikes performs
+  ``T x FLOPs x fr`` ACs, ``fr`` the firing rate of its source (an ``add`` of spikes: the
+  sum of its terms' rates).
+- energy: ``E = E_MAC x MACs + E_AC x ACs`` with the 45 nm figures the seed papers use
+  (``E_MAC`` 4.6 pJ, ``E_AC`` 0.9 pJ). Gates (OR, AND, AND NOT, max-pooling) are bit
+  operations in this model and are not counted.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .graph import INPUT
+from .model_graph import ModelGraph, conv_geometry, shapes, spike_terms
+
+E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
+E_AC_PJ = 0.9  # energy of one accumulate (pJ)
+
+
+def firing_rates(spikes: dict) -> dict[str, float]:
+    """Mean spikes per neuron per step of each spike train (samples, T, ...)."""
+    return {name: float(torch.as_tensor(np.asarray(s) if not torch.is_tensor(s) else s)
+                        .double().mean()) for name, s in spikes.items()}
+
+
+@dataclass(frozen=True)
+class LayerOps:
+    """Operations of one conv or linear node per sample, over all steps."""
+
+    layer: str
+    source: str  # the spiking node (or the graph input) it reads
+    flops: int  # multiply-accumulates per step if every input were nonzero
+    macs: float
+    acs: float
+
+
+def _origin(graph: ModelGraph, name: str) -> str:
+    """What a synaptic node reads, looking through avgpool and flatten."""
+    while name != INPUT and graph.node(name).op in ("avgpool", "flatten"):
+        name = graph.node(name).inputs[0]
+    return name
+
+
+def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) -> list[LayerOps]:
+    """Per conv and linear node, in graph order; ``rates`` from :func:`firing_rates`."""
+    shape = shapes(graph)
+    rows = []
+    for node in graph.nodes:
+        if node.op not in ("conv", "linear"):
+            continue
+        n_in = shape[node.inputs[0]]
+        if node.op == "conv":
+            g = conv_geometry(node)
+            flops = math.prod(shape[node.name]) * n_in[0] // g["groups"] * math.prod(g["kernel"])
+        else:
+            flops = shape[node.name][0] * n_in[0]
+        src = _origin(graph, node.inputs[0])
+        if src == INPUT:
+            rows.append(LayerOps(node.name, src, flops, float(time_steps * flops), 0.0))
+            continue
+        rate = sum(rates[t] for t in spike_terms(graph, src) or [src])
+        rows.append(LayerOps(node.name, src, flops, 0.0, time_steps * flops * rate))
+    return rows
+
+
+def energy_pj(ops: list[LayerOps]) -> float:
+    """Seed 004's Eq. 11: ``E_MAC x MACs + E_AC x ACs`` per sample, in pJ."""
+    return sum(E_MAC_PJ * o.macs + E_AC_PJ * o.acs for o in ops)
+
+
+def summary(graph: ModelGraph, rates: dict[str, float], time_steps: int) -> dict:
+    """Plain data for a checkpoint's ``training`` field: firing rates per spiking node,
+    operations per layer, totals and energy per sample."""
+    ops = synaptic_ops(graph, rates, time_steps)
+    return {"firing_rates": rates,
+            "ops": [asdict(o) for o in ops],
+            "macs": sum(o.macs for o in ops), "acs": sum(o.acs for o in ops),
+            "energy_uj": energy_pj(ops) * 1e-6}
