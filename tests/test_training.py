@@ -92,3 +92,30 @@ def test_graph_training_reports_test_metrics():
                                               if n.op in ("conv", "linear")}
     assert m["macs"] == 14 * next(o["flops"] for o in m["ops"] if o["source"] == "input")
     assert m["acs"] > 0 and m["energy_uj"] > 0
+
+
+@pytest.mark.parametrize("model", ["ms_resnet", "ma_attention", "temporal_attention",
+                                   "float_multiply", "sew_add"])
+def test_published_forms_train_in_float_and_refuse_quantized_mode(model):
+    """Graded nodes (membrane shortcuts, sigmoid attention, pooling over time, float
+    products) run in float, with gradients into every parameter; quantized mode (the
+    deployed forward) refuses all but the ADD of spikes."""
+    from snn_export.errors import SnnExportError
+    from snn_export.train.graph_model import GraphSNN
+
+    from .test_compliance import NON_COMPLIANT
+
+    graph = NON_COMPLIANT[model][0]()
+    net = GraphSNN(graph)
+    net.train()
+    x = torch.randint(0, 256, (4, *graph.input_shape))
+    out = net(x, 8)
+    assert set(out) == {n.name for n in graph.nodes if graph.kind(n.name) == "spikes"}
+    sum(s.sum() for s in out.values()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    net.quantized_mode = True
+    if model == "sew_add":
+        net(x, 8)
+    else:
+        with pytest.raises(SnnExportError, match="runs only in float"):
+            net(x, 8)

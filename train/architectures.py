@@ -63,9 +63,9 @@ JOIN_OPS = {"or": "or", "and": "and", "iand": "andnot", "add": "add"}
 def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
                join: str = "add", attention: bool = False) -> ModelGraph:
-    """Stem conv, then per stage ``blocks`` residual blocks joined by ``join`` (one of
-    :data:`JOIN_OPS`; the first block of every stage after the first halves the resolution),
-    then the pooled linear readout.
+    """Stem conv (stride 2 for inputs of 16x16 and more), then per stage ``blocks`` residual
+    blocks joined by ``join`` (one of :data:`JOIN_OPS`; the first block of every stage after
+    the first halves the resolution), then the pooled linear readout.
 
     attention: SynA-C in its spike-only form: a binary channel mask on the backbone (MA)
     and one on the shortcut (IA), each applied as ``x AND NOT mask`` (a silent mask passes
@@ -74,8 +74,9 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
     if join not in JOIN_OPS:
         raise ValueError(f"join {join!r}: use one of {', '.join(JOIN_OPS)}")
     b = _Builder(neuron or lif())
-    x = b.conv_bn_lif("stem", "input", channels[0])
-    c, h, w = channels[0], input_shape[1], input_shape[2]
+    stem_stride = 2 if min(input_shape[1:]) >= 16 else 1  # 28x28: work at 14x14
+    x = b.conv_bn_lif("stem", "input", channels[0], stride=stem_stride)
+    c, h, w = channels[0], *[(n + stem_stride - 1) // stem_stride for n in input_shape[1:]]
     for s, out in enumerate(channels):
         for k in range(blocks):
             name = f"s{s + 1}b{k + 1}"

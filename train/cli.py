@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default=d.dataset, choices=sorted(datasets.LOADERS),
                    help="embedded dataset (default: %(default)s)")
     p.add_argument("--arch", default=d.arch, choices=ARCHS,
-                   help="dense: a Dense/LIF chain; orrc_resnet, attention_net: convolutional "
-                        "graphs (default: %(default)s)")
+                   help="dense: a Dense/LIF chain; the others: convolutional graphs "
+                        "(default: %(default)s)")
     p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
-                   help="dense: hidden layer sizes; orrc_resnet: channels per stage; "
+                   help="dense: hidden layer sizes; resnets: channels per stage; "
                         "attention_net: channels (default: %(default)s)")
     p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
@@ -50,14 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha", type=float, default=d.alpha, help="surrogate sharpness (default: %(default)s)")
     p.add_argument("--float", dest="quantization_aware", action="store_false",
                    help="train in float (default: quantization-aware, the deployed integer forward)")
+    p.add_argument("--float-epochs", type=int, default=d.float_epochs,
+                   help="train the first N epochs in float, then quantization-aware "
+                        "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
+    p.add_argument("--device", default=d.device,
+                   help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     config = TrainConfig(dataset=args.dataset, arch=args.arch, hidden=tuple(args.hidden), time_steps=args.time_steps,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,
-                         quantization_aware=args.quantization_aware, seed=args.seed)
+                         quantization_aware=args.quantization_aware,
+                         float_epochs=args.float_epochs, seed=args.seed, device=args.device)
     out = Path(args.output)
     if not out.parent.is_dir():
         print(f"snn-train: error: {out.parent}: no such folder", file=sys.stderr)

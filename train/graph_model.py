@@ -17,8 +17,11 @@ Modes:
 
 An ``add`` of spikes (SEW's ADD join) is not a tensor of its own: a synapse reading it runs
 once per spike term and the results are summed, as the deployed synapse groups do (in
-quantized mode each term's convolution wraps to 24 bits on its own, like Lava's Conv). Other
-graded nodes raise: they have no deployed timing to train with.
+quantized mode each term's convolution wraps to 24 bits on its own, like Lava's Conv).
+
+Other graded nodes (real-valued shortcuts, float multiplies and activations, pooling over
+time) run in float mode only: the published forms of the seed architectures, trained for
+comparison; quantized mode refuses them, as the compliance check does.
 """
 from __future__ import annotations
 
@@ -80,6 +83,8 @@ class GraphSNN(nn.Module):
             module = _module(node, self.shapes[node.inputs[0]])
             if module is not None:
                 self.ops[node.name] = module
+        self._graded = {n.name for n in graph.nodes
+                        if n.op in GRADED and spike_terms(graph, n.name) is None}
         self.spike = spike_fn(surrogate, alpha)
         self.quantized_mode = False
 
@@ -98,17 +103,60 @@ class GraphSNN(nn.Module):
         x = x.double() if self.quantized_mode else x.float()
         if x.dim() == len(g.input_shape) + 1:
             x = x.unsqueeze(1).expand(-1, time_steps, *x.shape[1:])
-        trains = {INPUT: x}
+        trains, values = {INPUT: x}, {}
         tensors = self.tensors()
         for node in g.nodes:
             if node.op in ("lif", "alif"):
-                trains[node.name] = self._neurons(node, trains, tensors)
+                trains[node.name] = self._neurons(node, trains, tensors, values)
             elif node.op in JOINS or node.op == "maxpool":
                 trains[node.name] = self._gate(node, trains)
-            elif node.op in GRADED and spike_terms(g, node.name) is None:
-                raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values, "
-                                     "which this model cannot run; see `snn-export --check`")
+            elif self.quantized_mode and node.name in self._graded:
+                raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values: "
+                                     "the model runs only in float (its published, "
+                                     "non-deployable form); see `snn-export --check`")
         return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
+
+    def _reads_graded(self, name: str) -> bool:
+        """Whether graded nodes (other than adds of spikes) lie between ``name`` and the
+        spikes it is computed from."""
+        if name == INPUT or self.graph.kind(name) == "spikes":
+            return False
+        return name in self._graded or any(self._reads_graded(s)
+                                           for s in self.graph.node(name).inputs)
+
+    def _value(self, node, name: str, trains: dict, cache: dict) -> torch.Tensor:
+        """The float value (batch, T, ...) of a non-spiking node as ``node`` reads it, for
+        models with graded nodes (float mode only): synaptic and graded nodes act within
+        the step; spike sources arrive aligned, as everywhere."""
+        key = (name, tuple(sorted(self.delays[node.name].items())))
+        if key in cache:
+            return cache[key]
+        g = self.graph
+        if name == INPUT or g.kind(name) == "spikes":
+            return self._source(node, name, trains)
+        n = g.node(name)
+        ins = [self._value(node, s, trains, cache) for s in n.inputs]
+        x = ins[0]
+        if n.op in ("conv", "linear", "batchnorm"):
+            b, t = x.shape[:2]
+            out = self.ops[name](x.flatten(0, 1))
+            out = out.unflatten(0, (b, t))
+        elif n.op == "avgpool":
+            out = F.avg_pool2d(x.flatten(0, 1), pair(n.get("kernel"))).unflatten(0, x.shape[:2])
+        elif n.op == "flatten":
+            out = x.flatten(2)
+        elif n.op == "add":
+            out = ins[0] + ins[1]
+        elif n.op == "mul":
+            out = ins[0] * ins[1]
+        elif n.op == "sigmoid":
+            out = torch.sigmoid(x)
+        elif n.op == "relu":
+            out = torch.relu(x)
+        else:  # time_mean: every step sees the mean over all steps (not causal)
+            out = x.mean(1, keepdim=True).expand_as(x)
+        cache[key] = out
+        return out
 
     def _terms(self, node, src: str, trains: dict) -> list[torch.Tensor]:
         """The aligned spike trains that ``node``'s synapses from ``src`` read: one, or one
@@ -119,13 +167,17 @@ class GraphSNN(nn.Module):
     def _source(self, node, src: str, trains: dict) -> torch.Tensor:
         return sum(self._terms(node, src, trains))
 
-    def _fold(self, node, expr: str, trains: dict, tensors: dict) -> FloatSynapse:
-        """Fold one input chain. Batch norm in ``train()`` mode updates its running
-        statistics from this batch and, in float mode, normalises with the batch's own
-        (quantized mode folds the running statistics, as the deployed network does)."""
+    def _fold(self, node, expr: str, trains: dict,
+              tensors: dict) -> tuple[FloatSynapse, torch.Tensor | None]:
+        """Fold one input chain; also its synaptic input (batch, T, *target; bias excluded)
+        where computing the batch statistics already gave it.
+
+        Batch norm in ``train()`` mode updates its running statistics from this batch and,
+        in float mode, normalises with the batch's own (quantized mode folds the running
+        statistics, as the deployed network does)."""
         e = self.graph.node(expr)
         if not (e.op == "batchnorm" and self.training):
-            return fold(self.graph, expr, tensors, self.shapes)
+            return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
         src = self._source(node, pre.source, trains).to(pre.bias.dtype)
         z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
@@ -140,8 +192,10 @@ class GraphSNN(nn.Module):
             bn.running_var.lerp_(var * n / max(n - 1, 1), BN_MOMENTUM)
             bn.num_batches_tracked += 1
         if self.quantized_mode:
-            return fold(self.graph, expr, tensors, self.shapes)
-        return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps)
+            return fold(self.graph, expr, tensors, self.shapes), None
+        scale = (bn.weight / torch.sqrt(var + bn.eps)).reshape(-1, *[1] * (z.dim() - 3))
+        a = (z - pre.bias.reshape(-1, *[1] * (z.dim() - 3))) * scale
+        return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps), a
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor,
                         src: torch.Tensor) -> torch.Tensor:
@@ -152,15 +206,19 @@ class GraphSNN(nn.Module):
             out = fp.wrap24(out)  # Lava's Conv wraps its sums to 24 bits
         return out.reshape(b, t, *out.shape[1:])
 
-    def _neurons(self, node, trains: dict, tensors: dict) -> torch.Tensor:
-        syns = [self._fold(node, e, trains, tensors) for e in node.inputs]
+    def _neurons(self, node, trains: dict, tensors: dict, values: dict) -> torch.Tensor:
+        if any(self._reads_graded(e) for e in node.inputs):
+            a = sum(self._value(node, e, trains, values) for e in node.inputs)
+            return self._float_dynamics(node, a, a.new_zeros(()))
+        folded = [self._fold(node, e, trains, tensors) for e in node.inputs]
+        syns = [syn for syn, _ in folded]
         weights, bias = [s.weight for s in syns], sum(s.bias for s in syns)
         settings = {"op": node.op, **node.attrs}
         if self.quantized_mode:
             q = fp.quantize_group(weights, bias, settings)
             weights, bias, params = q.weights, q.bias, q.neuron
-        a = sum(self._synaptic_input(s, w, src) for s, w in zip(syns, weights)
-                for src in self._terms(node, s.source, trains))
+        a = sum(sum(self._synaptic_input(s, w, src) for src in self._terms(node, s.source, trains))
+                if pre is None else pre for (s, pre), w in zip(folded, weights))
         bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
         if not self.quantized_mode:
             return self._float_dynamics(node, a, bias)

@@ -35,6 +35,7 @@ class TrainConfig:
     surrogate: str = "atan"
     alpha: float = 2.0
     quantization_aware: bool = True
+    float_epochs: int = 0  # with quantization_aware: the first epochs train in float
     seed: int = 0
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...
 
@@ -83,13 +84,13 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     model.to(config.device)
     if isinstance(model, GraphSNN):
         calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
-    model.quantized_mode = config.quantization_aware
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     n = len(data.x_train)
     start = time.time()
     bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not progress)
-    for _ in bar:
+    for epoch in bar:
+        model.quantized_mode = config.quantization_aware and epoch >= config.float_epochs
         order = rng.permutation(n)
         total = 0.0
         for i in range(0, n, config.batch_size):
