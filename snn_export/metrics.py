@@ -6,8 +6,9 @@ the energy estimate of seed 004 (SynA-ResNet), Eq. 11.
 - FLOPs of a conv or linear node: its multiply-accumulates per step if every input were
   nonzero (linear: ``out x in``; conv: output elements ``x in / groups x kh x kw``, padding
   counted, the usual convention).
-- operations per sample over ``T`` steps: the encoding layer (reading the graph input's
-  graded levels) performs ``T x FLOPs`` MACs; a layer reading spikes performs
+- operations per sample over ``T`` steps: a layer reading graded values (the encoding
+  layer; real values in the published, non-deployable forms) performs ``T x FLOPs`` MACs;
+  a layer reading spikes performs
   ``T x FLOPs x fr`` ACs, ``fr`` the firing rate of its source (an ``add`` of spikes: the
   sum of its terms' rates).
 - energy: ``E = E_MAC x MACs + E_AC x ACs`` with the 45 nm figures the seed papers use
@@ -67,10 +68,12 @@ def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) ->
         else:
             flops = shape[node.name][0] * n_in[0]
         src = _origin(graph, node.inputs[0])
-        if src == INPUT:
+        terms = [src] if src != INPUT and graph.kind(src) == "spikes" else \
+            spike_terms(graph, src) if src != INPUT else None
+        if terms is None:  # graded values: the input, or a published form's real values
             rows.append(LayerOps(node.name, src, flops, float(time_steps * flops), 0.0))
             continue
-        rate = sum(rates[t] for t in spike_terms(graph, src) or [src])
+        rate = sum(rates[t] for t in terms)
         rows.append(LayerOps(node.name, src, flops, 0.0, time_steps * flops * rate))
     return rows
 

@@ -119,3 +119,14 @@ def test_published_forms_train_in_float_and_refuse_quantized_mode(model):
     else:
         with pytest.raises(SnnExportError, match="runs only in float"):
             net(x, 8)
+
+
+def test_published_architecture_needs_float_training():
+    with pytest.raises(ValueError, match="ms_resnet is a published, non-deployable form.*--float"):
+        train(TrainConfig(arch="ms_resnet", hidden=(4,), epochs=1), progress=False)
+    ckpt = train(TrainConfig(arch="syna_resnet_published", hidden=(4, 8), epochs=1,
+                             time_steps=8, quantization_aware=False), progress=False)
+    t = ckpt["training"]
+    assert t["quantized_test_accuracy"] is None and 0 <= t["float_test_accuracy"] <= 1
+    macs = {o["layer"]: o["macs"] for o in t["test_metrics"]["ops"]}
+    assert macs["s2b1_a_conv"] > 0  # reads the real-valued sum of the MA-scaled features

@@ -1,4 +1,5 @@
-"""Graph architectures from the seed papers, in their deployable (spike-only) variants.
+"""Graph architectures from the seed papers: deployable (spike-only) variants, and published
+forms for comparison (float only; the compliance check says what blocks them).
 
 Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`GraphSNN
 <snn_export.train.graph_model.GraphSNN>` trains it and the deploy stage lowers it.
@@ -8,6 +9,8 @@ Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`Grap
   ``iand`` (``(NOT block) AND shortcut``) on binary spikes, or SEW's ``add`` (spike counts:
   deployable only where the user allows graded joins); downsampling shortcuts are conv 1x1
   (stride 2) + batch norm + LIF.
+- :func:`syna_resnet`: SynA-ResNet (seed 004), spike-only or as published;
+  :func:`ms_resnet`: MS-ResNet's membrane shortcut, as published (reference, non-deployable).
 - :func:`attention_net`: binary spiking attention masks applied by gating: a channel mask
   (SynA-C inhibitory attention: global average pooling, conv 1x1, LIF) and a spatial mask
   from adaptive-threshold neurons (BIASNN: conv, batch norm, ALIF), each applied as
@@ -15,7 +18,7 @@ Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`Grap
 """
 from __future__ import annotations
 
-from snn_export.model_graph import ModelGraph, Node
+from snn_export.model_graph import ModelGraph, Node, shapes
 
 
 class _Builder:
@@ -105,11 +108,68 @@ def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
 
 
 def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
-                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
-    """SynA-ResNet, spike-only: the OR-Spiking ResNet with SynA-C channel masks on every
-    block's backbone and shortcut (:func:`sew_resnet` with ``join="or", attention=True``)."""
-    return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
-                      neuron, join="or", attention=True)
+                channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                published: bool = False) -> ModelGraph:
+    """SynA-ResNet: the OR-Spiking ResNet with SynA-C on every block.
+
+    Spike-only (default): binary channel masks on the backbone and the shortcut
+    (:func:`sew_resnet` with ``join="or", attention=True``). ``published=True``: seed 004's
+    form, non-deployable: the backbone's MA scales features by sigmoid channel weights (a
+    float activation and a float multiply), the shortcut's IA multiplies by a spiking mask.
+    """
+    if not published:
+        return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                          neuron, join="or", attention=True)
+    graph = orrc_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                        neuron)
+    b = _Builder(neuron or lif())
+    size = shapes(graph)
+    for node in graph.nodes:
+        if node.op != "or":
+            b.nodes.append(node)
+            continue
+        y, short = node.inputs
+        c, h, w = size[y]
+        b.add(f"{node.name}_ma_pool", "avgpool", [y], kernel=[h, w])
+        b.add(f"{node.name}_ma_conv", "conv", [f"{node.name}_ma_pool"], out_channels=c, kernel=1)
+        b.add(f"{node.name}_ma", "sigmoid", [f"{node.name}_ma_conv"])
+        y = b.add(f"{node.name}_ma_scaled", "mul", [y, f"{node.name}_ma"])
+        ia = b.channel_mask(f"{node.name}_ia", short, (c, h, w))
+        short = b.add(f"{node.name}_ia_gate", "and", [short, ia])
+        b.add(node.name, "add", [y, short])  # features and spikes: a real-valued join
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def ms_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+              channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+    """MS-ResNet (membrane shortcut), as published, non-deployable: each block adds its
+    batch-normalised output to the block input's real values (``m + BN(conv(LIF(...)))``),
+    so real values pass between blocks; the downsampling shortcut is conv 1x1 + batch norm
+    of the input's spikes."""
+    b = _Builder(neuron or lif())
+    stem_stride = 2 if min(input_shape[1:]) >= 16 else 1
+    b.add("stem_conv", "conv", ["input"], out_channels=channels[0], kernel=3, padding=1,
+          stride=stem_stride, bias=False)
+    m = b.add("stem_bn", "batchnorm", ["stem_conv"])
+    c, h, w = channels[0], *[(n + stem_stride - 1) // stem_stride for n in input_shape[1:]]
+    for s, out in enumerate(channels):
+        for k in range(blocks):
+            name = f"s{s + 1}b{k + 1}"
+            stride = 2 if (s > 0 and k == 0) else 1
+            x = b.add(f"{name}_in", "lif", [m], **b.neuron)
+            y = b.conv_bn_lif(f"{name}_a", x, out, stride=stride)
+            b.add(f"{name}_b_conv", "conv", [y], out_channels=out, kernel=3, padding=1,
+                  bias=False)
+            y = b.add(f"{name}_b_bn", "batchnorm", [f"{name}_b_conv"])
+            if stride != 1 or out != c:
+                b.add(f"{name}_down_conv", "conv", [x], out_channels=out, kernel=1,
+                      stride=stride, bias=False)
+                m = b.add(f"{name}_down_bn", "batchnorm", [f"{name}_down_conv"])
+            m = b.add(name, "add", [y, m])
+            c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
+    x = b.add("last", "lif", [m], **b.neuron)
+    b.head(x, (c, h, w), num_classes)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
 def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -132,5 +192,11 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
-ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet, "syna_resnet": syna_resnet,
-                 "attention_net": attention_net}
+def syna_resnet_published(*args, **kwargs) -> ModelGraph:
+    """:func:`syna_resnet` with ``published=True``."""
+    return syna_resnet(*args, **kwargs, published=True)
+
+
+ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
+                 "syna_resnet": syna_resnet, "syna_resnet_published": syna_resnet_published,
+                 "ms_resnet": ms_resnet, "attention_net": attention_net}

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snn-train: error: {exc}", file=sys.stderr)
         return 1
     t = ckpt["training"]
+    deployed = "not deployable" if t["quantized_test_accuracy"] is None else \
+        f"{t['quantized_test_accuracy']:.4f}"
     print(f"float test accuracy {t['float_test_accuracy']:.4f}, quantized (deployed) "
-          f"{t['quantized_test_accuracy']:.4f}, {t['seconds']} s -> {out}")
+          f"{deployed}, {t['seconds']} s -> {out}")
     return 0
 
 

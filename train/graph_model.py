@@ -83,8 +83,9 @@ class GraphSNN(nn.Module):
             module = _module(node, self.shapes[node.inputs[0]])
             if module is not None:
                 self.ops[node.name] = module
-        self._graded = {n.name for n in graph.nodes
-                        if n.op in GRADED and spike_terms(graph, n.name) is None}
+        # graded nodes that only the float mode runs (an add of spikes is deployable)
+        self.graded_nodes = {n.name for n in graph.nodes
+                             if n.op in GRADED and spike_terms(graph, n.name) is None}
         self.spike = spike_fn(surrogate, alpha)
         self.quantized_mode = False
 
@@ -110,7 +111,7 @@ class GraphSNN(nn.Module):
                 trains[node.name] = self._neurons(node, trains, tensors, values)
             elif node.op in JOINS or node.op == "maxpool":
                 trains[node.name] = self._gate(node, trains)
-            elif self.quantized_mode and node.name in self._graded:
+            elif self.quantized_mode and node.name in self.graded_nodes:
                 raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values: "
                                      "the model runs only in float (its published, "
                                      "non-deployable form); see `snn-export --check`")
@@ -121,7 +122,7 @@ class GraphSNN(nn.Module):
         spikes it is computed from."""
         if name == INPUT or self.graph.kind(name) == "spikes":
             return False
-        return name in self._graded or any(self._reads_graded(s)
+        return name in self.graded_nodes or any(self._reads_graded(s)
                                            for s in self.graph.node(name).inputs)
 
     def _value(self, node, name: str, trains: dict, cache: dict) -> torch.Tensor:

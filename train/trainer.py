@@ -108,11 +108,13 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         bar.set_postfix(loss=f"{total / n:.3f}")
     seconds = round(time.time() - start, 1)
     model.eval()
-    float_acc, _ = evaluate(model, data.x_test, data.y_test, config.time_steps, False)
-    quant_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, True)
+    float_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, False)
+    quant_acc = None  # a published, non-deployable form has no deployed forward
+    if not getattr(model, "graded_nodes", None):
+        quant_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, True)
     results = {"float_test_accuracy": float_acc, "quantized_test_accuracy": quant_acc,
                "seconds": seconds}
-    if isinstance(model, GraphSNN):  # on the test set, deployed (quantized) forward
+    if isinstance(model, GraphSNN):  # on the test set, with the deployed forward if any
         results["test_metrics"] = metrics.summary(model.graph, rates, config.time_steps)
     else:
         results["test_metrics"] = {"firing_rates": rates}
@@ -154,12 +156,13 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
-    width = {"orrc_resnet": {"channels": tuple(config.hidden)},
-             "sew_resnet": {"channels": tuple(config.hidden)},
-             "syna_resnet": {"channels": tuple(config.hidden)},
-             "attention_net": {"channels": config.hidden[0]}}[config.arch]
+    width = {"channels": config.hidden[0] if config.arch == "attention_net"
+             else tuple(config.hidden)}
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
                  neuron=neuron, **width)
     check_time_steps(graph, config.time_steps)
     model = GraphSNN(graph, config.surrogate, config.alpha)
+    if config.quantization_aware and model.graded_nodes:
+        raise ValueError(f"{config.arch} is a published, non-deployable form (graded nodes "
+                         f"{', '.join(sorted(model.graded_nodes))}): train it with --float")
     return model, {**graph.to_dict(), "surrogate": config.surrogate, "alpha": config.alpha}
