@@ -360,3 +360,18 @@ def test_junit_of_the_graph_rules_only():
     suite = ET.fromstring(to_junit([], "model.pt", checked=GRAPH_RULES))
     assert [c.get("name") for c in suite.iter("testcase")] == list(GRAPH_RULES)
     assert suite.get("failures") == "0"
+
+
+def test_readme_architecture_table_matches_the_check():
+    """The README's table of seed architectures states what the check says of each."""
+    from pathlib import Path
+
+    from snn_export.train.architectures import ARCHITECTURES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for arch, build in ARCHITECTURES.items():
+        kwargs = {"channels": 8} if arch == "attention_net" else {}
+        rules = sorted({v.rule for v in check_graph(build((1, 28, 28), 10, 8, 1 / 255,
+                                                          **kwargs))})
+        cells = "yes | -" if not rules else "no | " + ", ".join(f"`{r}`" for r in rules)
+        assert f"| `{arch}` | {cells} |" in readme, arch

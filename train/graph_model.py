@@ -122,8 +122,8 @@ class GraphSNN(nn.Module):
         spikes it is computed from."""
         if name == INPUT or self.graph.kind(name) == "spikes":
             return False
-        return name in self.graded_nodes or any(self._reads_graded(s)
-                                           for s in self.graph.node(name).inputs)
+        return name in self.graded_nodes or \
+            any(self._reads_graded(s) for s in self.graph.node(name).inputs)
 
     def _value(self, node, name: str, trains: dict, cache: dict) -> torch.Tensor:
         """The float value (batch, T, ...) of a non-spiking node as ``node`` reads it, for
@@ -139,9 +139,7 @@ class GraphSNN(nn.Module):
         ins = [self._value(node, s, trains, cache) for s in n.inputs]
         x = ins[0]
         if n.op in ("conv", "linear", "batchnorm"):
-            b, t = x.shape[:2]
-            out = self.ops[name](x.flatten(0, 1))
-            out = out.unflatten(0, (b, t))
+            out = self.ops[name](x.flatten(0, 1)).unflatten(0, x.shape[:2])
         elif n.op == "avgpool":
             out = F.avg_pool2d(x.flatten(0, 1), pair(n.get("kernel"))).unflatten(0, x.shape[:2])
         elif n.op == "flatten":
