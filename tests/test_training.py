@@ -8,7 +8,7 @@ from snn_export.export.from_checkpoint import load_model, to_graph
 from snn_export.sim import emulator
 from snn_export.train import datasets
 from snn_export.train.models import DenseSNN
-from snn_export.train.trainer import TrainConfig, evaluate, train
+from snn_export.train.trainer import TrainConfig, config_from, evaluate, train
 
 
 def _emulated(model, ckpt_like, x, time_steps):
@@ -130,3 +130,32 @@ def test_published_architecture_needs_float_training():
     assert t["quantized_test_accuracy"] is None and 0 <= t["float_test_accuracy"] <= 1
     macs = {o["layer"]: o["macs"] for o in t["test_metrics"]["ops"]}
     assert macs["s2b1_a_conv"] > 0  # reads the real-valued sum of the MA-scaled features
+
+
+@pytest.mark.parametrize("optimizer, schedule", [("adam", "cosine"), ("sgd", "step"),
+                                                 ("adamw", "constant")])
+def test_resumed_training_equals_an_uninterrupted_run(optimizer, schedule, tmp_path):
+    from snn_export import checkpoint
+
+    config = TrainConfig(epochs=3, hidden=(16,), time_steps=6, seed=2, optimizer=optimizer,
+                         schedule=schedule, float_epochs=1)
+    saved = []
+    whole = train(config, progress=False, on_epoch=saved.append)
+    assert [c["training"]["resume"]["epoch"] for c in saved] == [0, 1]
+    checkpoint.save(saved[0], tmp_path / "epoch1.pt")  # loads with weights_only=True
+    first = checkpoint.load(tmp_path / "epoch1.pt")
+    resumed = train(config_from(first), progress=False, resume=first)
+    for k, v in whole["state_dict"].items():
+        assert torch.equal(v, resumed["state_dict"][k]), k
+    assert resumed["training"]["quantized_test_accuracy"] == \
+        whole["training"]["quantized_test_accuracy"]
+
+
+def test_snn_train_resume_refuses_a_finished_checkpoint(tmp_path, capsys):
+    from snn_export.train.cli import main as train_main
+
+    path = tmp_path / "m.pt"
+    assert train_main(["-q", "--epochs", "1", "--hidden", "8", "--time-steps", "4",
+                       "-o", str(path)]) == 0
+    assert train_main(["-q", "--resume", str(path), "-o", str(path)]) == 1
+    assert "holds no resume state" in capsys.readouterr().err

@@ -10,12 +10,14 @@ from snn_export.errors import SnnExportError
 
 from . import datasets
 from .surrogate import SURROGATES
-from .trainer import ARCHS, TrainConfig, train
+from .trainer import ARCHS, OPTIMIZERS, SCHEDULES, TrainConfig, config_from, train
 
 EPILOG = """\
 examples:
   snn-train -o model.pt                              digits, 64-128-10, T=16, 30 epochs
   snn-train --hidden 256 128 --time-steps 12 --epochs 50 --seed 3 -o big.pt
+  snn-train --resume big.pt -o big.pt               go on after an interruption (the
+                                                  checkpoint is saved after every epoch)
   snn-train --arch orrc_resnet --hidden 8 16 -o resnet.pt      OR-residual spiking ResNet
   snn-train --arch attention_net --hidden 8 -o attention.pt    binary attention masks
   snn-train --arch sew_resnet --hidden 8 16 -o sew.pt          SEW ResNet, ADD joins (export
@@ -41,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate, cosine schedule (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (default: %(default)s)")
+    p.add_argument("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS),
+                   help="sgd has momentum 0.9 (default: %(default)s)")
+    p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES,
+                   help="learning rate over the epochs: cosine annealing, step (a tenth for "
+                        "the last third) or constant (default: %(default)s)")
     p.add_argument("--tau-mem", type=float, default=d.tau_mem, help="membrane time constant in steps (default: %(default)s)")
     p.add_argument("--tau-syn", type=float, default=d.tau_syn,
                    help="synaptic current time constant in steps (default: none, current holds one step)")
@@ -56,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
     p.add_argument("--device", default=d.device,
                    help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="go on with an interrupted run: the checkpoint snn-train saved after "
+                        "its last finished epoch (its settings are used; the other options "
+                        "are ignored)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     config = TrainConfig(dataset=args.dataset, arch=args.arch, hidden=tuple(args.hidden), time_steps=args.time_steps,
@@ -63,13 +74,19 @@ def main(argv: list[str] | None = None) -> int:
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,
                          quantization_aware=args.quantization_aware,
-                         float_epochs=args.float_epochs, seed=args.seed, device=args.device)
+                         float_epochs=args.float_epochs, seed=args.seed, device=args.device,
+                         optimizer=args.optimizer, schedule=args.schedule)
     out = Path(args.output)
     if not out.parent.is_dir():
         print(f"snn-train: error: {out.parent}: no such folder", file=sys.stderr)
         return 1
     try:
-        ckpt = train(config, progress=not args.quiet)
+        resume = None
+        if args.resume:
+            resume = checkpoint.load(args.resume)
+            config = config_from(resume)
+        ckpt = train(config, progress=not args.quiet, resume=resume,
+                     on_epoch=lambda c: checkpoint.save(c, out))
         checkpoint.save(ckpt, out)
     except (SnnExportError, ValueError) as exc:
         print(f"snn-train: error: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Training loop: deterministic given a seed, progress bars, ``model.pt`` checkpoints."""
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass
 
@@ -18,6 +19,9 @@ from .graph_model import GraphSNN
 from .models import DenseSNN
 
 ARCHS = ("dense", *ARCHITECTURES)
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+              "sgd": lambda params, lr: torch.optim.SGD(params, lr, momentum=0.9)}
+SCHEDULES = ("cosine", "step", "constant")
 
 
 @dataclass
@@ -38,6 +42,8 @@ class TrainConfig:
     float_epochs: int = 0  # with quantization_aware: the first epochs train in float
     seed: int = 0
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...
+    optimizer: str = "adam"  # a name in OPTIMIZERS
+    schedule: str = "cosine"  # a name in SCHEDULES: the learning rate over the epochs
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -75,20 +81,64 @@ def _trains(model: DenseSNN | GraphSNN, x: torch.Tensor, time_steps: int) -> dic
     return {f"layer{k}": s for k, s in enumerate(model(x, time_steps), 1)}
 
 
-def train(config: TrainConfig, progress: bool = True) -> dict:
-    """Train and return a checkpoint dict (see :mod:`snn_export.checkpoint`)."""
+def _optimizer(config: TrainConfig, params) -> tuple[torch.optim.Optimizer, object]:
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)}")
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of "
+                         f"{', '.join(SCHEDULES)}")
+    opt = OPTIMIZERS[config.optimizer](params, config.lr)
+    if config.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    elif config.schedule == "step":  # a tenth of the rate for the last third
+        sched = torch.optim.lr_scheduler.StepLR(opt, max(1, 2 * config.epochs // 3), 0.1)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0)
+    return opt, sched
+
+
+def config_from(checkpoint: dict) -> TrainConfig:
+    """The :class:`TrainConfig` a checkpoint was trained with."""
+    cfg = dict(checkpoint["training"]["config"])
+    cfg["hidden"] = tuple(cfg["hidden"])
+    return TrainConfig(**cfg)
+
+
+def train(config: TrainConfig, progress: bool = True, resume: dict | None = None,
+          on_epoch=None) -> dict:
+    """Train and return a checkpoint dict (see :mod:`snn_export.checkpoint`).
+
+    resume: a checkpoint this function wrote (``training.resume``: epoch, optimizer,
+        schedule and random state): training goes on from the next epoch with ``config``
+        (use :func:`config_from`), exactly as if it had not stopped.
+    on_epoch: called with the checkpoint after every epoch (``snn-train`` saves it, so an
+        interrupted run can be resumed).
+    """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     data = datasets.load(config.dataset)
     model, architecture = build(config, data)
     model.to(config.device)
-    if isinstance(model, GraphSNN):
+    if isinstance(model, GraphSNN) and resume is None:
         calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    opt, sched = _optimizer(config, model.parameters())
+    first, seconds = 0, 0.0
+    if resume is not None:
+        state = resume["training"].get("resume")
+        if state is None:
+            raise ValueError("the checkpoint holds no resume state (it was not written by "
+                             "snn-train during training)")
+        model.load_state_dict(resume["state_dict"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["schedule"])
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        first, seconds = state["epoch"] + 1, state["seconds"]
     n = len(data.x_train)
-    start = time.time()
-    bar = tqdm(range(config.epochs), desc="training", unit="epoch", disable=not progress)
+    start = time.time() - seconds
+    bar = tqdm(range(first, config.epochs), desc="training", unit="epoch",
+               initial=first, total=config.epochs, disable=not progress)
     for epoch in bar:
         model.quantized_mode = config.quantization_aware and epoch >= config.float_epochs
         order = rng.permutation(n)
@@ -106,18 +156,28 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / n:.3f}")
-    seconds = round(time.time() - start, 1)
+        if on_epoch is not None and epoch + 1 < config.epochs:
+            state = {"epoch": epoch, "optimizer": copy.deepcopy(opt.state_dict()),
+                     "schedule": copy.deepcopy(sched.state_dict()), "numpy_rng": rng.bit_generator.state,
+                     "torch_rng": torch.get_rng_state(),
+                     "seconds": round(time.time() - start, 1)}
+            on_epoch(_checkpoint(config, model, architecture, data, {"resume": state}))
+    results = {"seconds": round(time.time() - start, 1)}
     model.eval()
     float_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, False)
     quant_acc = None  # a published, non-deployable form has no deployed forward
     if not getattr(model, "graded_nodes", None):
         quant_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, True)
-    results = {"float_test_accuracy": float_acc, "quantized_test_accuracy": quant_acc,
-               "seconds": seconds}
+    results.update(float_test_accuracy=float_acc, quantized_test_accuracy=quant_acc)
     if isinstance(model, GraphSNN):  # on the test set, with the deployed forward if any
         results["test_metrics"] = metrics.summary(model.graph, rates, config.time_steps)
     else:
         results["test_metrics"] = {"firing_rates": rates}
+    return _checkpoint(config, model, architecture, data, results)
+
+
+def _checkpoint(config: TrainConfig, model, architecture: dict, data: datasets.Dataset,
+                training: dict) -> dict:
     cfg = asdict(config)
     cfg["hidden"] = list(config.hidden)
     return {
@@ -127,7 +187,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
                          "aware": config.quantization_aware},
         "dataset": data.metadata(),
         "time_steps": config.time_steps,
-        "training": {"config": cfg, **results},
+        "training": {"config": cfg, **training},
     }
 
 
