@@ -120,7 +120,7 @@ def _export_lava(args) -> int:
         from snn_export.train import datasets
         name = ckpt["dataset"].get("name")
         try:
-            data = datasets.load(name)
+            data = datasets.load(name, ckpt["dataset"].get("split", {}).get("root", "data"))
         except ValueError as exc:
             raise SnnExportError(f"{model_path}: field 'dataset.name': {exc}") from None
         if args.verify > len(data.x_test):

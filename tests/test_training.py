@@ -159,3 +159,33 @@ def test_snn_train_resume_refuses_a_finished_checkpoint(tmp_path, capsys):
                        "-o", str(path)]) == 0
     assert train_main(["-q", "--resume", str(path), "-o", str(path)]) == 1
     assert "holds no resume state" in capsys.readouterr().err
+
+
+def write_idx(path, array):
+    """An MNIST idx file (big-endian header: magic, dimensions; then uint8 data)."""
+    import struct
+
+    array = np.asarray(array, dtype=np.uint8)
+    header = struct.pack(">I", 0x800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.tobytes())
+
+
+def test_folder_datasets_load_torchvision_files_and_name_the_missing_path(tmp_path):
+    from snn_export.errors import SnnExportError
+
+    with pytest.raises(SnnExportError, match=f"mnist: not found under {tmp_path}/MNIST/raw.*"
+                                             "never downloads"):
+        datasets.load("mnist", tmp_path)
+    pytest.importorskip("torchvision")  # installed with the lava extra; optional elsewhere
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images = {"train": rng.integers(0, 256, (12, 28, 28)), "t10k": rng.integers(0, 256, (5, 28, 28))}
+    for part, x in images.items():
+        write_idx(raw / f"{part}-images-idx3-ubyte", x)
+        write_idx(raw / f"{part}-labels-idx1-ubyte", np.arange(len(x)) % 10)
+    data = datasets.load("mnist", tmp_path)
+    assert data.x_train.shape == (12, 784) and data.image_shape == (1, 28, 28)
+    np.testing.assert_array_equal(data.x_test, images["t10k"].reshape(5, -1))
+    np.testing.assert_array_equal(data.y_train, np.arange(12) % 10)
+    assert data.metadata()["split"]["root"] == str(tmp_path)

