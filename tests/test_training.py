@@ -189,3 +189,25 @@ def test_folder_datasets_load_torchvision_files_and_name_the_missing_path(tmp_pa
     np.testing.assert_array_equal(data.x_test, images["t10k"].reshape(5, -1))
     np.testing.assert_array_equal(data.y_train, np.arange(12) % 10)
     assert data.metadata()["split"]["root"] == str(tmp_path)
+
+
+@pytest.mark.slow
+def test_data_parallel_training_with_torchrun(tmp_path):
+    """Two CPU processes (gloo) share every batch; the first writes the checkpoint."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from snn_export import checkpoint
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    out = tmp_path / "ddp.pt"
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m",
+                           "snn_export.train.cli", "-q", "--epochs", "3", "--hidden", "32",
+                           "--time-steps", "8", "-o", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("float test accuracy") == 1
+    ckpt = checkpoint.load(out)
+    assert ckpt["training"]["processes"] == 2
+    assert ckpt["training"]["quantized_test_accuracy"] > 0.5

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,9 @@ examples:
   snn-train --arch attention_net --hidden 8 -o attention.pt    binary attention masks
   snn-train --arch sew_resnet --hidden 8 16 -o sew.pt          SEW ResNet, ADD joins (export
                                                   it with --allow spike-only/graded-join)
+
+data-parallel on several GPUs (or CPU processes), one process each:
+  torchrun --nproc_per_node 4 -m snn_export.train.cli --device cuda --dataset mnist5k ...
 
 then: snn-export model.pt --target lava --verify 200
 """
@@ -92,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             config = config_from(resume)
         ckpt = train(config, progress=not args.quiet, resume=resume,
                      on_epoch=lambda c: checkpoint.save(c, out))
+        if int(os.environ.get("RANK", "0")) > 0:  # torchrun: the first process writes
+            return 0
         checkpoint.save(ckpt, out)
     except (SnnExportError, ValueError) as exc:
         print(f"snn-train: error: {exc}", file=sys.stderr)

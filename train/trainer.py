@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -99,6 +100,33 @@ def _optimizer(config: TrainConfig, params) -> tuple[torch.optim.Optimizer, obje
     return opt, sched
 
 
+def _data_parallel(device: str) -> tuple[int, int, str]:
+    """(rank, processes, this process's device). Under ``torchrun`` (``WORLD_SIZE`` > 1)
+    joins the process group (NCCL on CUDA, else gloo); each process takes its share of
+    every batch and gradients are averaged, so the update is the whole batch's."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    import torch.distributed as dist
+
+    cuda = device.startswith("cuda")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    if cuda:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return dist.get_rank(), world, device
+
+
+def _average_gradients(model: torch.nn.Module, world: int) -> None:
+    import torch.distributed as dist
+
+    for p in model.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+        p.grad /= world
+
+
 def config_from(checkpoint: dict) -> TrainConfig:
     """The :class:`TrainConfig` a checkpoint was trained with."""
     cfg = dict(checkpoint["training"]["config"])
@@ -116,11 +144,12 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     on_epoch: called with the checkpoint after every epoch (``snn-train`` saves it, so an
         interrupted run can be resumed).
     """
+    rank, world, device = _data_parallel(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     data = datasets.load(config.dataset, config.data_dir)
     model, architecture = build(config, data)
-    model.to(config.device)
+    model.to(device)
     if isinstance(model, GraphSNN) and resume is None:
         calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
     opt, sched = _optimizer(config, model.parameters())
@@ -139,31 +168,33 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     n = len(data.x_train)
     start = time.time() - seconds
     bar = tqdm(range(first, config.epochs), desc="training", unit="epoch",
-               initial=first, total=config.epochs, disable=not progress)
+               initial=first, total=config.epochs, disable=not progress or rank > 0)
     for epoch in bar:
         model.quantized_mode = config.quantization_aware and epoch >= config.float_epochs
         order = rng.permutation(n)
-        total = 0.0
+        total = seen = 0.0
         for i in range(0, n, config.batch_size):
-            idx = order[i:i + config.batch_size]
+            idx = order[i:i + config.batch_size][rank::world]  # this process's share
             model.train()
-            x = torch.from_numpy(data.x_train[idx]).to(config.device)
+            x = torch.from_numpy(data.x_train[idx]).to(device)
             counts = model.output(x, config.time_steps).sum(1)
             loss = torch.nn.functional.cross_entropy(
-                counts.float(), torch.from_numpy(data.y_train[idx]).to(config.device))
+                counts.float(), torch.from_numpy(data.y_train[idx]).to(device))
             opt.zero_grad()
             loss.backward()
+            if world > 1:
+                _average_gradients(model, world)
             opt.step()
-            total += loss.item() * len(idx)
+            total, seen = total + loss.item() * len(idx), seen + len(idx)
         sched.step()
-        bar.set_postfix(loss=f"{total / n:.3f}")
-        if on_epoch is not None and epoch + 1 < config.epochs:
+        bar.set_postfix(loss=f"{total / seen:.3f}")
+        if on_epoch is not None and epoch + 1 < config.epochs and rank == 0:
             state = {"epoch": epoch, "optimizer": copy.deepcopy(opt.state_dict()),
                      "schedule": copy.deepcopy(sched.state_dict()), "numpy_rng": rng.bit_generator.state,
                      "torch_rng": torch.get_rng_state(),
                      "seconds": round(time.time() - start, 1)}
             on_epoch(_checkpoint(config, model, architecture, data, {"resume": state}))
-    results = {"seconds": round(time.time() - start, 1)}
+    results = {"seconds": round(time.time() - start, 1), "processes": world}
     model.eval()
     float_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, False)
     quant_acc = None  # a published, non-deployable form has no deployed forward
