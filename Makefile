@@ -42,10 +42,15 @@ test-core:
 	$(CORE_VENV)/bin/python -c 'import numpy, torch, sys; print("core env: Python", sys.version.split()[0], "numpy", numpy.__version__, "torch", torch.__version__)'; \
 	$(CORE_VENV)/bin/python -m pytest -q -m "not lava" tests
 
+# A Dense/LIF chain (netx HDF5), then an OR-residual SynA-ResNet with binary attention masks
+# (the snn-export graph file); each verified spike for spike in Lava.
 demo: env
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
+	$(VENV)/bin/snn-train --arch syna_resnet --hidden 8 16 --time-steps 18 --epochs 20 \
+	  --float-epochs 16 -o $(DEMO_DIR)/syna.pt
+	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target lava -o $(DEMO_DIR)/syna_lava --verify 100
 
 # Emulator vs Lava speed, side by side (prints samples/s and ratios).
 bench: env
