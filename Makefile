@@ -50,7 +50,7 @@ demo: env
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
 	$(VENV)/bin/snn-train --arch syna_resnet --hidden 8 16 --time-steps 18 --epochs 20 \
 	  --float-epochs 16 -o $(DEMO_DIR)/syna.pt
-	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target lava -o $(DEMO_DIR)/syna_lava --verify 100
+	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target lava -o $(DEMO_DIR)/syna_lava --verify 50
 
 # Emulator vs Lava speed, side by side (prints samples/s and ratios).
 bench: env
