@@ -20,20 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
-import torch
-
 from .graph import INPUT
 from .model_graph import ModelGraph, conv_geometry, shapes, spike_terms
 
 E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
 E_AC_PJ = 0.9  # energy of one accumulate (pJ)
-
-
-def firing_rates(spikes: dict) -> dict[str, float]:
-    """Mean spikes per neuron per step of each spike train (samples, T, ...)."""
-    return {name: float(torch.as_tensor(np.asarray(s) if not torch.is_tensor(s) else s)
-                        .double().mean()) for name, s in spikes.items()}
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,8 @@ def _origin(graph: ModelGraph, name: str) -> str:
 
 
 def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) -> list[LayerOps]:
-    """Per conv and linear node, in graph order; ``rates`` from :func:`firing_rates`."""
+    """Per conv and linear node, in graph order; ``rates``: firing rate of every spiking
+    node (the trainer's ``evaluate`` measures them on the test set)."""
     shape = shapes(graph)
     rows = []
     for node in graph.nodes:
