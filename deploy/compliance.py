@@ -37,8 +37,9 @@ GRAPH_RULES = {
                                   "values between blocks, which no spiking core sends.",
     "spike-only/float-multiply": "Cores multiply only weights by spikes: a product of two "
                                  "signals must be binary gating (an AND neuron).",
-    "spike-only/float-activation": "Sigmoid and ReLU are float functions: on chip the only "
-                                   "nonlinearity between synapses is a spiking neuron.",
+    "spike-only/float-activation": "Sigmoid, ReLU, min-max normalisation and 1 - x are float "
+                                   "functions: on chip the only nonlinearity between synapses "
+                                   "is a spiking neuron.",
     "causal/temporal-pool": "Pooling over time needs all T steps before it can act: a chip "
                             "that runs online cannot wait for them.",
     "spike-only/join-input": "OR, AND, AND-NOT and max-pooling are unit-weight threshold "
@@ -164,6 +165,26 @@ def _activation(graph: ModelGraph, node: Node) -> list[Violation]:
                       "activation between synapses; replace it with a lif or alif neuron")]
 
 
+def _invert(graph: ModelGraph, node: Node) -> list[Violation]:
+    """spike-only/float-activation: ``1 - x`` (BIASNN's inverted mask)."""
+    src = _describe(graph, node.inputs[0])
+    fix = ("gate with andnot(x, mask) instead of multiplying by the inverted mask"
+           if graph.kind(node.inputs[0]) == "spikes" else
+           "fold the sign into the next weights or put a lif or alif neuron in its place")
+    return [Violation("spike-only/float-activation", node.name,
+                      f"INVERT (1 - x) of {src} is a float operation between synapses; {fix}")]
+
+
+def _attention(graph: ModelGraph, node: Node) -> list[Violation]:
+    """spike-only/float-multiply: self-attention's products of signals."""
+    q, k, v = node.inputs
+    return [Violation("spike-only/float-multiply", node.name,
+                      f"ATTENTION multiplies signals: q k^T of {q} and {k} counts coincidences "
+                      f"(integers even on spikes) and scales {v} by them; cores multiply only "
+                      "weights by spikes: use a binary mask (a lif or alif neuron) and gate "
+                      "with and or andnot")]
+
+
 def _time_mean(graph: ModelGraph, node: Node) -> list[Violation]:
     """causal/temporal-pool."""
     return [Violation("causal/temporal-pool", node.name,
@@ -184,7 +205,8 @@ def _join(graph: ModelGraph, node: Node) -> list[Violation]:
 
 
 _CHECKS = {"conv": _synapse, "linear": _synapse, "add": _add, "mul": _mul,
-           "sigmoid": _activation, "relu": _activation, "time_mean": _time_mean,
+           "sigmoid": _activation, "relu": _activation, "minmax": _activation,
+           "invert": _invert, "time_mean": _time_mean, "attention": _attention,
            "maxpool": _join, **{op: _join for op in JOINS}}
 
 

@@ -22,6 +22,9 @@ examples:
   snn-export model.pt --target lava -o out/ --verify 200
                                                     also run 200 test samples in Lava and in
                                                     the emulator and compare every spike
+  snn-export model.pt --target lava --evaluate 1000 --verify 20
+                                                    deployed accuracy on 1,000 test samples
+                                                    (emulator), 20 of them also in Lava
   snn-export model.pt --target lava --verify 50 --json
   snn-export model.pt --target lava --check --junit compliance.xml
                                                     only the spike-only compliance check
@@ -48,6 +51,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, metavar="N", default=0,
                    help="run N test samples in Lava's CPU simulator and the emulator and compare "
                         "spikes on every layer at every step (default: 0, no verification)")
+    p.add_argument("--evaluate", type=int, metavar="N", default=0,
+                   help="run N test samples through the deployed integer network in the "
+                        "exact emulator (no Lava, fast) and report its accuracy next to the "
+                        "float model's (default: 0)")
     p.add_argument("--check", action="store_true",
                    help="only run the spike-only compliance check (exit 2 if it fails)")
     p.add_argument("--allow", action="append", default=[], metavar="RULE",
@@ -114,18 +121,20 @@ def _export_lava(args) -> int:
 
     model_path = Path(args.model)
     model, ckpt = load_model(model_path)
-    if args.verify < 0:
-        raise SnnExportError("--verify N needs N >= 0")
-    if args.verify:
+    for flag in ("verify", "evaluate"):
+        if getattr(args, flag) < 0:
+            raise SnnExportError(f"--{flag} N needs N >= 0")
+    if args.verify or args.evaluate:
         from snn_export.train import datasets
         name = ckpt["dataset"].get("name")
         try:
             data = datasets.load(name, ckpt["dataset"].get("split", {}).get("root", "data"))
         except ValueError as exc:
             raise SnnExportError(f"{model_path}: field 'dataset.name': {exc}") from None
-        if args.verify > len(data.x_test):
-            raise SnnExportError(f"--verify {args.verify}: the {name} test split has only "
-                                 f"{len(data.x_test)} samples")
+        for flag in ("verify", "evaluate"):
+            if getattr(args, flag) > len(data.x_test):
+                raise SnnExportError(f"--{flag} {getattr(args, flag)}: the {name} test split "
+                                     f"has only {len(data.x_test)} samples")
     unknown = set(args.allow) - set(compliance.RULES)
     if unknown:
         raise SnnExportError(f"--allow {sorted(unknown)[0]}: unknown rule; known: "
@@ -150,6 +159,13 @@ def _export_lava(args) -> int:
     if not args.json:
         print((out_dir / REPORT_NAME).read_text())
         print("wrote " + ", ".join(summary["files"]))
+    if args.evaluate:
+        from snn_export.sim.evaluate import evaluate
+        result = evaluate(net, model, data.x_test[:args.evaluate], data.y_test[:args.evaluate],
+                          progress=not (args.quiet or args.json))
+        summary["evaluation"] = result.to_json()
+        if not args.json:
+            print(result.summary())
     if args.verify:
         from snn_export.sim.verify import verify
         result = verify(files[0], model, data.x_test[:args.verify],

@@ -19,8 +19,11 @@ Operations (``Node.op``), by what they emit:
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
   linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one.
 - graded values that no spiking chip carries (described so that the compliance check can
-  name them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``time_mean`` (the mean over all
-  time steps, not causal). One of them is deployable when the user allows it: an ``add``
+  name them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``minmax`` (per channel, within
+  each step: ``(x - min) / (max - min)`` over height and width, BIASNN's normalisation),
+  ``invert`` (``1 - x``), ``time_mean`` (the mean over all time steps, not causal),
+  ``attention`` (inputs q, k, v of one (C, H, W) shape, tokens the H*W positions:
+  ``(q k^T) v / (H W)`` within each step, spike-driven self-attention without softmax). One of them is deployable when the user allows it: an ``add``
   of spikes (SEW's ADD join), whose spike counts feed only synaptic nodes, is linear in
   its spike terms (:func:`spike_terms`), so each consumer synapse runs once per term.
 
@@ -44,11 +47,11 @@ from .graph import INPUT
 SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool")
 JOINS = ("or", "and", "andnot")
 SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
-GRADED = ("add", "mul", "sigmoid", "relu", "time_mean")
+GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "attention")
 OPS = SPIKING + SYNAPTIC + GRADED
 ARITY = {"or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
          "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
-         "time_mean": 1}  # lif and alif: one or more
+         "minmax": 1, "invert": 1, "time_mean": 1, "attention": 3}  # lif and alif: one or more
 REQUIRED = {"lif": ("tau_mem", "threshold"),
             "alif": ("tau_mem", "threshold", "theta_step", "tau_theta", "tau_r"),
             "conv": ("out_channels", "kernel"), "linear": ("out_features",),
@@ -232,7 +235,11 @@ def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
         return (int(node.get("out_features")),)
     if op == "flatten":
         return (math.prod(x),)
-    return x  # batchnorm, sigmoid, relu, time_mean keep the shape
+    if op in ("minmax", "attention") and len(x) != 3:
+        _fail(where, node, f"needs a (C, H, W) input, got {x}")
+    if op == "attention" and any(s != x for s in ins):
+        _fail(where, node, f"q, k and v have different shapes {ins}")
+    return x  # batchnorm and the graded activations keep the shape
 
 
 def spike_sources(graph: ModelGraph, name: str) -> list[str]:

@@ -55,6 +55,19 @@ def test_default_output_folder_and_json(trained, capsys, tmp_path):
                                            str(tmp_path / "net_lava" / "report.md")]
 
 
+def test_evaluate_reports_the_deployed_accuracy_of_the_emulator(trained, tmp_path, capsys):
+    """--evaluate runs the exported integer network in the emulator: on the whole test split
+    its accuracy is the trainer's quantized accuracy (the same integer computation)."""
+    code, stdout, _ = run([trained, "--target", "lava", "-o", tmp_path / "out", "--evaluate",
+                           "360", "--json", "-q"], capsys)
+    assert code == 0
+    evaluation = json.loads(stdout)["evaluation"]
+    training = torch.load(trained, weights_only=True)["training"]
+    assert evaluation == {"samples": 360,
+                          "float_accuracy": training["float_test_accuracy"],
+                          "deployed_accuracy": training["quantized_test_accuracy"]}
+
+
 def _bad_inputs(tmp_path, trained):
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(trained.read_bytes()[:300])
@@ -74,6 +87,7 @@ def _bad_inputs(tmp_path, trained):
         ([wrong, "--target", "lava"], "wrong.pt: state_dict does not match the architecture"),
         ([trained, "--target", "loihi9"], "unknown --target 'loihi9'; available: lava"),
         ([trained, "--target", "lava", "--verify", "5000"], "test split has only 360 samples"),
+        ([trained, "--target", "lava", "--evaluate", "-1"], "--evaluate N needs N >= 0"),
     ]
 
 

@@ -46,11 +46,55 @@ class _Builder:
         self.add(f"{name}_conv", "conv", [f"{name}_pool"], out_channels=shape[0], kernel=1)
         return self.add(name, "lif", [f"{name}_conv"], **self.neuron)
 
-    def head(self, src: str, shape: tuple, num_classes: int) -> str:
-        """Global average pooling of spikes, then a linear readout (batch-normalised) into
-        LIF neurons."""
-        self.add("pool", "avgpool", [src], kernel=[shape[1], shape[2]])
-        self.add("flat", "flatten", ["pool"])
+    def spatial_mask(self, name: str, src: str, neuron: dict | None = None) -> str:
+        """A binary spatial mask (1, H, W) from spikes: conv 3x3 to one channel, batch norm,
+        a spiking neuron (LIF: SynA-S, whose pooling over channels the conv learns; ALIF:
+        BIASNN)."""
+        self.add(f"{name}_conv", "conv", [src], out_channels=1, kernel=3, padding=1, bias=False)
+        self.add(f"{name}_bn", "batchnorm", [f"{name}_conv"])
+        n = neuron or self.neuron
+        return self.add(name, n.get("op", "lif"), [f"{name}_bn"],
+                        **{k: v for k, v in n.items() if k != "op"})
+
+    def attend(self, name: str, attention: str, y: str, short: str,
+               shape: tuple) -> tuple[str, str]:
+        """Gate a block's backbone ``y`` (MA) and, for SynA, its shortcut (IA) with binary
+        masks (``x AND NOT mask``); see :func:`sew_resnet`."""
+        if attention == "syna_c":
+            ma, ia = self.channel_mask(f"{name}_ma", y, shape), \
+                self.channel_mask(f"{name}_ia", short, shape)
+        elif attention == "syna_s":
+            ma, ia = self.spatial_mask(f"{name}_ma", y), self.spatial_mask(f"{name}_ia", short)
+        else:  # biasnn
+            ma, ia = self.spatial_mask(f"{name}_ma", y, BIASNN_ALIF), None
+        y = self.add(f"{name}_ma_gate", "andnot", [y, ma])
+        if ia is not None:
+            short = self.add(f"{name}_ia_gate", "andnot", [short, ia])
+        return y, short
+
+    def biasnn_published(self, name: str, x: str) -> str:
+        """BIASNN's attention as published on real values ``x``: ``x * (1 - S)``, S the
+        ALIF spikes of the inverted, min-max normalised attention map (see :func:`ms_resnet`)."""
+        self.add(f"{name}_pool", "conv", [x], out_channels=2, kernel=1, bias=False)
+        self.add(f"{name}_dw", "conv", [f"{name}_pool"], out_channels=2, kernel=3, padding=1,
+                 groups=2, bias=False)
+        self.add(f"{name}_pw", "conv", [f"{name}_dw"], out_channels=1, kernel=1)
+        self.add(f"{name}_norm", "minmax", [f"{name}_pw"])
+        self.add(f"{name}_inv", "invert", [f"{name}_norm"])
+        self.add(f"{name}_s", "alif", [f"{name}_inv"],
+                 **{k: v for k, v in BIASNN_ALIF.items() if k != "op"})
+        self.add(f"{name}_u", "invert", [f"{name}_s"])
+        return self.add(name, "mul", [x, f"{name}_u"])
+
+    def head(self, src: str, shape: tuple, num_classes: int, head: str = "pool") -> str:
+        """The linear readout (batch-normalised) into LIF neurons, reading the global average
+        of every channel's spikes (``head="pool"``) or every spike (``"flatten"``: C*H*W
+        inputs, more to learn from at a larger fan-in)."""
+        if head not in HEADS:
+            raise ValueError(f"head {head!r}: use one of {', '.join(HEADS)}")
+        if head == "pool":
+            src = self.add("pool", "avgpool", [src], kernel=[shape[1], shape[2]])
+        self.add("flat", "flatten", [src])
         self.add("fc", "linear", ["flat"], out_features=num_classes)
         self.add("fc_bn", "batchnorm", ["fc"])
         return self.add("out", "lif", ["fc_bn"], **self.neuron)
@@ -60,22 +104,32 @@ def lif(tau_mem: float = 2.0, threshold: float = 1.0, tau_syn: float | None = No
     return {"tau_mem": tau_mem, "tau_syn": tau_syn, "threshold": threshold}
 
 
+HEADS = ("pool", "flatten")
+# BIASNN's adaptive-threshold mask neuron (Eq. 9-13, causal: per-sample state)
+BIASNN_ALIF = {"op": "alif", "tau_mem": 2.0, "tau_syn": None, "threshold": 1.0,
+               "theta_step": 0.5, "tau_theta": 8.0, "tau_r": 2.0}
+ATTENTION = ("syna_c", "syna_s", "biasnn")
 JOIN_OPS = {"or": "or", "and": "and", "iand": "andnot", "add": "add"}
 
 
 def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
-               join: str = "add", attention: bool = False) -> ModelGraph:
+               join: str = "add", attention: str | None = None,
+               head: str = "pool") -> ModelGraph:
     """Stem conv (stride 2 for inputs of 16x16 and more), then per stage ``blocks`` residual
     blocks joined by ``join`` (one of :data:`JOIN_OPS`; the first block of every stage after
     the first halves the resolution), then the pooled linear readout.
 
-    attention: SynA-C in its spike-only form: a binary channel mask on the backbone (MA)
-    and one on the shortcut (IA), each applied as ``x AND NOT mask`` (a silent mask passes
-    everything, so training starts from the plain residual network; a mask that always
-    fires prunes its path, seed 004's "natural pruning")."""
+    attention (one of :data:`ATTENTION`), binary masks applied as ``x AND NOT mask`` (a
+    silent mask passes everything, so training starts from the plain residual network; a
+    mask that always fires prunes its path, seed 004's "natural pruning"):
+    ``"syna_c"``: SynA-C in spike-only form, a channel mask on the backbone (MA) and one on
+    the shortcut (IA); ``"syna_s"``: SynA-S, spatial masks there; ``"biasnn"``: BIASNN's
+    adaptive-threshold (ALIF) spatial mask on the backbone, computed from spikes."""
     if join not in JOIN_OPS:
         raise ValueError(f"join {join!r}: use one of {', '.join(JOIN_OPS)}")
+    if attention not in (None, *ATTENTION):
+        raise ValueError(f"attention {attention!r}: use one of {', '.join(ATTENTION)}")
     b = _Builder(neuron or lif())
     stem_stride = 2 if min(input_shape[1:]) >= 16 else 1  # 28x28: work at 14x14
     x = b.conv_bn_lif("stem", "input", channels[0], stride=stem_stride)
@@ -90,38 +144,41 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
                 b.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
             c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
             if attention:
-                ma = b.channel_mask(f"{name}_ma", y, (c, h, w))
-                y = b.add(f"{name}_ma_gate", "andnot", [y, ma])
-                ia = b.channel_mask(f"{name}_ia", short, (c, h, w))
-                short = b.add(f"{name}_ia_gate", "andnot", [short, ia])
+                y, short = b.attend(name, attention, y, short, (c, h, w))
             inputs = [short, y] if join == "iand" else [y, short]  # IAND: short AND NOT y
             x = b.add(name, JOIN_OPS[join], inputs)
-    b.head(x, (c, h, w), num_classes)
+    b.head(x, (c, h, w), num_classes, head)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
 def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
-                channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+                channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                head: str = "pool") -> ModelGraph:
     """The OR-Spiking ResNet: :func:`sew_resnet` with OR joins."""
     return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
-                      neuron, join="or")
+                      neuron, join="or", head=head)
 
 
 def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                 channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
-                published: bool = False) -> ModelGraph:
-    """SynA-ResNet: the OR-Spiking ResNet with SynA-C on every block.
+                published: bool = False, head: str = "pool", form: str = "channel") -> ModelGraph:
+    """SynA-ResNet: the OR-Spiking ResNet with SynA on every block.
 
-    Spike-only (default): binary channel masks on the backbone and the shortcut
-    (:func:`sew_resnet` with ``join="or", attention=True``). ``published=True``: seed 004's
-    form, non-deployable: the backbone's MA scales features by sigmoid channel weights (a
-    float activation and a float multiply), the shortcut's IA multiplies by a spiking mask.
+    Spike-only (default): binary masks on the backbone and the shortcut, per channel
+    (``form="channel"``, SynA-C) or per pixel (``"spatial"``, SynA-S): :func:`sew_resnet`
+    with ``join="or"``. ``published=True``: seed 004's SynA-C, non-deployable: the
+    backbone's MA scales features by sigmoid channel weights (a float activation and a
+    float multiply), the shortcut's IA multiplies by a spiking mask. SynA-T (over time)
+    needs all steps first; the compliance check's ``causal/temporal-pool`` rule covers it.
     """
+    forms = {"channel": "syna_c", "spatial": "syna_s"}
+    if form not in forms or (published and form != "channel"):
+        raise ValueError(f"form {form!r}: use channel or spatial (published: channel)")
     if not published:
         return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
-                          neuron, join="or", attention=True)
+                          neuron, join="or", attention=forms[form], head=head)
     graph = orrc_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
-                        neuron)
+                        neuron, head)
     b = _Builder(neuron or lif())
     size = shapes(graph)
     for node in graph.nodes:
@@ -141,11 +198,17 @@ def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
 
 
 def ms_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
-              channels=(8, 16), blocks: int = 1, neuron: dict | None = None) -> ModelGraph:
+              channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+              head: str = "pool", attention: bool = False) -> ModelGraph:
     """MS-ResNet (membrane shortcut), as published, non-deployable: each block adds its
     batch-normalised output to the block input's real values (``m + BN(conv(LIF(...)))``),
     so real values pass between blocks; the downsampling shortcut is conv 1x1 + batch norm
-    of the input's spikes."""
+    of the input's spikes.
+
+    attention: BIASNN as published, on every block's output ``X`` before the shortcut:
+    pooling over channels (a learned conv 1x1 to two maps, in place of [max; mean]), a
+    depthwise-separable conv, per-channel min-max normalisation, inversion, ALIF neurons,
+    and ``X * (1 - S)``: float operations on real values throughout."""
     b = _Builder(neuron or lif())
     stem_stride = 2 if min(input_shape[1:]) >= 16 else 1
     b.add("stem_conv", "conv", ["input"], out_channels=channels[0], kernel=3, padding=1,
@@ -161,6 +224,8 @@ def ms_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float
             b.add(f"{name}_b_conv", "conv", [y], out_channels=out, kernel=3, padding=1,
                   bias=False)
             y = b.add(f"{name}_b_bn", "batchnorm", [f"{name}_b_conv"])
+            if attention:
+                y = b.biasnn_published(f"{name}_att", y)
             if stride != 1 or out != c:
                 b.add(f"{name}_down_conv", "conv", [x], out_channels=out, kernel=1,
                       stride=stride, bias=False)
@@ -168,12 +233,13 @@ def ms_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float
             m = b.add(name, "add", [y, m])
             c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
     x = b.add("last", "lif", [m], **b.neuron)
-    b.head(x, (c, h, w), num_classes)
+    b.head(x, (c, h, w), num_classes, head)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
 def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: float,
-                  channels: int = 8, neuron: dict | None = None) -> ModelGraph:
+                  channels: int = 8, neuron: dict | None = None,
+                  head: str = "pool") -> ModelGraph:
     """Stem, one conv layer, a channel mask and an ALIF spatial mask (each gating by
     AND NOT), then the pooled linear readout."""
     b = _Builder(neuron or lif())
@@ -182,13 +248,9 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     h, w = input_shape[1], input_shape[2]
     b.channel_mask("ca_mask", x, (channels, h, w))  # (C, 1, 1): 1 inhibits the channel
     x = b.add("ca_gate", "andnot", [x, "ca_mask"])
-    alif = {"op": "alif", "tau_mem": 2.0, "tau_syn": None, "threshold": 1.0,
-            "theta_step": 0.5, "tau_theta": 8.0, "tau_r": 2.0}
-    b.add("sa_conv", "conv", [x], out_channels=1, kernel=3, padding=1, bias=False)
-    b.add("sa_bn", "batchnorm", ["sa_conv"])
-    b.add("sa_mask", "alif", ["sa_bn"], **{k: v for k, v in alif.items() if k != "op"})
+    b.spatial_mask("sa_mask", x, BIASNN_ALIF)
     x = b.add("sa_gate", "andnot", [x, "sa_mask"])  # BIASNN: X * (1 - S)
-    b.head(x, (channels, h, w), num_classes)
+    b.head(x, (channels, h, w), num_classes, head)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
@@ -197,6 +259,121 @@ def syna_resnet_published(*args, **kwargs) -> ModelGraph:
     return syna_resnet(*args, **kwargs, published=True)
 
 
+def syna_s_resnet(*args, **kwargs) -> ModelGraph:
+    """:func:`syna_resnet` with spatial masks (SynA-S)."""
+    return syna_resnet(*args, **kwargs, form="spatial")
+
+
+def biasnn_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                  head: str = "pool") -> ModelGraph:
+    """BIASNN, deployable: the OR-Spiking ResNet with an ALIF binary spatial mask computed
+    from each block's spikes and gating them (:func:`sew_resnet`, ``attention="biasnn"``)."""
+    return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                      neuron, join="or", attention="biasnn", head=head)
+
+
+def biasnn_published(*args, **kwargs) -> ModelGraph:
+    """BIASNN as published: :func:`ms_resnet` with ``attention=True``."""
+    return ms_resnet(*args, **kwargs, attention=True)
+
+
+def _reference_cnn(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                   channels, neuron: dict | None, head: str, block) -> ModelGraph:
+    """A plain spiking CNN carrying a published attention block: the stem, then per
+    channel count a conv 3x3 (stride 2 after the first stage) with batch norm, ``block(b,
+    name, x, shape)`` on that real-valued output, and LIF neurons; the readout."""
+    b = _Builder(neuron or lif())
+    stem_stride = 2 if min(input_shape[1:]) >= 16 else 1
+    x = b.conv_bn_lif("stem", "input", channels[0], stride=stem_stride)
+    h, w = [(n + stem_stride - 1) // stem_stride for n in input_shape[1:]]
+    for s, c in enumerate(channels):
+        stride = 2 if s > 0 else 1
+        name = f"s{s + 1}"
+        b.add(f"{name}_conv", "conv", [x], out_channels=c, kernel=3, stride=stride, padding=1,
+              bias=False)
+        h, w = (h + stride - 1) // stride, (w + stride - 1) // stride
+        y = block(b, f"{name}_att", b.add(f"{name}_bn", "batchnorm", [f"{name}_conv"]),
+                  (c, h, w))
+        x = b.add(name, "lif", [y], **b.neuron)
+    b.head(x, (c, h, w), num_classes, head)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def _squeeze(b: _Builder, name: str, x: str, shape: tuple, pooled: str) -> str:
+    """Channel weights in (0, 1): the pooled ``x``, a bottleneck MLP (conv 1x1, ReLU, conv
+    1x1, reduction 4) and a sigmoid."""
+    c, h, w = shape
+    b.add(f"{name}_pool", "avgpool", [pooled], kernel=[h, w])
+    b.add(f"{name}_fc1", "conv", [f"{name}_pool"], out_channels=max(c // 4, 1), kernel=1)
+    b.add(f"{name}_relu", "relu", [f"{name}_fc1"])
+    b.add(f"{name}_fc2", "conv", [f"{name}_relu"], out_channels=c, kernel=1)
+    return b.add(f"{name}_w", "sigmoid", [f"{name}_fc2"])
+
+
+def _ma_block(b: _Builder, name: str, x: str, shape: tuple) -> str:
+    """MA-SNN (seed 001): temporal, channel and spatial attention weights scale the
+    membrane input. Temporal: weights from the mean over all steps (MA-SNN's temporal
+    branch reads every step of the sample); channel: squeeze and excitation; spatial: a
+    conv 3x3 to one map (in place of pooling over channels and a conv) and a sigmoid."""
+    x = b.add(f"{name}_t", "mul", [x, _squeeze(b, f"{name}_t", x, shape,
+                                               b.add(f"{name}_t_mean", "time_mean", [x]))])
+    x = b.add(f"{name}_c", "mul", [x, _squeeze(b, f"{name}_c", x, shape, x)])
+    b.add(f"{name}_s_conv", "conv", [x], out_channels=1, kernel=3, padding=1)
+    b.add(f"{name}_s_w", "sigmoid", [f"{name}_s_conv"])
+    return b.add(f"{name}_s", "mul", [x, f"{name}_s_w"])
+
+
+def _staa_block(b: _Builder, name: str, x: str, shape: tuple) -> str:
+    """STAA-SNN (seed 002): a global-context (GC) block, its context added to every
+    position (average pooling in place of the softmax-weighted pooling), then step
+    attention: weights from all steps scale each step. The learnable position encoding and
+    time-step dropout are training details left out."""
+    c, h, w = shape
+    b.add(f"{name}_ctx", "avgpool", [x], kernel=[h, w])
+    b.add(f"{name}_ctx1", "conv", [f"{name}_ctx"], out_channels=max(c // 4, 1), kernel=1)
+    b.add(f"{name}_ctx_relu", "relu", [f"{name}_ctx1"])
+    b.add(f"{name}_ctx2", "conv", [f"{name}_ctx_relu"], out_channels=c, kernel=1)
+    x = b.add(f"{name}_gc", "add", [x, f"{name}_ctx2"])
+    steps = _squeeze(b, f"{name}_step", x, shape, b.add(f"{name}_mean", "time_mean", [x]))
+    return b.add(name, "mul", [x, steps])
+
+
+def _spikeatconv_block(b: _Builder, name: str, x: str, shape: tuple) -> str:
+    """SpikeAtConv (seed 003): spike-driven self-attention (SISA): an SPK block (LIF) makes
+    spikes, conv 1x1 + batch norm + LIF make Q, K and V, and ``(Q K^T) V`` over the
+    positions (no softmax), projected by conv 1x1 + batch norm, feeds the next SPK block."""
+    spikes = b.add(f"{name}_spk", "lif", [x], **b.neuron)
+    qkv = [b.conv_bn_lif(f"{name}_{t}", spikes, shape[0], kernel=1) for t in "qkv"]
+    b.add(f"{name}_proj", "conv", [b.add(name, "attention", qkv)], out_channels=shape[0],
+          kernel=1, bias=False)
+    return b.add(f"{name}_proj_bn", "batchnorm", [f"{name}_proj"])
+
+
+def ma_snn(input_shape, num_classes: int, input_bits: int, input_scale: float,
+           channels=(8, 16), neuron: dict | None = None, head: str = "pool") -> ModelGraph:
+    """MA-SNN's multi-dimensional attention, as published (reference, non-deployable)."""
+    return _reference_cnn(input_shape, num_classes, input_bits, input_scale, channels, neuron,
+                          head, _ma_block)
+
+
+def staa_snn(input_shape, num_classes: int, input_bits: int, input_scale: float,
+             channels=(8, 16), neuron: dict | None = None, head: str = "pool") -> ModelGraph:
+    """STAA-SNN's GC and step attention, as published (reference, non-deployable)."""
+    return _reference_cnn(input_shape, num_classes, input_bits, input_scale, channels, neuron,
+                          head, _staa_block)
+
+
+def spikeatconv(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(8, 16), neuron: dict | None = None, head: str = "pool") -> ModelGraph:
+    """SpikeAtConv's spike-driven self-attention, as published (reference, non-deployable)."""
+    return _reference_cnn(input_shape, num_classes, input_bits, input_scale, channels, neuron,
+                          head, _spikeatconv_block)
+
+
 ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
-                 "syna_resnet": syna_resnet, "syna_resnet_published": syna_resnet_published,
-                 "ms_resnet": ms_resnet, "attention_net": attention_net}
+                 "syna_resnet": syna_resnet, "syna_s_resnet": syna_s_resnet,
+                 "syna_resnet_published": syna_resnet_published,
+                 "ms_resnet": ms_resnet, "biasnn_resnet": biasnn_resnet,
+                 "biasnn_published": biasnn_published, "attention_net": attention_net,
+                 "ma_snn": ma_snn, "staa_snn": staa_snn, "spikeatconv": spikeatconv}

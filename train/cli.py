@@ -11,6 +11,7 @@ from snn_export.errors import SnnExportError
 
 from . import datasets
 from .surrogate import SURROGATES
+from .architectures import HEADS
 from .trainer import ARCHS, OPTIMIZERS, SCHEDULES, TrainConfig, config_from, train
 
 EPILOG = """\
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
                    help="dense: hidden layer sizes; resnets: channels per stage; "
                         "attention_net: channels (default: %(default)s)")
+    p.add_argument("--head", default=d.head, choices=HEADS,
+                   help="graph architectures: the readout reads the global average of each "
+                        "channel (pool) or every spike of the last stage (flatten) "
+                        "(default: %(default)s)")
     p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
-                         hidden=tuple(args.hidden), time_steps=args.time_steps,
+                         hidden=tuple(args.hidden), head=args.head, time_steps=args.time_steps,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,

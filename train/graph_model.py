@@ -152,6 +152,15 @@ class GraphSNN(nn.Module):
             out = torch.sigmoid(x)
         elif n.op == "relu":
             out = torch.relu(x)
+        elif n.op == "minmax":
+            low = x.amin((-2, -1), keepdim=True)
+            out = (x - low) / (x.amax((-2, -1), keepdim=True) - low + 1e-6)
+        elif n.op == "invert":
+            out = 1 - x
+        elif n.op == "attention":  # tokens: positions; features: channels
+            q, k, v = (t.flatten(3) for t in ins)
+            scores = torch.einsum("btcp,btcr->btpr", q, k) / q.shape[-1]
+            out = torch.einsum("btpr,btcr->btcp", scores, v).reshape(x.shape)
         else:  # time_mean: every step sees the mean over all steps (not causal)
             out = x.mean(1, keepdim=True).expand_as(x)
         cache[key] = out

@@ -15,7 +15,7 @@ from snn_export.model_graph import check_time_steps
 from snn_export.readout import predict
 
 from . import datasets
-from .architectures import ARCHITECTURES
+from .architectures import ARCHITECTURES, HEADS
 from .graph_model import GraphSNN
 from .models import DenseSNN
 
@@ -31,6 +31,7 @@ class TrainConfig:
     data_dir: str = "data"  # where the folder datasets live (see datasets.py)
     arch: str = "dense"  # "dense" (a Dense/LIF chain) or a name in ARCHITECTURES
     hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
+    head: str = "pool"  # graph architectures: a name in HEADS (what the readout reads)
     time_steps: int = 16
     epochs: int = 30
     batch_size: int = 64
@@ -248,10 +249,9 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
-    width = {"channels": config.hidden[0] if config.arch == "attention_net"
-             else tuple(config.hidden)}
+    width = config.hidden[0] if config.arch == "attention_net" else tuple(config.hidden)
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
-                 neuron=neuron, **width)
+                 neuron=neuron, channels=width, head=config.head)
     check_time_steps(graph, config.time_steps)
     model = GraphSNN(graph, config.surrogate, config.alpha)
     if config.quantization_aware and model.graded_nodes:

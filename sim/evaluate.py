@@ -1,0 +1,48 @@
+"""Deployed accuracy without Lava: the exported network in the exact integer emulator (which
+Lava matches bit for bit, see :mod:`snn_export.sim.verify`) next to the float model."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from snn_export.graph import Network
+from snn_export.readout import predict
+
+from . import emulator
+
+
+@dataclass
+class Evaluation:
+    samples: int
+    float_accuracy: float  # the trained model in float
+    deployed_accuracy: float  # the integer network in the emulator
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        gap = 100 * (self.deployed_accuracy - self.float_accuracy)
+        return (f"evaluated {self.samples} test samples: float {self.float_accuracy:.4f}, "
+                f"deployed (integer emulator) {self.deployed_accuracy:.4f} "
+                f"({gap:+.1f} points)")
+
+
+def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int = 100,
+             progress: bool = True) -> Evaluation:
+    """Accuracy of ``net`` (the emulator, readout spike counts) and of ``model`` in float on
+    integer input levels ``x`` (flattened samples are reshaped) with labels ``y``."""
+    x = np.asarray(x).reshape(len(x), *net.input_shape)
+    model.quantized_mode = False
+    model.eval()
+    deployed, floating = [], []
+    for i in tqdm(range(0, len(x), batch_size), desc="emulator", unit="batch",
+                  disable=not progress):
+        xb = x[i:i + batch_size]
+        deployed.append(predict(emulator.run(net, xb).spikes[net.readout]))
+        with torch.no_grad():
+            floating.append(predict(model.output(torch.from_numpy(xb), net.time_steps)))
+    return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)),
+                      float(np.mean(np.concatenate(deployed) == y)))

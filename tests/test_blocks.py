@@ -1,0 +1,299 @@
+"""The training library's building blocks, each on its shapes, its spike behaviour and its
+gradients: surrogate spike functions, LIF and ALIF neurons, residual joins, attention masks
+and the seed architectures built from them (deployable variants and published forms)."""
+import numpy as np
+import pytest
+import torch
+
+from snn_export.model_graph import ModelGraph, Node, alignment_delays, latencies, shapes
+from snn_export.train.architectures import (ARCHITECTURES, BIASNN_ALIF, JOIN_OPS, biasnn_resnet,
+                                            sew_resnet, syna_resnet)
+from snn_export.train.graph_model import GraphSNN, shift
+from snn_export.train.surrogate import SURROGATES, spike_fn
+
+SHAPE = (1, 12, 12)
+
+
+def _run(model: GraphSNN, x: torch.Tensor, time_steps: int) -> dict:
+    with torch.no_grad():
+        return model(x, time_steps)
+
+
+def _aligned(model: GraphSNN, out: dict, node: str, src: str) -> torch.Tensor:
+    """``src``'s spikes as the node ``node`` reads them: one hop plus its alignment delay."""
+    return shift(out[src], 1 + model.delays[node][src])
+
+
+def _lively(model: GraphSNN) -> GraphSNN:
+    """Batch norm statistics as after some training, in eval mode: a network with spikes
+    in every layer."""
+    torch.manual_seed(0)
+    for module in model.ops.values():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.02, 0.1)
+    return model.eval()
+
+
+# --- Surrogate gradients ---
+
+@pytest.mark.parametrize("kind", SURROGATES)
+def test_surrogate_is_heaviside_forward_and_a_unit_area_bump_backward(kind):
+    x = torch.linspace(-60, 60, 240001, dtype=torch.float64, requires_grad=True)
+    spikes = spike_fn(kind, alpha=2.0)(x, 0.5)  # scale: a threshold of 0.5
+    assert torch.equal(spikes, (x > 0).double())
+    spikes.sum().backward()
+    d = x.grad
+    assert torch.trapezoid(d, x).item() == pytest.approx(1.0, abs=0.01)
+    assert torch.allclose(d, d.flip(0))  # symmetric about the threshold
+    half = d[len(d) // 2:]
+    assert half[0] == d.max() and (half[1:] <= half[:-1]).all()  # peaks at the threshold
+    sharp = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    spike_fn(kind, alpha=4.0)(sharp, 0.5).backward()
+    assert sharp.grad.item() > d.max().item()  # a larger alpha is sharper
+
+
+def test_unknown_surrogate_is_named():
+    with pytest.raises(ValueError, match="unknown surrogate 'relu'; choose one of atan"):
+        spike_fn("relu")
+
+
+# --- Neurons ---
+
+def _neuron_graph(neuron: dict, op: str = "lif") -> ModelGraph:
+    return ModelGraph((1,), 8, 1.0, [Node("fc", "linear", ("input",), {"out_features": 1,
+                                                                       "bias": False}),
+                                     Node("n", op, ("fc",), neuron)])
+
+
+def _drive(model: GraphSNN, weight: float, x, time_steps: int) -> np.ndarray:
+    with torch.no_grad():
+        model.ops["fc"].weight.fill_(weight)
+    return _run(model, torch.as_tensor(x), time_steps)["n"][:, :, 0].numpy()
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_lif_integrates_leaks_and_resets_hard(quantized):
+    """tau_mem = 2 (the membrane keeps half per step), threshold 1, input current 0.6:
+    v = 0.6, 0.9, 1.05 -> spike and reset to 0, so one spike every third step after the
+    one-step hop."""
+    model = GraphSNN(_neuron_graph({"tau_mem": 2.0, "tau_syn": None, "threshold": 1.0}))
+    model.quantized_mode = quantized
+    spikes = _drive(model, 0.6, [[1]], 13)
+    assert spikes[0].tolist() == [0] + [0, 0, 1] * 4
+
+
+def test_lif_synaptic_current_keeps_input():
+    """With tau_syn the current outlives a one-step pulse: a pulse too weak to fire a
+    neuron without current memory fires one with it."""
+    pulse = np.zeros((1, 10, 1), np.int64)
+    pulse[0, 0] = 1
+    counts = []
+    for tau_syn in (None, 4.0):
+        model = GraphSNN(_neuron_graph({"tau_mem": 4.0, "tau_syn": tau_syn, "threshold": 1.0}))
+        counts.append(_drive(model, 0.8, pulse, 10).sum())
+    assert counts == [0, 1]
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_alif_threshold_adapts_and_recovers(quantized):
+    """Under constant drive the adaptive threshold spaces the spikes out (a LIF neuron with
+    the same drive fires every step); after a pause the threshold has relaxed and the
+    neuron fires at its first rate again."""
+    x = np.zeros((1, 60, 1), np.int64)
+    x[0, :20] = x[0, 40:] = 1
+    lif_model = GraphSNN(_neuron_graph({"tau_mem": 2.0, "tau_syn": None, "threshold": 1.0}))
+    alif = GraphSNN(_neuron_graph({k: v for k, v in BIASNN_ALIF.items() if k != "op"}, "alif"))
+    for m in (lif_model, alif):
+        m.quantized_mode = quantized
+    steady = _drive(lif_model, 1.5, x, 60)[0]
+    adapting = _drive(alif, 1.5, x, 60)[0]
+    assert steady[1:21].sum() == 20
+    gaps = np.diff(np.flatnonzero(adapting[:21]))
+    assert gaps[0] < gaps[-1]  # spikes spread out as the threshold rises
+    assert adapting[1:11].sum() > adapting[11:21].sum()
+    assert adapting[41:51].sum() >= adapting[1:11].sum() - 1  # recovered after the pause
+
+
+def test_alif_state_is_per_sample_at_inference():
+    """BIASNN made causal: nothing is averaged over the batch, so a sample's spikes do not
+    depend on the other samples in it."""
+    model = _lively(GraphSNN(biasnn_resnet(SHAPE, 4, 8, 1 / 255, (4, 6))))
+    x = torch.randint(0, 256, (5, *SHAPE))
+    together = _run(model, x, 14)
+    for i in range(len(x)):
+        alone = _run(model, x[i:i + 1], 14)
+        for name, spikes in together.items():
+            assert torch.equal(spikes[i:i + 1], alone[name]), name
+
+
+@pytest.mark.parametrize("op", ["lif", "alif"])
+@pytest.mark.parametrize("kind", SURROGATES)
+def test_neuron_gradients_follow_the_input(op, kind):
+    """More input current gives more spikes: the surrogate gradient of the spike count with
+    respect to the input weight is positive."""
+    params = {k: v for k, v in BIASNN_ALIF.items() if k != "op"} if op == "alif" else \
+        {"tau_mem": 2.0, "tau_syn": None, "threshold": 1.0}
+    model = GraphSNN(_neuron_graph(params, op), surrogate=kind)
+    with torch.no_grad():
+        model.ops["fc"].weight.fill_(0.7)
+    model(torch.ones(1, 1, dtype=torch.int64), 20)["n"].sum().backward()
+    assert model.ops["fc"].weight.grad.item() > 0
+
+
+# --- Residual blocks ---
+
+@pytest.mark.parametrize("join", sorted(JOIN_OPS))
+def test_residual_block_shapes_and_downsampling_shortcut(join):
+    graph = sew_resnet(SHAPE, 4, 8, 1 / 255, (4, 6), blocks=2, join=join)
+    size = shapes(graph)
+    assert size["stem"] == (4, 12, 12)
+    assert size["s1b1"] == size["s1b2"] == (4, 12, 12)
+    assert size["s2b1_down"] == (6, 6, 6)  # conv 1x1 stride 2 where the channels change
+    assert "s1b1_down" not in size and "s2b2_down" not in size  # identity shortcuts
+    assert size["out"] == (4,)
+
+
+@pytest.mark.parametrize("join", ["or", "and", "iand"])
+def test_binary_joins_compute_their_logic_on_aligned_spikes(join):
+    graph = sew_resnet(SHAPE, 4, 8, 1 / 255, (4, 6), blocks=2, join=join)
+    model = _lively(GraphSNN(graph))
+    out = _run(model, torch.randint(0, 256, (4, *SHAPE)), 16)
+    logic = {"or": lambda a, b: a + b - a * b, "and": lambda a, b: a * b,
+             "andnot": lambda a, b: a * (1 - b)}[JOIN_OPS[join]]
+    for name in ("s1b1", "s1b2", "s2b1", "s2b2"):
+        a, b = (_aligned(model, out, name, s) for s in graph.node(name).inputs)
+        assert torch.equal(out[name], logic(a, b)), name
+    assert 0 < out["s1b1"].sum() < out["s1b1"].numel()  # neither silent nor saturated
+
+
+def test_add_join_feeds_spike_counts():
+    """SEW's ADD is no spiking node: the synapses reading it see the sum of the aligned
+    spike terms, values 0..2."""
+    graph = sew_resnet(SHAPE, 4, 8, 1 / 255, (4, 6), join="add")
+    model = _lively(GraphSNN(graph))
+    out = _run(model, torch.randint(0, 256, (4, *SHAPE)), 16)
+    reader = graph.node("s2b1_a")
+    counts = model._source(reader, "s1b1", out)
+    terms = [_aligned(model, out, "s2b1_a", t) for t in graph.node("s1b1").inputs]
+    assert torch.equal(counts, terms[0] + terms[1]) and counts.max() == 2
+
+
+def test_block_latency_counts_one_step_per_hop():
+    """Stem 1, backbone 2 more, the join 1 more; the identity shortcut is delayed 2 to
+    meet the backbone."""
+    graph = sew_resnet(SHAPE, 4, 8, 1 / 255, (4,), join="or")
+    lat = latencies(graph)
+    assert (lat["stem"], lat["s1b1_b"], lat["s1b1"]) == (1, 3, 4)
+    assert alignment_delays(graph)["s1b1"] == {"s1b1_b": 0, "stem": 2}
+
+
+# --- Attention ---
+
+@pytest.mark.parametrize("form, mask_shape", [("channel", (6, 1, 1)), ("spatial", (1, 6, 6))])
+def test_syna_masks_have_their_form_and_gate_both_paths(form, mask_shape):
+    graph = syna_resnet(SHAPE, 4, 8, 1 / 255, (4, 6), form=form)
+    size = shapes(graph)
+    assert size["s2b1_ma"] == size["s2b1_ia"] == mask_shape
+    assert graph.node("s2b1_ma_gate").inputs == ("s2b1_b", "s2b1_ma")
+    assert graph.node("s2b1_ia_gate").inputs == ("s2b1_down", "s2b1_ia")
+    assert graph.node("s2b1").inputs == ("s2b1_ma_gate", "s2b1_ia_gate")
+
+
+def _force_masks(model: GraphSNN, graph: ModelGraph, value: float) -> None:
+    """Drive every mask neuron by a constant: +100 fires it at every step, -100 silences
+    it (the conv bias of channel masks, the batch norm bias of spatial ones)."""
+    with torch.no_grad():
+        for node in graph.nodes:
+            if node.name.endswith(("_ma", "_ia", "sa_mask", "ca_mask")):
+                module = model.ops[node.inputs[0]]
+                module.bias.fill_(value)
+
+
+@pytest.mark.parametrize("arch", ["syna_resnet", "syna_s_resnet", "biasnn_resnet"])
+def test_silent_masks_pass_everything_and_firing_masks_prune(arch):
+    """A mask applied as ``x AND NOT mask``: silent, the block is the plain OR-residual
+    block; always firing, its path is pruned (seed 004's natural pruning)."""
+    graph = ARCHITECTURES[arch](SHAPE, 4, 8, 1 / 255, (4, 6))
+    model = _lively(GraphSNN(graph))
+    x = torch.randint(0, 256, (4, *SHAPE))
+    gates = [n for n in graph.nodes if n.name.endswith("_gate")]
+    _force_masks(model, graph, -100.0)
+    out = _run(model, x, 16)
+    for gate in gates:
+        source = _aligned(model, out, gate.name, gate.inputs[0])
+        assert torch.equal(out[gate.name], source) and source.sum() > 0, gate.name
+    _force_masks(model, graph, 100.0)
+    out = _run(model, x, 16)
+    for gate in gates:
+        assert out[gate.name].sum() == 0, gate.name
+    joined = [n.name for n in graph.nodes if n.op == "or"]
+    if arch == "biasnn_resnet":  # the backbone is pruned, the shortcut passes
+        for name in joined:
+            short = graph.node(name).inputs[1]
+            assert torch.equal(out[name], _aligned(model, out, name, short)), name
+    else:  # both pruned: the network after the first block is silent
+        assert all(out[name].sum() == 0 for name in joined)
+
+
+def test_biasnn_mask_is_adaptive_and_spatial():
+    graph = biasnn_resnet(SHAPE, 4, 8, 1 / 255, (4, 6))
+    mask = graph.node("s1b1_ma")
+    assert mask.op == "alif" and shapes(graph)["s1b1_ma"] == (1, 12, 12)
+    assert mask.attrs == {k: v for k, v in BIASNN_ALIF.items() if k != "op"}
+    assert "s1b1_ia" not in shapes(graph)  # BIASNN gates the block's features only
+
+
+def test_published_forms_compute_float_attention():
+    """The published SynA MA weights features by a sigmoid in (0, 1); BIASNN's published
+    mask passes X where S = 0 and zeroes it where S = 1."""
+    for arch, probe, spiking_reader in (("syna_resnet_published", "s1b1_ma", "s2b1_a"),
+                                        ("biasnn_published", "s1b1_att", "s2b1_in")):
+        graph = ARCHITECTURES[arch](SHAPE, 4, 8, 1 / 255, (4, 6))
+        model = _lively(GraphSNN(graph))
+        x = torch.randint(0, 256, (3, *SHAPE))
+        out = _run(model, x, 12)
+        reader = graph.node(spiking_reader)
+        with torch.no_grad():
+            value = model._value(reader, probe, out, {})
+        if arch == "syna_resnet_published":
+            assert 0 < value.min() and value.max() < 1
+        else:
+            features = model._value(reader, "s1b1_b_bn", out, {})
+            s = model._value(reader, "s1b1_att_s", out, {})
+            assert set(s.unique().tolist()) == {0.0, 1.0}
+            assert torch.equal(value, features * (1 - s))
+
+
+# --- Every architecture ---
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_architecture_shapes_spikes_and_gradients(arch):
+    """Every spiking node emits binary spikes of its declared shape; every parameter gets a
+    finite, nonzero gradient in float mode, and in the deployed (quantized) mode for the
+    deployable ones."""
+    channels = 6 if arch == "attention_net" else (8, 8)  # attention MLPs: 2 hidden units
+    graph = ARCHITECTURES[arch](SHAPE, 4, 8, 1 / 255, channels=channels)
+    torch.manual_seed(0)
+    model = _lively(GraphSNN(graph))
+    with torch.no_grad():  # no ReLU of the attention MLPs starts dead
+        for node in graph.nodes:
+            if node.op == "relu":
+                model.ops[node.inputs[0]].bias.fill_(0.1)
+    size = shapes(graph)
+    x = torch.randint(0, 256, (3, *SHAPE))
+    modes = [False] if model.graded_nodes else [False, True]
+    for quantized in modes:
+        model.quantized_mode = quantized
+        model.train(not quantized)  # float: batch statistics; quantized: the running ones
+        model.zero_grad()
+        out = model(x, 16)
+        for name, spikes in out.items():
+            assert spikes.shape == (3, 16, *size[name]), name
+            assert set(spikes.unique().tolist()) <= {0.0, 1.0}, name
+        total = sum(s.sum() for s in out.values())
+        assert total > 0
+        total.backward()
+        for name, p in model.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), (quantized, name)
+            assert p.grad.abs().sum() > 0, (quantized, name)
