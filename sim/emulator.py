@@ -128,6 +128,13 @@ def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tenso
     return s
 
 
+def as_frames(net: Network, x) -> np.ndarray:
+    """Flattened samples (samples, features) as (samples, *input_shape), and flattened event
+    frames (samples, T, features) as (samples, T, *input_shape)."""
+    x = np.asarray(x)
+    return x.reshape(*x.shape[:2 if x.ndim == 3 else 1], *net.input_shape)
+
+
 def _as_input(net: Network, x) -> tuple[torch.Tensor, bool]:
     """Validate ``x``; returns it as float64 (samples, [T,] size) and whether it varies in time."""
     x = np.asarray(x)

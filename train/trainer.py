@@ -78,9 +78,7 @@ def evaluate(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_step
 def _trains(model: DenseSNN | GraphSNN, x: torch.Tensor, time_steps: int) -> dict:
     """Spike trains (batch, T, ...) of every spiking layer, by name."""
     if isinstance(model, GraphSNN):
-        if x.dim() == 2 and len(model.graph.input_shape) == 3:
-            x = x.reshape(len(x), *model.graph.input_shape)
-        return model(x, time_steps)
+        return model(model.shaped(x), time_steps)
     return {f"layer{k}": s for k, s in enumerate(model(x, time_steps), 1)}
 
 
@@ -239,6 +237,13 @@ def calibrate_batchnorm(model: GraphSNN, x: np.ndarray, time_steps: int) -> None
 def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | GraphSNN, dict]:
     """The untrained model and its checkpoint ``architecture`` field."""
     neuron = {"tau_mem": config.tau_mem, "tau_syn": config.tau_syn, "threshold": config.threshold}
+    if data.frames and config.time_steps != data.frames:
+        raise ValueError(f"{data.name} has {data.frames} event frames per sample, one per "
+                         f"step: use --time-steps {data.frames}")
+    if data.frames and config.arch == "dense":
+        raise ValueError(f"{data.name} is event data (a frame per step): train a graph "
+                         "architecture (--arch orrc_resnet, ...); the dense chain reads "
+                         "static samples")
     if config.arch == "dense":
         sizes = [data.x_train.shape[1], *config.hidden, data.num_classes]
         model = DenseSNN(sizes, config.tau_mem, config.tau_syn, config.threshold,
