@@ -16,7 +16,8 @@ from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpo
 from snn_export.graph import INPUT
 from snn_export.model_graph import ModelGraph, alignment_delays, latencies
 from snn_export.sim import emulator
-from snn_export.train.architectures import JOIN_OPS, attention_net, sew_resnet
+from snn_export.train.architectures import (ATTENTION, HEADS, JOIN_OPS, attention_net,
+                                            sew_resnet)
 from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, train
 
@@ -135,9 +136,12 @@ def graphs(draw):
     if draw(st.booleans()):
         channels = tuple(draw(st.lists(st.integers(2, 6), min_size=1, max_size=2)))
         g = sew_resnet(shape, 5, 4, 1 / 15, channels, draw(st.integers(1, 2)), neuron,
-                       join=draw(st.sampled_from(sorted(JOIN_OPS))))
+                       join=draw(st.sampled_from(sorted(JOIN_OPS))),
+                       attention=draw(st.sampled_from([None, *ATTENTION])),
+                       head=draw(st.sampled_from(HEADS)))
     else:
-        g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron)
+        g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron,
+                          head=draw(st.sampled_from(HEADS)))
     return g, draw(st.integers(0, 2**31))
 
 

@@ -60,6 +60,23 @@ def test_gradients_reach_every_parameter_in_both_modes():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
+def test_shift_augmentation_translates_images():
+    from snn_export.train.trainer import _shifted
+
+    data = datasets.digits()
+    idx = np.arange(40)
+    moved = _shifted(data, idx, 1, np.random.default_rng(0)).reshape(40, 8, 8)
+    originals = data.x_train[idx].reshape(40, 8, 8)
+    padded = np.pad(originals, ((0, 0), (1, 1), (1, 1)))
+    for k in range(40):  # moved by at most one pixel each way, zeros filling in
+        assert any(np.array_equal(moved[k], padded[k, 1 - dy:9 - dy, 1 - dx:9 - dx])
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)), k
+    assert sum(not np.array_equal(m, o) for m, o in zip(moved, originals)) > 25  # 8 in 9 move
+    assert np.array_equal(_shifted(data, idx, 0, None), data.x_train[idx])
+    with pytest.raises(ValueError, match="moving_bars is not one"):
+        _shifted(datasets.moving_bars(), idx, 1, np.random.default_rng(0))
+
+
 def test_training_is_deterministic_and_learns():
     a = train(TrainConfig(epochs=2, hidden=(32,), time_steps=8, seed=5), progress=False)
     b = train(TrainConfig(epochs=2, hidden=(32,), time_steps=8, seed=5), progress=False)

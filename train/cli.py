@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--float-epochs", type=int, default=d.float_epochs,
                    help="train the first N epochs in float, then quantization-aware "
                         "(default: %(default)s)")
+    p.add_argument("--shift", type=int, default=d.shift,
+                   help="augmentation: move each training image by up to N pixels each way "
+                        "(default: %(default)s, none)")
     p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
     p.add_argument("--device", default=d.device,
                    help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s)")
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,
                          quantization_aware=args.quantization_aware,
-                         float_epochs=args.float_epochs, seed=args.seed, device=args.device,
+                         float_epochs=args.float_epochs, shift=args.shift, seed=args.seed, device=args.device,
                          optimizer=args.optimizer, schedule=args.schedule)
     out = Path(args.output)
     if not out.parent.is_dir():

@@ -43,6 +43,7 @@ class TrainConfig:
     alpha: float = 2.0
     quantization_aware: bool = True
     float_epochs: int = 0  # with quantization_aware: the first epochs train in float
+    shift: int = 0  # augmentation: training images move by up to this many pixels each way
     seed: int = 0
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...
     optimizer: str = "adam"  # a name in OPTIMIZERS
@@ -80,6 +81,24 @@ def _trains(model: DenseSNN | GraphSNN, x: torch.Tensor, time_steps: int) -> dic
     if isinstance(model, GraphSNN):
         return model(model.shaped(x), time_steps)
     return {f"layer{k}": s for k, s in enumerate(model(x, time_steps), 1)}
+
+
+def _shifted(data: datasets.Dataset, idx: np.ndarray, shift: int,
+             rng: np.random.Generator) -> np.ndarray:
+    """Training samples ``idx``, each image moved by a random whole number of pixels in
+    -shift..shift along each axis (zeros fill in): translation augmentation."""
+    x = data.x_train[idx]
+    if not shift:
+        return x
+    if data.frames or len(data.image_shape) != 3:
+        raise ValueError(f"--shift augments static images; {data.name} is not one")
+    images = x.reshape(len(x), *data.image_shape)
+    out = np.zeros_like(images)
+    h, w = data.image_shape[1:]
+    for k, (dy, dx) in enumerate(rng.integers(-shift, shift + 1, (len(x), 2))):
+        out[k, :, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+            images[k, :, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out.reshape(x.shape)
 
 
 def _optimizer(config: TrainConfig, params) -> tuple[torch.optim.Optimizer, object]:
@@ -175,7 +194,7 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
         for i in range(0, n, config.batch_size):
             idx = order[i:i + config.batch_size][rank::world]  # this process's share
             model.train()
-            x = torch.from_numpy(data.x_train[idx]).to(device)
+            x = torch.from_numpy(_shifted(data, idx, config.shift, rng)).to(device)
             counts = model.output(x, config.time_steps).sum(1)
             loss = torch.nn.functional.cross_entropy(
                 counts.float(), torch.from_numpy(data.y_train[idx]).to(device))
