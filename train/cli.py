@@ -24,6 +24,11 @@ examples:
   snn-train --arch attention_net --hidden 8 -o attention.pt    binary attention masks
   snn-train --arch sew_resnet --hidden 8 16 -o sew.pt          SEW ResNet, ADD joins (export
                                                   it with --allow spike-only/graded-join)
+  snn-train --dataset mnist5k --arch syna_resnet --hidden 8 16 --head flatten --shift 2 \\
+            --time-steps 20 --epochs 14 --float-epochs 12 -o syna.pt
+                                                  MNIST-5k SynA-ResNet (about 25 min on 2 cores)
+  snn-train --dataset moving_bars --arch orrc_resnet --hidden 4 8 --time-steps 12 -o bars.pt
+                                                  synthetic event frames, one per step
 
 data-parallel on several GPUs (or CPU processes), one process each:
   torchrun --nproc_per_node 4 -m snn_export.train.cli --device cuda --dataset mnist5k ...
