@@ -23,9 +23,10 @@ Operations (``Node.op``), by what they emit:
   each step: ``(x - min) / (max - min)`` over height and width, BIASNN's normalisation),
   ``invert`` (``1 - x``), ``time_mean`` (the mean over all time steps, not causal),
   ``attention`` (inputs q, k, v of one (C, H, W) shape, tokens the H*W positions:
-  ``(q k^T) v / (H W)`` within each step, spike-driven self-attention without softmax). One of them is deployable when the user allows it: an ``add``
-  of spikes (SEW's ADD join), whose spike counts feed only synaptic nodes, is linear in
-  its spike terms (:func:`spike_terms`), so each consumer synapse runs once per term.
+  ``(q k^T) v / (H W)`` within each step, spike-driven self-attention without softmax).
+  One of them is deployable when the user allows it: an ``add`` of spikes (SEW's ADD
+  join), whose spike counts feed only synaptic nodes, is linear in its spike terms
+  (:func:`spike_terms`), so each consumer synapse runs once per term.
 
 The graph input (node name :data:`INPUT`) is the encoding layer: unsigned integer levels of
 ``input_bits`` bits, level ``x`` meaning the float ``x * input_scale``, presented at every step.

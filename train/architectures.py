@@ -9,12 +9,20 @@ Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`Grap
   ``iand`` (``(NOT block) AND shortcut``) on binary spikes, or SEW's ``add`` (spike counts:
   deployable only where the user allows graded joins); downsampling shortcuts are conv 1x1
   (stride 2) + batch norm + LIF.
-- :func:`syna_resnet`: SynA-ResNet (seed 004), spike-only or as published;
-  :func:`ms_resnet`: MS-ResNet's membrane shortcut, as published (reference, non-deployable).
+- :func:`syna_resnet`: SynA-ResNet (seed 004), spike-only with channel (SynA-C) or spatial
+  (SynA-S, :func:`syna_s_resnet`) masks, or as published (:func:`syna_resnet_published`).
+- :func:`biasnn_resnet`: BIASNN (seed 000) made deployable, an ALIF binary spatial mask
+  from each block's spikes; :func:`biasnn_published`: as published on MS-ResNet.
+- :func:`ms_resnet`: MS-ResNet's membrane shortcut, as published (reference, non-deployable).
 - :func:`attention_net`: binary spiking attention masks applied by gating: a channel mask
   (SynA-C inhibitory attention: global average pooling, conv 1x1, LIF) and a spatial mask
   from adaptive-threshold neurons (BIASNN: conv, batch norm, ALIF), each applied as
   ``x AND NOT mask``.
+- reference blocks as published, on a plain spiking CNN: :func:`ma_snn` (seed 001),
+  :func:`staa_snn` (seed 002), :func:`spikeatconv` (seed 003).
+
+Every builder takes ``head`` (:data:`HEADS`): the readout reads each channel's average or
+every spike of the last stage.
 """
 from __future__ import annotations
 
@@ -118,7 +126,7 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
                head: str = "pool") -> ModelGraph:
     """Stem conv (stride 2 for inputs of 16x16 and more), then per stage ``blocks`` residual
     blocks joined by ``join`` (one of :data:`JOIN_OPS`; the first block of every stage after
-    the first halves the resolution), then the pooled linear readout.
+    the first halves the resolution), then the linear readout.
 
     attention (one of :data:`ATTENTION`), binary masks applied as ``x AND NOT mask`` (a
     silent mask passes everything, so training starts from the plain residual network; a
@@ -161,7 +169,8 @@ def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
 
 def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                 channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
-                published: bool = False, head: str = "pool", form: str = "channel") -> ModelGraph:
+                published: bool = False, head: str = "pool",
+                form: str = "channel") -> ModelGraph:
     """SynA-ResNet: the OR-Spiking ResNet with SynA on every block.
 
     Spike-only (default): binary masks on the backbone and the shortcut, per channel

@@ -15,7 +15,7 @@ from snn_export.model_graph import check_time_steps
 from snn_export.readout import predict
 
 from . import datasets
-from .architectures import ARCHITECTURES, HEADS
+from .architectures import ARCHITECTURES
 from .graph_model import GraphSNN
 from .models import DenseSNN
 
@@ -88,6 +88,8 @@ def _shifted(data: datasets.Dataset, idx: np.ndarray, shift: int,
     """Training samples ``idx``, each image moved by a random whole number of pixels in
     -shift..shift along each axis (zeros fill in): translation augmentation."""
     x = data.x_train[idx]
+    if shift < 0:
+        raise ValueError(f"--shift {shift}: use 0 (no augmentation) or more pixels")
     if not shift:
         return x
     if data.frames or len(data.image_shape) != 3:
