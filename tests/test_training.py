@@ -210,7 +210,8 @@ def test_folder_datasets_load_torchvision_files_and_name_the_missing_path(tmp_pa
 
 @pytest.mark.slow
 def test_data_parallel_training_with_torchrun(tmp_path):
-    """Two CPU processes (gloo) share every batch; the first writes the checkpoint."""
+    """Two CPU processes (gloo) share every batch; the first writes the checkpoint; their
+    weights stay identical."""
     import subprocess
     import sys
     from pathlib import Path
@@ -228,3 +229,20 @@ def test_data_parallel_training_with_torchrun(tmp_path):
     ckpt = checkpoint.load(out)
     assert ckpt["training"]["processes"] == 2
     assert ckpt["training"]["quantized_test_accuracy"] > 0.5
+    # averaged gradients keep every process's weights identical (each trains on its own
+    # half of every batch, so without averaging they would drift apart)
+    script = tmp_path / "each_rank.py"
+    script.write_text(
+        "import os, sys, torch\n"
+        "from snn_export.train.trainer import TrainConfig, train\n"
+        "ckpt = train(TrainConfig(epochs=1, hidden=(16,), time_steps=6), progress=False)\n"
+        "torch.save(ckpt['state_dict'], os.path.join(sys.argv[1], "
+        "f\"rank{os.environ['RANK']}.pt\"))\n")
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script),
+                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    single = train(TrainConfig(epochs=1, hidden=(16,), time_steps=6), progress=False)
+    for name, weight in ranks[0].items():
+        assert torch.equal(weight, ranks[1][name]), name
+    assert any(not torch.equal(w, single["state_dict"][k]) for k, w in ranks[0].items())
