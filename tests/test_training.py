@@ -60,6 +60,25 @@ def test_gradients_reach_every_parameter_in_both_modes():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("arch", ["syna_resnet", "syna_s_resnet", "syna_resnet_published",
+                                  "biasnn_resnet", "biasnn_published", "ms_resnet"])
+def test_resnet_depth_is_configurable(arch):
+    from snn_export.train.trainer import build
+
+    model, _ = build(TrainConfig(arch=arch, hidden=(4, 8), blocks=2, time_steps=30,
+                                 quantization_aware=False),
+                     datasets.digits())
+    names = {n.name for n in model.graph.nodes}
+    assert {"s1b1", "s1b2", "s2b1", "s2b2"} <= names and "s1b3" not in names
+
+
+def test_blocks_needs_a_resnet():
+    from snn_export.train.trainer import build
+
+    with pytest.raises(ValueError, match="attention_net has no residual stages"):
+        build(TrainConfig(arch="attention_net", hidden=(4,), blocks=2), datasets.digits())
+
+
 def test_shift_augmentation_translates_images():
     from snn_export.train.trainer import _shifted
 

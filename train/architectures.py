@@ -263,14 +263,20 @@ def attention_net(input_shape, num_classes: int, input_bits: int, input_scale: f
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
 
 
-def syna_resnet_published(*args, **kwargs) -> ModelGraph:
+def syna_resnet_published(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                          channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                          head: str = "pool") -> ModelGraph:
     """:func:`syna_resnet` with ``published=True``."""
-    return syna_resnet(*args, **kwargs, published=True)
+    return syna_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                       neuron, published=True, head=head)
 
 
-def syna_s_resnet(*args, **kwargs) -> ModelGraph:
+def syna_s_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                  head: str = "pool") -> ModelGraph:
     """:func:`syna_resnet` with spatial masks (SynA-S)."""
-    return syna_resnet(*args, **kwargs, form="spatial")
+    return syna_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                       neuron, head=head, form="spatial")
 
 
 def biasnn_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -282,9 +288,12 @@ def biasnn_resnet(input_shape, num_classes: int, input_bits: int, input_scale: f
                       neuron, join="or", attention="biasnn", head=head)
 
 
-def biasnn_published(*args, **kwargs) -> ModelGraph:
+def biasnn_published(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                     channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                     head: str = "pool") -> ModelGraph:
     """BIASNN as published: :func:`ms_resnet` with ``attention=True``."""
-    return ms_resnet(*args, **kwargs, attention=True)
+    return ms_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks, neuron,
+                     head, attention=True)
 
 
 def _reference_cnn(input_shape, num_classes: int, input_bits: int, input_scale: float,

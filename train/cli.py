@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
                    help="dense: hidden layer sizes; resnets: channels per stage; "
                         "attention_net: channels (default: %(default)s)")
+    p.add_argument("--blocks", type=int, default=d.blocks,
+                   help="ResNets: residual blocks per stage, one stage per --hidden entry "
+                        "(default: %(default)s)")
     p.add_argument("--head", default=d.head, choices=HEADS,
                    help="graph architectures: the readout reads the global average of each "
                         "channel (pool) or every spike of the last stage (flatten) "
@@ -91,13 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
-                         hidden=tuple(args.hidden), head=args.head, time_steps=args.time_steps,
+                         hidden=tuple(args.hidden), blocks=args.blocks, head=args.head,
+                         time_steps=args.time_steps,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
                          surrogate=args.surrogate, alpha=args.alpha,
                          quantization_aware=args.quantization_aware,
-                         float_epochs=args.float_epochs, shift=args.shift, seed=args.seed, device=args.device,
-                         optimizer=args.optimizer, schedule=args.schedule)
+                         float_epochs=args.float_epochs, shift=args.shift, seed=args.seed,
+                         device=args.device, optimizer=args.optimizer, schedule=args.schedule)
     out = Path(args.output)
     if not out.parent.is_dir():
         print(f"snn-train: error: {out.parent}: no such folder", file=sys.stderr)

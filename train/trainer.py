@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -32,6 +33,7 @@ class TrainConfig:
     arch: str = "dense"  # "dense" (a Dense/LIF chain) or a name in ARCHITECTURES
     hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
     head: str = "pool"  # graph architectures: a name in HEADS (what the readout reads)
+    blocks: int = 1  # ResNets: residual blocks per stage (one stage per entry of hidden)
     time_steps: int = 16
     epochs: int = 30
     batch_size: int = 64
@@ -276,8 +278,14 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
         raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
     width = config.hidden[0] if config.arch == "attention_net" else tuple(config.hidden)
+    depth = {}
+    if config.blocks != 1:
+        if "blocks" not in inspect.signature(make).parameters:
+            raise ValueError(f"{config.arch} has no residual stages: --blocks applies to the "
+                             "ResNets")
+        depth = {"blocks": config.blocks}
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
-                 neuron=neuron, channels=width, head=config.head)
+                 neuron=neuron, channels=width, head=config.head, **depth)
     check_time_steps(graph, config.time_steps)
     model = GraphSNN(graph, config.surrogate, config.alpha)
     if config.quantization_aware and model.graded_nodes:
