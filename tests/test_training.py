@@ -1,4 +1,6 @@
 """Training: the quantization-aware forward is the deployed integer computation, exactly."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -185,6 +187,37 @@ def test_resumed_training_equals_an_uninterrupted_run(optimizer, schedule, tmp_p
         assert torch.equal(v, resumed["state_dict"][k]), k
     assert resumed["training"]["quantized_test_accuracy"] == \
         whole["training"]["quantized_test_accuracy"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_a_cuda_run_checkpoints_cpu_tensors_and_resumes_on_the_cpu(tmp_path):
+    from snn_export import checkpoint
+
+    config = TrainConfig(arch="orrc_resnet", hidden=(8, 16), head="flatten", epochs=3,
+                         float_epochs=2, time_steps=12, device="cuda")
+    saved = []
+    whole = train(config, progress=False, on_epoch=saved.append)
+    tensors = []
+
+    def collect(obj):
+        if isinstance(obj, torch.Tensor):
+            tensors.append(obj)
+        elif isinstance(obj, dict):
+            [collect(v) for v in obj.values()]
+        elif isinstance(obj, (list, tuple)):
+            [collect(v) for v in obj]
+    collect(saved[0])
+    assert tensors and all(t.device.type == "cpu" for t in tensors)
+    checkpoint.save(saved[0], tmp_path / "epoch1.pt")
+    first = checkpoint.load(tmp_path / "epoch1.pt")
+    resumed = train(dataclasses.replace(config_from(first), device="cpu"), progress=False,
+                    resume=first)
+    # The same run, finished on the CPU: it learns as the CUDA run did (float rounding differs
+    # between devices, so the two agree closely, not bit for bit).
+    for run in (whole, resumed):
+        assert run["training"]["quantized_test_accuracy"] > 0.8
+    assert abs(resumed["training"]["quantized_test_accuracy"]
+               - whole["training"]["quantized_test_accuracy"]) < 0.05
 
 
 def test_snn_train_resume_refuses_a_finished_checkpoint(tmp_path, capsys):

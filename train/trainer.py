@@ -211,8 +211,8 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
         sched.step()
         bar.set_postfix(loss=f"{total / seen:.3f}")
         if on_epoch is not None and epoch + 1 < config.epochs and rank == 0:
-            state = {"epoch": epoch, "optimizer": copy.deepcopy(opt.state_dict()),
-                     "schedule": copy.deepcopy(sched.state_dict()), "numpy_rng": rng.bit_generator.state,
+            state = {"epoch": epoch, "optimizer": _on_cpu(opt.state_dict()),
+                     "schedule": _on_cpu(sched.state_dict()), "numpy_rng": rng.bit_generator.state,
                      "torch_rng": torch.get_rng_state(),
                      "seconds": round(time.time() - start, 1)}
             on_epoch(_checkpoint(config, model, architecture, data, {"resume": state}))
@@ -228,6 +228,18 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     else:
         results["test_metrics"] = {"firing_rates": rates}
     return _checkpoint(config, model, architecture, data, results)
+
+
+def _on_cpu(state):
+    """A detached copy of an optimizer or schedule state with every tensor on the CPU: the
+    state dicts hold live references, and a checkpoint must load on any machine."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().clone()
+    if isinstance(state, dict):
+        return {k: _on_cpu(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_on_cpu(v) for v in state)
+    return copy.deepcopy(state)
 
 
 def _checkpoint(config: TrainConfig, model, architecture: dict, data: datasets.Dataset,
