@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	rm -rf $(VENV)
 	"$(PYTHON310)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[lava,interchange,test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[lava,interchange,events,test]'
 	touch $@
 
 env: $(VENV)/.installed

@@ -128,7 +128,8 @@ def _export_lava(args) -> int:
         from snn_export.train import datasets
         name = ckpt["dataset"].get("name")
         try:
-            data = datasets.load(name, ckpt["dataset"].get("split", {}).get("root", "data"))
+            data = datasets.load(name, ckpt["dataset"].get("split", {}).get("root", "data"),
+                                 frames=ckpt["dataset"].get("frames"))
         except ValueError as exc:
             raise SnnExportError(f"{model_path}: field 'dataset.name': {exc}") from None
         for flag in ("verify", "evaluate"):

@@ -29,6 +29,9 @@ examples:
                                                   MNIST-5k SynA-ResNet (about 25 min on 2 cores)
   snn-train --dataset moving_bars --arch orrc_resnet --hidden 4 8 --time-steps 12 -o bars.pt
                                                   synthetic event frames, one per step
+  snn-train --dataset nmnist --data-dir data --arch orrc_resnet --time-steps 16 -o nmnist.pt
+                                                  N-MNIST from data/NMNIST (tonic's layout),
+                                                  each recording binned into 16 frames
 
 data-parallel on several GPUs (or CPU processes), one process each:
   torchrun --nproc_per_node 4 -m snn_export.train.cli --device cuda --dataset mnist5k ...
@@ -43,11 +46,14 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", default="model.pt", help="checkpoint path (default: %(default)s)")
     p.add_argument("--dataset", default=d.dataset, choices=list(datasets.LOADERS),
-                   help="digits and mnist5k are embedded; the others load from --data-dir "
-                        "(default: %(default)s)")
+                   help="digits, mnist5k and moving_bars are embedded; the others load "
+                        "from --data-dir; nmnist, dvs_gesture and cifar10_dvs are event "
+                        "recordings, binned into one frame per time step (default: "
+                        "%(default)s)")
     p.add_argument("--data-dir", default=d.data_dir,
-                   help="folder of the non-embedded datasets, torchvision's layout; nothing "
-                        "is downloaded (default: %(default)s)")
+                   help="folder of the non-embedded datasets: torchvision's layout for "
+                        "images, tonic's for events (needs the events extra); nothing is "
+                        "downloaded (default: %(default)s)")
     p.add_argument("--arch", default=d.arch, choices=ARCHS,
                    help="dense: a Dense/LIF chain; the others: convolutional graphs "
                         "(default: %(default)s)")

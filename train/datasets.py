@@ -9,6 +9,8 @@ Each loader returns a :class:`Dataset` with unsigned integer inputs ``x`` of
 - from a local folder (``data_dir``, torchvision's layout; a clear error names the expected
   path when it is missing): ``mnist`` (``<data_dir>/MNIST/raw``), ``fashion_mnist``
   (``<data_dir>/FashionMNIST/raw``), ``cifar10`` (``<data_dir>/cifar-10-batches-py``).
+- event recordings from a local folder (tonic's layout, binned into one binary frame per
+  time step): ``nmnist``, ``dvs_gesture``, ``cifar10_dvs`` (:mod:`.event_datasets`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from snn_export.errors import SnnExportError
+
+from . import event_datasets
+from .event_datasets import EVENT_DATASETS
 
 
 @dataclass
@@ -156,11 +161,14 @@ def cifar10(data_dir="data") -> Dataset:
 
 EMBEDDED = {"digits": digits, "mnist5k": mnist5k, "moving_bars": moving_bars}
 FROM_FOLDER = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10}
-LOADERS = {**EMBEDDED, **FROM_FOLDER}
+LOADERS = {**EMBEDDED, **FROM_FOLDER, **{name: event_datasets.load for name in EVENT_DATASETS}}
 
 
-def load(name: str, data_dir="data") -> Dataset:
-    """A dataset by name; ``data_dir`` is where the folder datasets live."""
+def load(name: str, data_dir="data", frames: int | None = None) -> Dataset:
+    """A dataset by name; ``data_dir`` is where the folder datasets live; ``frames``: the
+    frames (time steps) each event recording is binned into (event folder datasets only)."""
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(sorted(LOADERS))}")
+    if name in EVENT_DATASETS:
+        return event_datasets.load(name, data_dir, frames)
     return FROM_FOLDER[name](data_dir) if name in FROM_FOLDER else EMBEDDED[name]()

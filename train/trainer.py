@@ -169,7 +169,7 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     rank, world, device = _data_parallel(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    data = datasets.load(config.dataset, config.data_dir)
+    data = datasets.load(config.dataset, config.data_dir, frames=config.time_steps)
     model, architecture = build(config, data)
     model.to(device)
     if isinstance(model, GraphSNN) and resume is None:
