@@ -94,12 +94,17 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
     samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). A netx file (``.net``) runs through
-    stock netx loading; a graph file is built from Lava processes by the project's builder.
+    stock netx loading; a graph file, or a NIR file snn-export wrote (``.nir``), is built from
+    Lava processes by the project's builder.
     ``model`` (the trained model) gives the float accuracy and, for graph models, its
     quantized spikes, which must equal the emulator's (``model_differing``)."""
     path = Path(path)
     netx = path.suffix == ".net"
-    net = netx_hdf5.read(path) if netx else graph_hdf5.read(path)
+    if path.suffix == ".nir":
+        from snn_export.export import from_nir
+        net = from_nir.read(path)
+    else:
+        net = netx_hdf5.read(path) if netx else graph_hdf5.read(path)
     x = emulator.as_frames(net, x)
     emu = emulator.run(net, x)
     if netx:
@@ -112,7 +117,7 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
         model.quantized_mode = False
         float_out = model.output(torch.from_numpy(x), net.time_steps)
         model_differing = 0
-        if not netx:
+        if hasattr(model, "graph"):  # a graph model: its deployed forward, layer by layer
             model.quantized_mode = True
             trained = model(torch.from_numpy(x), net.time_steps)
             model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from .errors import SnnExportError, VerificationMismatch
 
-TARGETS = ("lava",)
+TARGETS = ("lava", "nir")
 NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
 GRAPH_NAME = "network.h5"  # everything else: the snn-export graph file
+NIR_NAME = "network.nir"  # --target nir: the deployed network as a NIR graph
 REPORT_NAME = "report.md"
 
 EPILOG = """\
@@ -28,6 +29,8 @@ examples:
   snn-export model.pt --target lava --verify 50 --json
   snn-export model.pt --target lava --check --junit compliance.xml
                                                     only the spike-only compliance check
+  snn-export model.pt --target nir --verify 10      the deployed network as NIR (model_nir/
+                                                    network.nir), read back and run in Lava
 
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
@@ -67,27 +70,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write_outputs(out_dir: Path, net, graph: bool) -> list[Path]:
+def _write_outputs(out_dir: Path, net, graph: bool, target: str) -> tuple[list[Path], list]:
     """Write every file to a temporary folder first, then move them in: on an error
-    nothing is left half-written."""
+    nothing is left half-written. Returns the files and the writer's warnings."""
     from snn_export.deploy import graph_hdf5, netx_hdf5, report
 
-    name = GRAPH_NAME if graph else NETX_NAME
+    name = NIR_NAME if target == "nir" else GRAPH_NAME if graph else NETX_NAME
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    warnings = []
     try:
-        if graph:
+        if target == "nir":
+            from snn_export.export import to_nir
+            warnings = to_nir.write(net, tmp / name)
+        elif graph:
             graph_hdf5.write(net, tmp / name)
-            (tmp / REPORT_NAME).write_text(report.graph_text(net, name))
         else:
             netx_hdf5.write(net, tmp / name)
-            (tmp / REPORT_NAME).write_text(report.text(net, name))
+        text = report.graph_text(net, name) if graph else report.text(net, name)
+        (tmp / REPORT_NAME).write_text(text)
         out_dir.mkdir(exist_ok=True)
         files = []
         for f in (name, REPORT_NAME):
             os.replace(tmp / f, out_dir / f)
             files.append(out_dir / f)
-        return files
+        return files, warnings
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -114,7 +121,7 @@ def _lower_and_check(model, ckpt, args, model_path: Path):
     return net, [v for v in compliance.check_network(net) if v.rule not in allow]
 
 
-def _export_lava(args) -> int:
+def _export(args) -> int:
     from snn_export.deploy import compliance
     from snn_export.export.from_checkpoint import load_model
     from snn_export.train.graph_model import GraphSNN
@@ -155,8 +162,12 @@ def _export_lava(args) -> int:
     graph = isinstance(model, GraphSNN)
     out_dir = Path(args.output) if args.output else \
         model_path.parent / f"{model_path.stem}_{args.target}"
-    files = _write_outputs(out_dir, net, graph)
+    files, warnings = _write_outputs(out_dir, net, graph, args.target)
     summary = {"target": args.target, "files": [str(f) for f in files], "compliant": True}
+    if warnings:
+        summary["warnings"] = warnings
+        for warning in warnings:
+            print(f"snn-export: warning: {warning}", file=sys.stderr)
     if not args.json:
         print((out_dir / REPORT_NAME).read_text())
         print("wrote " + ", ".join(summary["files"]))
@@ -190,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.target not in TARGETS:
             raise SnnExportError(f"unknown --target {args.target!r}; available: "
                                  f"{', '.join(TARGETS)}")
-        return _export_lava(args)
+        return _export(args)
     except SnnExportError as exc:
         print(f"snn-export: error: {exc}", file=sys.stderr)
         return exc.exit_code

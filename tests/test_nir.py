@@ -1,0 +1,174 @@
+"""NIR out (``--target nir``): real nir files, read back with nir's type checking, and the
+deployed network rebuilt from them bit for bit."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from snn_export import checkpoint
+from snn_export import fixed_point as fp
+from snn_export.cli import main
+from snn_export.deploy.lower_graph import lower_graph
+from snn_export.errors import SnnExportError
+from snn_export.graph import Conv, Network, Neurons
+from snn_export.model_graph import latencies
+from snn_export.sim import emulator
+from snn_export.train.graph_model import GraphSNN
+from snn_export.train.trainer import TrainConfig, train
+
+from .strategies import input_specs, inputs, networks
+from .test_graph_deploy import graphs
+
+nir = pytest.importorskip("nir")
+from snn_export.export import from_nir, to_nir  # noqa: E402  (needs nir)
+
+
+def assert_same_run(a: Network, b: Network, x) -> int:
+    """Emulator spikes and final states of every group are identical; returns the spikes."""
+    ra, rb = emulator.run(a, x), emulator.run(b, x)
+    assert ra.spikes.keys() == rb.spikes.keys()
+    for name in ra.spikes:
+        np.testing.assert_array_equal(ra.spikes[name], rb.spikes[name], err_msg=name)
+        for reg in ra.states[name]:
+            np.testing.assert_array_equal(ra.states[name][reg], rb.states[name][reg],
+                                          err_msg=f"{name}.{reg}")
+    return sum(int(s.sum()) for s in ra.spikes.values())
+
+
+def round_trip(net: Network, path) -> Network:
+    to_nir.write(net, path)
+    nir.read(path, type_check=True)  # nir itself accepts the file
+    return from_nir.read(path)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=graphs(), data=st.data())
+def test_every_lowered_graph_round_trips_bit_exact(case, data, tmp_path_factory):
+    graph, seed = case
+    torch.manual_seed(seed)
+    model = GraphSNN(graph).eval()
+    time_steps = latencies(graph)[graph.readout] + 3
+    net = lower_graph(graph, model.tensors(), time_steps)
+    back = round_trip(net, tmp_path_factory.mktemp("nir") / "g.nir")
+    x = data.draw(inputs((net.input_shape, net.input_bits, time_steps), samples=4))
+    assert_same_run(net, back, x)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_random_networks_round_trip_or_are_refused_by_name(data, tmp_path_factory):
+    """Random networks (LIF, LIFReset, ATRLIF; Dense, DelayDense, Sparse, Conv, recurrence):
+    either the NIR round trip is exact, or the refusal names the synapse or group NIR
+    cannot express (per-synapse delays that differ, reshaping Dense groups, ...)."""
+    spec = data.draw(input_specs())
+    net = data.draw(networks(spec))
+    path = tmp_path_factory.mktemp("nir") / "r.nir"
+    try:
+        back = round_trip(net, path)
+    except SnnExportError as exc:
+        names = [s.name for s in net.synapses] + [g.name for g in net.neurons]
+        assert any(str(exc).startswith(f"{kind} {n}:") for n in names
+                   for kind in ("synapses", "neurons")), exc
+        assert not path.exists()
+        event("refused")
+        return
+    event("round trip")
+    assert_same_run(net, back, data.draw(inputs(spec)))
+
+
+def test_neuron_parameters_are_lavas_update_in_nir_units(tmp_path):
+    """A CubaLIF Euler step with dt = 1 from the written parameters is Loihi's update
+    (in activation units, before rounding): I' = (1 - (du + 1)/4096) I + a,
+    v' = (1 - dv/4096) v + I' + bias; spike when v > vth."""
+    p = fp.LIFParams(vth=300, du=1023, dv=512)
+    group = Neurons("n", (3,), p, np.array([5, -7, 0]))
+    net = Network((2,), 4, 5, [group], [])
+    node = to_nir.to_nir(net)[0].nodes["n"]
+    assert isinstance(node, nir.CubaLIF)
+    i, v, a = np.array([10.0, -3.0, 0.0]), np.array([40.0, 2.0, -8.0]), np.array([7.0, 1.0, 2.0])
+    i_next = i + (-i + node.w_in * a) / node.tau_syn
+    v_next = v + (node.v_leak - v + node.r * i_next) / node.tau_mem
+    np.testing.assert_allclose(i_next, (1 - (p.du + 1) / 4096) * i + a)
+    np.testing.assert_allclose(v_next, (1 - p.dv / 4096) * v + i_next + group.bias)
+    assert np.all(node.v_threshold == p.vth) and np.all(node.v_reset == 0)
+
+
+def test_a_file_without_snn_export_metadata_is_refused_with_its_name(tmp_path):
+    graph = nir.NIRGraph.from_list(nir.Input(input_type={"input": np.array([2])}),
+                                   nir.Linear(weight=np.ones((3, 2))),
+                                   nir.Output(output_type={"output": np.array([3])}))
+    nir.write(tmp_path / "other.nir", graph)
+    with pytest.raises(SnnExportError, match="other.nir: not written by snn-export"):
+        from_nir.read(tmp_path / "other.nir")
+    with pytest.raises(SnnExportError, match="missing.nir: no such NIR file"):
+        from_nir.read(tmp_path / "missing.nir")
+
+
+def test_a_kernel_nir_cannot_type_is_refused_and_nothing_is_written(tmp_path):
+    group = Neurons("g", (1, 3, 2), fp.LIFParams(vth=1, du=4095, dv=4096), np.zeros(6, int))
+    conv = Conv("c", "input", "g", np.ones((1, 1, 2, 1), int))
+    net = Network((1, 4, 2), 1, 4, [group], [conv])
+    net.validate()
+    with pytest.raises(SnnExportError, match="synapses c: nir 1.0.8's Conv2d takes only square"):
+        to_nir.write(net, tmp_path / "c.nir")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The demo's dense chain and a BIASNN-style OR-residual network with ALIF masks."""
+    folder = tmp_path_factory.mktemp("nir_models")
+    paths = {}
+    for name, config in {
+            "dense": TrainConfig(hidden=(16,), time_steps=8, epochs=1),
+            "biasnn": TrainConfig(arch="biasnn_resnet", hidden=(4, 8), head="flatten",
+                                  time_steps=16, epochs=1, quantization_aware=False)}.items():
+        paths[name] = folder / f"{name}.pt"
+        checkpoint.save(train(config, progress=False), paths[name])
+    return paths
+
+
+@pytest.mark.parametrize("name", ["dense", "biasnn"])
+def test_target_nir_writes_a_typed_graph_with_its_conventions(trained, name, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(trained[name]), "--target", "nir", "-o", str(out), "--json", "-q"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["files"] == [str(out / "network.nir"), str(out / "report.md")]
+    graph = nir.read(out / "network.nir", type_check=True)
+    meta = graph.metadata["snn_export"]
+    assert meta["dt"] == 1.0 and meta["synapse_delay_steps"] == 1
+    kinds = {type(n).__name__ for n in graph.nodes.values()}
+    assert {"Input", "Output", "CubaLIF", "Linear"} <= kinds
+    if name == "biasnn":
+        assert "Conv2d" in kinds and "Flatten" in kinds
+        alif = [g for g, n in graph.nodes.items()
+                if n.metadata.get("snn_export", {}).get("kind") == "atrlif"]
+        assert alif and len(summary["warnings"]) == len(alif)
+        for group in alif:
+            assert f"snn-export: warning: {group}: adaptive threshold" in captured.err
+    else:
+        assert "warnings" not in summary
+    back = from_nir.read(out / "network.nir")
+    x = np.random.default_rng(0).integers(0, 2**back.input_bits, (5, *back.input_shape))
+    # the same network the lava target writes
+    lava_out = tmp_path / "lava"
+    assert main([str(trained[name]), "--target", "lava", "-o", str(lava_out), "-q",
+                 "--json"]) == 0
+    capsys.readouterr()
+    from snn_export.deploy import graph_hdf5, netx_hdf5
+    deployed = graph_hdf5.read(lava_out / "network.h5") if name == "biasnn" else \
+        netx_hdf5.read(lava_out / "network.net")
+    assert assert_same_run(deployed, back, x) > 0
+
+
+@pytest.mark.lava
+@pytest.mark.slow
+def test_a_nir_file_runs_bit_exact_in_lava(trained, tmp_path, capsys):
+    code = main([str(trained["biasnn"]), "--target", "nir", "-o", str(tmp_path / "out"),
+                 "--verify", "3", "--json", "-q"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["bit_exact"] and summary["model_differing"] == 0
