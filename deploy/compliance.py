@@ -193,6 +193,15 @@ def _time_mean(graph: ModelGraph, node: Node) -> list[Violation]:
                       "or channels instead, or integrate over time in a leaky neuron")]
 
 
+def _time_linear(graph: ModelGraph, node: Node) -> list[Violation]:
+    """causal/temporal-pool: a linear map over the time axis (SynA-T)."""
+    return [Violation("causal/temporal-pool", node.name,
+                      f"TIME_LINEAR mixes all {node.get('steps')} time steps of "
+                      f"{_describe(graph, node.inputs[0])}: each step's output reads later "
+                      "steps, so it needs the whole sample before it can act; attend over "
+                      "channels or space instead (SynA-C, SynA-S)")]
+
+
 def _join(graph: ModelGraph, node: Node) -> list[Violation]:
     """spike-only/join-input: every input of a join or maxpool must be binary spikes."""
     bad = [s for s in node.inputs if _spike_range(graph, s) != 1]
@@ -206,7 +215,8 @@ def _join(graph: ModelGraph, node: Node) -> list[Violation]:
 
 _CHECKS = {"conv": _synapse, "linear": _synapse, "add": _add, "mul": _mul,
            "sigmoid": _activation, "relu": _activation, "minmax": _activation,
-           "invert": _invert, "time_mean": _time_mean, "attention": _attention,
+           "invert": _invert, "time_mean": _time_mean, "time_linear": _time_linear,
+           "attention": _attention,
            "maxpool": _join, **{op: _join for op in JOINS}}
 
 

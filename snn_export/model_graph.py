@@ -22,6 +22,8 @@ Operations (``Node.op``), by what they emit:
   name them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``minmax`` (per channel, within
   each step: ``(x - min) / (max - min)`` over height and width, BIASNN's normalisation),
   ``invert`` (``1 - x``), ``time_mean`` (the mean over all time steps, not causal),
+  ``time_linear`` (``steps``: a learned linear map over the time axis, ``out[t] =
+  sum_s W[t, s] x[s] + b[t]`` for every feature, SynA-T's temporal attention; not causal),
   ``attention`` (inputs q, k, v of one (C, H, W) shape, tokens the H*W positions:
   ``(q k^T) v / (H W)`` within each step, spike-driven self-attention without softmax).
   One of them is deployable when the user allows it: an ``add`` of spikes (SEW's ADD
@@ -48,15 +50,17 @@ from .graph import INPUT
 SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool")
 JOINS = ("or", "and", "andnot")
 SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
-GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "attention")
+GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "time_linear",
+          "attention")
 OPS = SPIKING + SYNAPTIC + GRADED
 ARITY = {"or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
          "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
-         "minmax": 1, "invert": 1, "time_mean": 1, "attention": 3}  # lif and alif: one or more
+         "minmax": 1, "invert": 1, "time_mean": 1, "time_linear": 1,
+         "attention": 3}  # lif and alif: one or more
 REQUIRED = {"lif": ("tau_mem", "threshold"),
             "alif": ("tau_mem", "threshold", "theta_step", "tau_theta", "tau_r"),
             "conv": ("out_channels", "kernel"), "linear": ("out_features",),
-            "maxpool": ("kernel",), "avgpool": ("kernel",)}
+            "maxpool": ("kernel",), "avgpool": ("kernel",), "time_linear": ("steps",)}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -291,7 +295,12 @@ def alignment_delays(graph: ModelGraph, lat: dict | None = None) -> dict[str, di
 
 
 def check_time_steps(graph: ModelGraph, time_steps: int) -> None:
-    """Refuse a step count with which the readout never sees the input."""
+    """Refuse a step count with which the readout never sees the input, or that differs from
+    the one a ``time_linear`` node was built for."""
+    for node in graph.nodes:
+        if node.op == "time_linear" and int(node.get("steps")) != time_steps:
+            raise SnnExportError(f"time_steps={time_steps}, but node {node.name!r} (time_linear) "
+                                 f"maps {node.get('steps')} steps: use {node.get('steps')}")
     depth = latencies(graph)[graph.readout]
     if time_steps <= depth:
         raise SnnExportError(f"time_steps={time_steps}, but the readout {graph.readout!r} first "

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from snn_export.model_graph import ModelGraph, Node, alignment_delays, latencies, shapes
+from snn_export.errors import SnnExportError
+from snn_export.model_graph import (ModelGraph, Node, alignment_delays, check_time_steps,
+                                    latencies, shapes)
 from snn_export.train.architectures import (ARCHITECTURES, BIASNN_ALIF, JOIN_OPS, biasnn_resnet,
                                             sew_resnet, syna_resnet)
 from snn_export.train.graph_model import GraphSNN, shift
@@ -263,6 +265,32 @@ def test_published_forms_compute_float_attention():
             s = model._value(reader, "s1b1_att_s", out, {})
             assert set(s.unique().tolist()) == {0.0, 1.0}
             assert torch.equal(value, features * (1 - s))
+
+
+def test_synat_weights_every_step_from_all_steps():
+    """SynA-T (published): per-step MA weights in (0, 1) and binary IA spikes of shape
+    (1, 1, 1); a change in the last input frames changes the weight of the first step (it
+    reads the whole sample: not causal); built for one step count."""
+    graph = ARCHITECTURES["syna_t_resnet"](SHAPE, 4, 8, 1 / 255, (4, 6), time_steps=12)
+    model = _lively(GraphSNN(graph)).eval()
+    frames = torch.randint(0, 256, (2, 12, *SHAPE))
+    later = frames.clone()
+    later[:, 5:] = 255 - later[:, 5:]
+    reader = graph.node("s2b1_a")  # a spiking node reading the block
+    weights = []
+    for x in (frames, later):
+        out = _run(model, x, 12)
+        with torch.no_grad():
+            weights.append(model._value(reader, "s1b1_ma", out, {}))
+        assert out["s1b1_ia"].shape == (2, 12, 1, 1, 1)
+        assert set(out["s1b1_ia"].unique().tolist()) <= {0.0, 1.0}
+    assert weights[0].shape == (2, 12, 1, 1, 1) and 0 < weights[0].min() < weights[0].max() < 1
+    assert not torch.equal(weights[0][:, 0], weights[1][:, 0])
+    with pytest.raises(SnnExportError, match="time_steps=10, but node 's1b1_ma_time'"):
+        check_time_steps(graph, 10)
+    with pytest.raises(SnnExportError,
+                       match="'s1b1_(ma|ia)_time' \\(time_linear\\) maps 12 steps"):
+        _run(model, frames[:, :10], 10)
 
 
 # --- Every architecture ---

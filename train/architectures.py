@@ -170,19 +170,27 @@ def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
 def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
                 channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
                 published: bool = False, head: str = "pool",
-                form: str = "channel") -> ModelGraph:
+                form: str = "channel", time_steps: int | None = None) -> ModelGraph:
     """SynA-ResNet: the OR-Spiking ResNet with SynA on every block.
 
     Spike-only (default): binary masks on the backbone and the shortcut, per channel
     (``form="channel"``, SynA-C) or per pixel (``"spatial"``, SynA-S): :func:`sew_resnet`
-    with ``join="or"``. ``published=True``: seed 004's SynA-C, non-deployable: the
-    backbone's MA scales features by sigmoid channel weights (a float activation and a
-    float multiply), the shortcut's IA multiplies by a spiking mask. SynA-T (over time)
-    needs all steps first; the compliance check's ``causal/temporal-pool`` rule covers it.
+    with ``join="or"``. ``published=True``: seed 004's SynA, non-deployable: the
+    backbone's MA scales features by sigmoid weights (a float activation and a float
+    multiply), the shortcut's IA multiplies by a spiking mask, per channel
+    (``form="channel"``, SynA-C) or per time step (``"temporal"``, SynA-T, which needs
+    ``time_steps``: each step's weight is a learned linear map (``time_linear``) of every
+    step's pooled activity, so it needs the whole sample first: ``causal/temporal-pool``).
+    SynA-T's stand-ins: a conv 1x1 to one channel pools the channels (for max and mean
+    pooling) and one linear map over the steps replaces the bottleneck MLP.
     """
-    forms = {"channel": "syna_c", "spatial": "syna_s"}
-    if form not in forms or (published and form != "channel"):
-        raise ValueError(f"form {form!r}: use channel or spatial (published: channel)")
+    forms = {"channel": "syna_c", "spatial": "syna_s", "temporal": None}
+    if form not in forms or (published and form == "spatial") or \
+            (not published and form == "temporal"):
+        raise ValueError(f"form {form!r}: use channel or spatial (published: channel or "
+                         "temporal)")
+    if form == "temporal" and not time_steps:
+        raise ValueError("SynA-T maps the time axis: give time_steps")
     if not published:
         return sew_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
                           neuron, join="or", attention=forms[form], head=head)
@@ -196,14 +204,30 @@ def syna_resnet(input_shape, num_classes: int, input_bits: int, input_scale: flo
             continue
         y, short = node.inputs
         c, h, w = size[y]
-        b.add(f"{node.name}_ma_pool", "avgpool", [y], kernel=[h, w])
-        b.add(f"{node.name}_ma_conv", "conv", [f"{node.name}_ma_pool"], out_channels=c, kernel=1)
-        b.add(f"{node.name}_ma", "sigmoid", [f"{node.name}_ma_conv"])
-        y = b.add(f"{node.name}_ma_scaled", "mul", [y, f"{node.name}_ma"])
-        ia = b.channel_mask(f"{node.name}_ia", short, (c, h, w))
+        if form == "temporal":
+            ma = b.add(f"{node.name}_ma", "sigmoid", [_step_weights(b, f"{node.name}_ma", y,
+                                                                    (c, h, w), time_steps)])
+            ia = b.add(f"{node.name}_ia", "lif", [_step_weights(b, f"{node.name}_ia", short,
+                                                                (c, h, w), time_steps)],
+                       **b.neuron)
+        else:
+            b.add(f"{node.name}_ma_pool", "avgpool", [y], kernel=[h, w])
+            b.add(f"{node.name}_ma_conv", "conv", [f"{node.name}_ma_pool"], out_channels=c,
+                  kernel=1)
+            ma = b.add(f"{node.name}_ma", "sigmoid", [f"{node.name}_ma_conv"])
+            ia = b.channel_mask(f"{node.name}_ia", short, (c, h, w))
+        y = b.add(f"{node.name}_ma_scaled", "mul", [y, ma])
         short = b.add(f"{node.name}_ia_gate", "and", [short, ia])
         b.add(node.name, "add", [y, short])  # features and spikes: a real-valued join
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def _step_weights(b: _Builder, name: str, x: str, shape: tuple, time_steps: int) -> str:
+    """SynA-T's temporal scores (1, 1, 1) per step: ``x`` pooled over space (average) and
+    channels (a conv 1x1 to one channel), then a linear map over all steps."""
+    b.add(f"{name}_pool", "avgpool", [x], kernel=list(shape[1:]))
+    b.add(f"{name}_conv", "conv", [f"{name}_pool"], out_channels=1, kernel=1)
+    return b.add(f"{name}_time", "time_linear", [f"{name}_conv"], steps=time_steps)
 
 
 def ms_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -269,6 +293,16 @@ def syna_resnet_published(input_shape, num_classes: int, input_bits: int, input_
     """:func:`syna_resnet` with ``published=True``."""
     return syna_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
                        neuron, published=True, head=head)
+
+
+def syna_t_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(8, 16), blocks: int = 1, neuron: dict | None = None,
+                  head: str = "pool", time_steps: int = 16) -> ModelGraph:
+    """:func:`syna_resnet` as published with temporal attention (SynA-T), non-deployable;
+    built for ``time_steps`` steps."""
+    return syna_resnet(input_shape, num_classes, input_bits, input_scale, channels, blocks,
+                       neuron, published=True, head=head, form="temporal",
+                       time_steps=time_steps)
 
 
 def syna_s_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -391,7 +425,7 @@ def spikeatconv(input_shape, num_classes: int, input_bits: int, input_scale: flo
 
 ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
                  "syna_resnet": syna_resnet, "syna_s_resnet": syna_s_resnet,
-                 "syna_resnet_published": syna_resnet_published,
+                 "syna_resnet_published": syna_resnet_published, "syna_t_resnet": syna_t_resnet,
                  "ms_resnet": ms_resnet, "biasnn_resnet": biasnn_resnet,
                  "biasnn_published": biasnn_published, "attention_net": attention_net,
                  "ma_snn": ma_snn, "staa_snn": staa_snn, "spikeatconv": spikeatconv}

@@ -55,6 +55,8 @@ def _module(node, in_shape: tuple) -> nn.Module | None:
     if node.op == "batchnorm":
         bn = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
         return bn(in_shape[0], eps=float(node.get("eps", 1e-5)))
+    if node.op == "time_linear":  # weight (steps, steps): output step t reads every step s
+        return nn.Linear(int(node.get("steps")), int(node.get("steps")))
     return None
 
 
@@ -63,6 +65,13 @@ def shift(train: torch.Tensor, steps: int) -> torch.Tensor:
     if steps == 0:
         return train
     return torch.cat([torch.zeros_like(train[:, :steps]), train[:, :-steps]], 1)
+
+
+def per_frame(fn, train: torch.Tensor) -> torch.Tensor:
+    """``fn`` applied to the frames of ``train`` (batch, T, ...) as one batch of frames.
+    (``reshape``, not ``unflatten``: an ONNX trace keeps the batch axis dynamic.)"""
+    out = fn(train.flatten(0, 1))
+    return out.reshape(*train.shape[:2], *out.shape[1:])
 
 
 class GraphSNN(nn.Module):
@@ -145,9 +154,9 @@ class GraphSNN(nn.Module):
         ins = [self._value(node, s, trains, cache) for s in n.inputs]
         x = ins[0]
         if n.op in ("conv", "linear", "batchnorm"):
-            out = self.ops[name](x.flatten(0, 1)).unflatten(0, x.shape[:2])
+            out = per_frame(self.ops[name], x)
         elif n.op == "avgpool":
-            out = F.avg_pool2d(x.flatten(0, 1), pair(n.get("kernel"))).unflatten(0, x.shape[:2])
+            out = per_frame(lambda f: F.avg_pool2d(f, pair(n.get("kernel"))), x)
         elif n.op == "flatten":
             out = x.flatten(2)
         elif n.op == "add":
@@ -167,6 +176,11 @@ class GraphSNN(nn.Module):
             q, k, v = (t.flatten(3) for t in ins)
             scores = torch.einsum("btcp,btcr->btpr", q, k) / q.shape[-1]
             out = torch.einsum("btpr,btcr->btcp", scores, v).reshape(x.shape)
+        elif n.op == "time_linear":  # every step reads all steps (not causal)
+            if x.shape[1] != int(n.get("steps")):
+                raise SnnExportError(f"node {name!r} (time_linear) maps {n.get('steps')} "
+                                     f"steps; run the model with time_steps={n.get('steps')}")
+            out = self.ops[name](x.movedim(1, -1)).movedim(-1, 1)
         else:  # time_mean: every step sees the mean over all steps (not causal)
             out = x.mean(1, keepdim=True).expand_as(x)
         cache[key] = out

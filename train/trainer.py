@@ -290,14 +290,16 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
         raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
     width = config.hidden[0] if config.arch == "attention_net" else tuple(config.hidden)
-    depth = {}
+    extra = {}
     if config.blocks != 1:
         if "blocks" not in inspect.signature(make).parameters:
             raise ValueError(f"{config.arch} has no residual stages: --blocks applies to the "
                              "ResNets")
-        depth = {"blocks": config.blocks}
+        extra = {"blocks": config.blocks}
+    if "time_steps" in inspect.signature(make).parameters:  # SynA-T maps the time axis
+        extra["time_steps"] = config.time_steps
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
-                 neuron=neuron, channels=width, head=config.head, **depth)
+                 neuron=neuron, channels=width, head=config.head, **extra)
     check_time_steps(graph, config.time_steps)
     model = GraphSNN(graph, config.surrogate, config.alpha)
     if config.quantization_aware and model.graded_nodes:
