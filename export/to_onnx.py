@@ -70,8 +70,7 @@ def input_shape(ckpt: dict) -> tuple[int, ...]:
     return (features,)
 
 
-def write_onnx(model: DenseSNN | GraphSNN, ckpt: dict, path: str | Path,
-               opset: int = OPSET) -> dict:
+def write_onnx(model: DenseSNN | GraphSNN, ckpt: dict, path: str | Path) -> dict:
     """Export ``model`` (from :func:`~snn_export.export.from_checkpoint.load_model`) to
     ``path``; nothing is written unless the exported file passes onnx's checks.
 
@@ -101,7 +100,7 @@ def write_onnx(model: DenseSNN | GraphSNN, ckpt: dict, path: str | Path,
                     torch.onnx.export(unrolled, (example,), str(tmp),
                                       input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                                       dynamic_axes={n: batch for n in (INPUT_NAME, *OUTPUT_NAMES)},
-                                      opset_version=opset, **options)
+                                      opset_version=OPSET, **options)
             except (RuntimeError, torch.onnx.errors.OnnxExporterError) as exc:
                 detail = " ".join(str(exc).split())
                 raise SnnExportError(f"{path}: torch.onnx.export failed, nothing written: "
@@ -119,7 +118,7 @@ def write_onnx(model: DenseSNN | GraphSNN, ckpt: dict, path: str | Path,
     finally:
         model.quantized_mode = mode
         model.train(training)
-    return {"path": str(path), "opset": opset, "time_steps": time_steps,
+    return {"path": str(path), "opset": OPSET, "time_steps": time_steps,
             "inputs": _shapes(exported.graph.input), "outputs": _shapes(exported.graph.output)}
 
 

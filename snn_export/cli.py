@@ -11,10 +11,11 @@ from pathlib import Path
 
 from .errors import SnnExportError, VerificationMismatch
 
-TARGETS = ("lava", "nir")
+TARGETS = ("lava", "nir", "onnx")
 NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
 GRAPH_NAME = "network.h5"  # everything else: the snn-export graph file
 NIR_NAME = "network.nir"  # --target nir: the deployed network as a NIR graph
+ONNX_NAME = "model.onnx"  # --target onnx: the float network unrolled over its steps
 REPORT_NAME = "report.md"
 
 EPILOG = """\
@@ -31,6 +32,8 @@ examples:
                                                     only the spike-only compliance check
   snn-export model.pt --target nir --verify 10      the deployed network as NIR (model_nir/
                                                     network.nir), read back and run in Lava
+  snn-export model.pt --target onnx                 the float network unrolled over its time
+                                                    steps (model_onnx/model.onnx), for onnxruntime
 
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
@@ -131,6 +134,8 @@ def _export(args) -> int:
     for flag in ("verify", "evaluate"):
         if getattr(args, flag) < 0:
             raise SnnExportError(f"--{flag} N needs N >= 0")
+    if args.target == "onnx" and not args.check:
+        return _export_onnx(args, model, ckpt, model_path)
     if args.verify or args.evaluate:
         from snn_export.train import datasets
         name = ckpt["dataset"].get("name")
@@ -192,6 +197,31 @@ def _export(args) -> int:
                                        f"on {result.mismatches} spikes and neuron states")
     if args.json:
         print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _shapes(tensors: dict) -> str:
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in tensors.items())
+
+
+def _export_onnx(args, model, ckpt, model_path: Path) -> int:
+    """The float inference network as ONNX; no lowering, so no Lava to verify against."""
+    from snn_export.export.to_onnx import write_onnx
+
+    if args.verify or args.evaluate:
+        raise SnnExportError("--verify and --evaluate run the deployed integer network: use "
+                             "--target lava or nir (ONNX holds the float network)")
+    out_dir = Path(args.output) if args.output else \
+        model_path.parent / f"{model_path.stem}_{args.target}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    facts = write_onnx(model, ckpt, out_dir / ONNX_NAME)
+    summary = {"target": "onnx", "files": [facts["path"]], **facts}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {facts['path']}: opset {facts['opset']}, unrolled over "
+              f"{facts['time_steps']} steps; inputs {_shapes(facts['inputs'])}; outputs "
+              f"{_shapes(facts['outputs'])}")
     return 0
 
 
