@@ -25,9 +25,10 @@ Inputs and outputs, all float32 with a dynamic ``batch`` axis:
 - ``spikes``: the readout's spikes per step, 0 or 1, ``(batch, time_steps, classes)``.
 
 Published (non-deployable) forms export too: their graded nodes (``add`` of values, ``mul``,
-``sigmoid``, ``relu``, ``minmax``, ``invert``, ``attention``, ``time_mean``) are ordinary
-ONNX ops. Every file is checked (``onnx.shape_inference.infer_shapes(strict_mode=True)``,
-then ``onnx.checker.check_model(full_check=True)``) before it is written, atomically.
+``sigmoid``, ``relu``, ``minmax``, ``invert``, ``attention``, ``time_mean``,
+``time_linear``) are ordinary ONNX ops. Every file is checked
+(``onnx.shape_inference.infer_shapes(strict_mode=True)``, then
+``onnx.checker.check_model(full_check=True)``) before it is written, atomically.
 """
 from __future__ import annotations
 
