@@ -1,4 +1,5 @@
-"""``snn-export``: deploy a trained spiking network and verify it in Lava."""
+"""``snn-export``: deploy a trained spiking network, verify it in Lava, or write it as NIR or
+ONNX for other tools."""
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,9 @@ def parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train)")
     p.add_argument("--target", required=True, metavar="TARGET",
-                   help=f"what to produce: {', '.join(TARGETS)}")
+                   help="what to produce: lava (the deployed network for Lava: netx HDF5 or "
+                        "the snn-export graph file), nir (the deployed network as a NIR "
+                        "graph) or onnx (the float network, unrolled over its steps)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="output folder (default: <model stem>_<target> beside the model)")
     p.add_argument("--verify", type=int, metavar="N", default=0,
@@ -165,8 +168,7 @@ def _export(args) -> int:
                   file=sys.stdout if args.check else sys.stderr)
         return 2 if violations else 0
     graph = isinstance(model, GraphSNN)
-    out_dir = Path(args.output) if args.output else \
-        model_path.parent / f"{model_path.stem}_{args.target}"
+    out_dir = _out_dir(args, model_path)
     files, warnings = _write_outputs(out_dir, net, graph, args.target)
     summary = {"target": args.target, "files": [str(f) for f in files], "compliant": True}
     if warnings:
@@ -200,6 +202,12 @@ def _export(args) -> int:
     return 0
 
 
+def _out_dir(args, model_path: Path) -> Path:
+    """``-o``, or ``<model stem>_<target>`` beside the model."""
+    return Path(args.output) if args.output else \
+        model_path.parent / f"{model_path.stem}_{args.target}"
+
+
 def _shapes(tensors: dict) -> str:
     return ", ".join(f"{name} {tuple(shape)}" for name, shape in tensors.items())
 
@@ -211,8 +219,7 @@ def _export_onnx(args, model, ckpt, model_path: Path) -> int:
     if args.verify or args.evaluate:
         raise SnnExportError("--verify and --evaluate run the deployed integer network: use "
                              "--target lava or nir (ONNX holds the float network)")
-    out_dir = Path(args.output) if args.output else \
-        model_path.parent / f"{model_path.stem}_{args.target}"
+    out_dir = _out_dir(args, model_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     facts = write_onnx(model, ckpt, out_dir / ONNX_NAME)
     summary = {"target": "onnx", "files": [facts["path"]], **facts}
