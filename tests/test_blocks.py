@@ -267,6 +267,22 @@ def test_published_forms_compute_float_attention():
             assert torch.equal(value, features * (1 - s))
 
 
+def test_graded_paths_read_input_levels_as_their_float_values():
+    """A real-valued path from the input (MS-ResNet's membrane shortcut from the stem) sees
+    ``level * input_scale``, as the folded synaptic path does: both feed one batch norm, whose
+    running statistics must describe one scale."""
+    graph = ARCHITECTURES["ms_resnet"](SHAPE, 4, 8, 1 / 255, (4, 6))
+    model = GraphSNN(graph).eval()
+    x = torch.randint(0, 256, (2, *SHAPE))
+    trains = {"input": x.float().unsqueeze(1).expand(-1, 6, *SHAPE), **_run(model, x, 6)}
+    with torch.no_grad():
+        value = model._value(graph.node("s2b1_in"), "stem_conv", trains, {})
+        conv = model.ops["stem_conv"]
+        expected = torch.nn.functional.conv2d(x.float() / 255, conv.weight, None, conv.stride,
+                                              conv.padding)
+    torch.testing.assert_close(value[:, -1], expected)
+
+
 def test_synat_weights_every_step_from_all_steps():
     """SynA-T (published): per-step MA weights in (0, 1) and binary IA spikes of shape
     (1, 1, 1); a change in the last input frames changes the weight of the first step (it

@@ -148,7 +148,9 @@ class GraphSNN(nn.Module):
         if key in cache:
             return cache[key]
         g = self.graph
-        if name == INPUT or g.kind(name) == "spikes":
+        if name == INPUT:  # levels as the float values they stand for (folding does the same)
+            return self._source(node, name, trains) * g.input_scale
+        if g.kind(name) == "spikes":
             return self._source(node, name, trains)
         n = g.node(name)
         ins = [self._value(node, s, trains, cache) for s in n.inputs]
