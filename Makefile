@@ -43,14 +43,22 @@ test-core:
 	$(CORE_VENV)/bin/python -m pytest -q -m "not lava" tests
 
 # A Dense/LIF chain (netx HDF5), then an OR-residual SynA-ResNet with binary attention masks
-# (the snn-export graph file); each verified spike for spike in Lava.
+# (the snn-export graph file); each verified spike for spike in Lava, and written as NIR (read
+# back and verified in Lava) and ONNX. Then a network trained in norse, imported from NIR.
 demo: env
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
+	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target nir -o $(DEMO_DIR)/nir --verify 20
+	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target onnx -o $(DEMO_DIR)/onnx
 	$(VENV)/bin/snn-train --arch syna_resnet --hidden 8 16 --time-steps 18 --epochs 20 \
 	  --float-epochs 16 -o $(DEMO_DIR)/syna.pt
 	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target lava -o $(DEMO_DIR)/syna_lava --verify 50
+	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target nir -o $(DEMO_DIR)/syna_nir --verify 5
+	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target onnx -o $(DEMO_DIR)/syna_onnx
+	$(PY) examples/norse_digits.py --epochs 20 -o $(DEMO_DIR)/norse.nir
+	$(VENV)/bin/snn-export $(DEMO_DIR)/norse.nir --dialect norse --time-steps 16 --target lava \
+	  -o $(DEMO_DIR)/norse_lava --dataset digits --evaluate 360 --verify 20
 
 # Emulator vs Lava speed, side by side (prints samples/s and ratios).
 bench: env

@@ -11,22 +11,25 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 
-from .to_nir import FORMAT_VERSION, import_nir
+from .nir_import import read_graph
+from .to_nir import FORMAT_VERSION
+
+
+def written_by_snn_export(graph) -> bool:
+    return isinstance(graph.metadata, dict) and bool(graph.metadata.get("snn_export"))
 
 
 def read(path: str | Path) -> Network:
     """The network of an snn-export NIR file; errors name the file and the node."""
-    nir = import_nir()
+    return network(read_graph(path), path)
+
+
+def network(graph, path: str | Path) -> Network:
+    """The network of an snn-export NIR graph read from ``path``."""
     path = Path(path)
-    if not path.is_file():
-        raise SnnExportError(f"{path}: no such NIR file")
-    try:
-        graph = nir.read(path)
-    except Exception as exc:  # h5py and nir raise many types for unreadable files
-        raise SnnExportError(f"{path}: not a readable NIR file ({exc})") from None
-    meta = graph.metadata.get("snn_export") if isinstance(graph.metadata, dict) else None
-    if not meta:
+    if not written_by_snn_export(graph):
         raise SnnExportError(f"{path}: not written by snn-export (no metadata 'snn_export')")
+    meta = graph.metadata["snn_export"]
     if int(meta.get("format_version", -1)) != FORMAT_VERSION:
         raise SnnExportError(f"{path}: metadata snn_export.format_version is "
                              f"{meta.get('format_version')!r}; this snn-export reads "

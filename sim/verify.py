@@ -40,7 +40,7 @@ class VerifyResult:
     bit_exact: bool
     mismatches: int
     first_mismatch: Mismatch | None
-    accuracy: dict  # float, emulator, lava
+    accuracy: dict  # float (None without a model), emulator, lava
     layers: list[LayerComparison] = field(default_factory=list)
     model_differing: int = 0  # trained model's quantized spikes that differ from the emulator's
 
@@ -49,8 +49,9 @@ class VerifyResult:
 
     def summary(self) -> str:
         acc = self.accuracy
+        floating = "-" if acc["float"] is None else f"{acc['float']:.4f}"
         lines = [f"verified {self.samples} samples",
-                 f"accuracy: float {acc['float']:.4f}  emulator {acc['emulator']:.4f}  "
+                 f"accuracy: float {floating}  emulator {acc['emulator']:.4f}  "
                  f"lava {acc['lava']:.4f}"]
         lines += [f"  {c.layer}: {c.spikes_emulator} spikes (emulator), {c.spikes_lava} (lava), "
                   f"{c.differing} differing, {c.differing_states} differing states"
@@ -96,7 +97,7 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). A netx file (``.net``) runs through
     stock netx loading; a graph file, or a NIR file snn-export wrote (``.nir``), is built from
     Lava processes by the project's builder.
-    ``model`` (the trained model) gives the float accuracy and, for graph models, its
+    ``model`` (the trained model, or None) gives the float accuracy and, for graph models, its
     quantized spikes, which must equal the emulator's (``model_differing``)."""
     path = Path(path)
     netx = path.suffix == ".net"
@@ -113,16 +114,18 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     else:
         lava = lava_runner.run(net, x, progress=progress)
     layers, first, total = compare(emu, lava)
-    with torch.no_grad():
-        model.quantized_mode = False
-        float_out = model.output(torch.from_numpy(x), net.time_steps)
-        model_differing = 0
-        if hasattr(model, "graph"):  # a graph model: its deployed forward, layer by layer
-            model.quantized_mode = True
-            trained = model(torch.from_numpy(x), net.time_steps)
-            model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
-                                  for k, t in trained.items())
-    acc = {"float": float(np.mean(predict(float_out) == y)),
+    float_acc, model_differing = None, 0
+    if model is not None:
+        with torch.no_grad():
+            model.quantized_mode = False
+            float_acc = float(np.mean(predict(model.output(torch.from_numpy(x), net.time_steps))
+                                      == y))
+            if hasattr(model, "graph"):  # a graph model: its deployed forward, layer by layer
+                model.quantized_mode = True
+                trained = model(torch.from_numpy(x), net.time_steps)
+                model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
+                                      for k, t in trained.items())
+    acc = {"float": float_acc,
            "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
            "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}
     return VerifyResult(samples=len(x), bit_exact=total == 0 and model_differing == 0,

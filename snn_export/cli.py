@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 from .errors import SnnExportError, VerificationMismatch
+from .export.nir_dialects import DIALECTS
+
+NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale")
 
 TARGETS = ("lava", "nir", "onnx")
 NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
@@ -35,6 +38,9 @@ examples:
                                                     network.nir), read back and run in Lava
   snn-export model.pt --target onnx                 the float network unrolled over its time
                                                     steps (model_onnx/model.onnx), for onnxruntime
+  snn-export net.nir --dialect norse --time-steps 20 --target lava --dataset digits --verify 10
+                                                    a NIR graph written by norse, quantized and
+                                                    deployed like a model.pt, verified in Lava
 
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
@@ -50,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="snn-export", description=__doc__.strip(), epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train)")
+    p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train), or a "
+                   "NIR graph (.nir) written by snn-export, norse, snnTorch or another NIR tool")
     p.add_argument("--target", required=True, metavar="TARGET",
                    help="what to produce: lava (the deployed network for Lava: netx HDF5 or "
                         "the snn-export graph file), nir (the deployed network as a NIR "
@@ -72,6 +79,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE",
                    help="also write the compliance result as JUnit XML (for CI test reports)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    nir = p.add_argument_group(
+        "NIR input", "a .nir file that another tool wrote holds neither the time step, nor the "
+        "step count, nor the input encoding: say them here")
+    nir.add_argument("--dialect", choices=DIALECTS,
+                     help="the tool that wrote the graph, whose discretization is read: norse "
+                          "(norse 1.1 to_nir), snntorch (export_to_nir) or nir (forward Euler of "
+                          "NIR's equations)")
+    nir.add_argument("--dt", type=float, metavar="SECONDS",
+                     help="the time step the graph was written for (default: norse 1e-3, "
+                          "snntorch 1e-4; required for --dialect nir)")
+    nir.add_argument("--time-steps", type=int, metavar="N", help="steps per sample (required)")
+    nir.add_argument("--dataset", metavar="NAME",
+                     help="the dataset the network reads, for --verify and --evaluate; its "
+                          "input encoding is used (e.g. digits, mnist5k, moving_bars)")
+    nir.add_argument("--input-bits", type=int, metavar="B",
+                     help="input levels of B bits (default 1: binary spikes); not with --dataset")
+    nir.add_argument("--input-scale", type=float, metavar="S",
+                     help="level x stands for the value x * S (default 1.0); not with --dataset")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -127,35 +152,96 @@ def _lower_and_check(model, ckpt, args, model_path: Path):
     return net, [v for v in compliance.check_network(net) if v.rule not in allow]
 
 
+def _load_nir(args, path: Path):
+    """A .nir input: (model, ckpt, data, None, warnings) for a graph another tool wrote
+    (read with the NIR options), or (None, None, data, network, []) for one snn-export wrote
+    (the deployed network itself)."""
+    from snn_export.export import from_nir, nir_import
+
+    graph = nir_import.read_graph(path)
+    data = None
+    if args.dataset:
+        if args.input_bits is not None or args.input_scale is not None:
+            raise SnnExportError("--input-bits and --input-scale come from --dataset; give one "
+                                 "or the other")
+        data = _dataset(args.dataset, args.time_steps, f"--dataset {args.dataset}",
+                        frames=args.time_steps)
+    elif args.verify or args.evaluate:
+        raise SnnExportError(f"{path}: --verify and --evaluate run test samples: name the "
+                             "dataset the network reads with --dataset (e.g. digits, mnist5k)")
+    if from_nir.written_by_snn_export(graph):
+        given = [o for o in NIR_OPTIONS if o != "dataset" and getattr(args, o) is not None]
+        if given:
+            raise SnnExportError(f"{path}: written by snn-export, which stores the step, the "
+                                 f"encoding and the registers: drop --{given[0].replace('_', '-')}")
+        if args.evaluate or args.target == "onnx":
+            raise SnnExportError(f"{path}: holds the deployed integer network only: "
+                                 + ("--evaluate compares it with the float model" if args.evaluate
+                                    else "--target onnx writes the float model")
+                                 + "; run it on the model.pt")
+        return None, None, data, from_nir.network(graph, path), []
+    how = nir_import.NirInput(args.dialect, args.time_steps or 0, args.dt,
+                              data.input_bits if data else args.input_bits or 1,
+                              data.input_scale if data else args.input_scale or 1.0)
+    model, ckpt, warnings = nir_import.load(graph, how, str(path))
+    ckpt["dataset"]["name"] = args.dataset or ""
+    if data is not None and ckpt["dataset"]["input_size"] != data.x_test.shape[-1]:
+        raise SnnExportError(f"--dataset {args.dataset}: samples of {data.x_test.shape[-1]} "
+                             f"values, but {path} reads {tuple(model.graph.input_shape)}")
+    return model, ckpt, data, None, warnings
+
+
+def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=None):
+    """A dataset by name; event data must have one frame per step."""
+    from snn_export.train import datasets
+    try:
+        data = datasets.load(name, root, frames=frames)
+    except ValueError as exc:
+        raise SnnExportError(f"{where}: {exc}") from None
+    if data.frames and time_steps and data.frames != time_steps:
+        raise SnnExportError(f"{where}: {data.frames} frames per sample, but --time-steps "
+                             f"{time_steps}: use --time-steps {data.frames}")
+    return data
+
+
 def _export(args) -> int:
     from snn_export.deploy import compliance
     from snn_export.export.from_checkpoint import load_model
     from snn_export.train.graph_model import GraphSNN
 
     model_path = Path(args.model)
-    model, ckpt = load_model(model_path)
     for flag in ("verify", "evaluate"):
         if getattr(args, flag) < 0:
             raise SnnExportError(f"--{flag} N needs N >= 0")
+    net, warnings = None, []
+    if model_path.suffix == ".nir":
+        model, ckpt, data, net, warnings = _load_nir(args, model_path)
+    else:
+        given = [o for o in NIR_OPTIONS if getattr(args, o) is not None]
+        if given:
+            raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
+                                 f"{model_path} holds its own settings")
+        model, ckpt = load_model(model_path)
     if args.target == "onnx" and not args.check:
         return _export_onnx(args, model, ckpt, model_path)
-    if args.verify or args.evaluate:
-        from snn_export.train import datasets
+    if ckpt is not None and (args.verify or args.evaluate) and not model_path.suffix == ".nir":
         name = ckpt["dataset"].get("name")
-        try:
-            data = datasets.load(name, ckpt["dataset"].get("split", {}).get("root", "data"),
-                                 frames=ckpt["dataset"].get("frames"))
-        except ValueError as exc:
-            raise SnnExportError(f"{model_path}: field 'dataset.name': {exc}") from None
+        data = _dataset(name, None, f"{model_path}: field 'dataset.name'",
+                        ckpt["dataset"].get("split", {}).get("root", "data"),
+                        ckpt["dataset"].get("frames"))
+    if args.verify or args.evaluate:
         for flag in ("verify", "evaluate"):
             if getattr(args, flag) > len(data.x_test):
-                raise SnnExportError(f"--{flag} {getattr(args, flag)}: the {name} test split "
-                                     f"has only {len(data.x_test)} samples")
+                raise SnnExportError(f"--{flag} {getattr(args, flag)}: the {data.name} test "
+                                     f"split has only {len(data.x_test)} samples")
     unknown = set(args.allow) - set(compliance.RULES)
     if unknown:
         raise SnnExportError(f"--allow {sorted(unknown)[0]}: unknown rule; known: "
                              f"{', '.join(compliance.RULES)}")
-    net, violations = _lower_and_check(model, ckpt, args, model_path)
+    if net is None:
+        net, violations = _lower_and_check(model, ckpt, args, model_path)
+    else:
+        violations = [v for v in compliance.check_network(net) if v.rule not in set(args.allow)]
     if args.junit:
         from snn_export.atomic import atomic_path
         with atomic_path(Path(args.junit)) as tmp:
@@ -167,9 +253,10 @@ def _export(args) -> int:
             print(compliance.to_text(violations, str(model_path)),
                   file=sys.stdout if args.check else sys.stderr)
         return 2 if violations else 0
-    graph = isinstance(model, GraphSNN)
+    graph = model is None or isinstance(model, GraphSNN)
     out_dir = _out_dir(args, model_path)
-    files, warnings = _write_outputs(out_dir, net, graph, args.target)
+    files, written = _write_outputs(out_dir, net, graph, args.target)
+    warnings = warnings + written
     summary = {"target": args.target, "files": [str(f) for f in files], "compliant": True}
     if warnings:
         summary["warnings"] = warnings

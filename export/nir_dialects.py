@@ -1,0 +1,125 @@
+"""How other tools step NIR's neurons in discrete time, mapped onto snn-export's ``lif``.
+
+A NIR node is a continuous-time ODE and a NIR file stores no time step, so each tool
+discretizes (forward Euler) with its own ``dt`` and its own conventions. With
+``a = dt / tau`` per step:
+
+- ``nir``: the NIR definitions by forward Euler, as snnTorch (``dt = 1e-4`` s) and
+  spikingjelly write them.
+  LIF: ``v += a (v_leak - v + r x)``; CubaLIF: ``I += a_syn (w_in x - I)``, then
+  ``v += a_mem (v_leak - v + r I)`` with the new ``I``; IF: ``v += dt r x``.
+- ``snntorch``: ``nir`` with ``dt = 1e-4`` s, snnTorch's ``export_to_nir``.
+- ``norse`` (norse 1.1 ``to_nir``, ``dt = 1e-3`` s): norse writes ``tau = dt / tau_inv``
+  (norse issue #411), so ``a = dt**2 / tau``; its CubaLIF current jumps by ``w_in x``
+  (no ``a_syn`` factor) and the voltage reads the new current; IF: ``v += r x``.
+- every tool: spike when ``v > v_threshold``, then ``v = v_reset``; ``Threshold``: spike
+  when ``x > threshold``, no memory.
+
+snn-export's float neuron (:mod:`snn_export.train.graph_model`) is
+``u = (1 - 1/tau_syn) u + W s``, ``v = (1 - 1/tau_mem) v + u + bias``, spike when
+``v > threshold``, then ``v = 0``. Each NIR neuron maps onto it exactly: its input weights
+are multiplied by :attr:`Neuron.gain`, a constant drive goes into the bias, and a nonzero
+``v_reset`` is moved to 0 by shifting ``v`` (threshold and leak shift with it).
+Per-neuron thresholds are folded into the gains (threshold 1); time constants must be one
+value per layer (one set of decay registers per neuron group).
+
+All these tools compute a layer's spikes in the step its input arrives; on Loihi every
+synaptic hop takes one step, so the deployed network emits the same spikes one step later
+per layer (:func:`snn_export.model_graph.latencies`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from snn_export.errors import SnnExportError
+
+DIALECTS = ("norse", "snntorch", "nir")
+DEFAULT_DT = {"norse": 1e-3, "snntorch": 1e-4}  # seconds; "nir" needs --dt
+NEURONS = ("LIF", "CubaLIF", "IF", "Threshold")
+
+
+@dataclass
+class Neuron:
+    """A NIR neuron node as snn-export's ``lif``. attrs: the node's ``tau_mem``,
+    ``tau_syn`` (steps) and ``threshold``; gain: per neuron, multiplies the input weights;
+    drive: per neuron, added to the voltage every step (float units after the gain);
+    bias_gain: per neuron, what an input synapse's bias (a constant input ``x``) adds to the
+    voltage per step in steady state."""
+
+    attrs: dict
+    gain: np.ndarray
+    drive: np.ndarray
+    bias_gain: np.ndarray
+    warnings: list = field(default_factory=list)
+
+
+def _array(node, name: str, field_: str, shape: tuple) -> np.ndarray:
+    value = np.asarray(getattr(node, field_), dtype=np.float64)
+    try:
+        return np.broadcast_to(value, shape)
+    except ValueError:
+        raise SnnExportError(f"NIR node {name!r} ({type(node).__name__}): field {field_!r} "
+                             f"has shape {value.shape}, not the neuron shape {shape}") from None
+
+
+def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: str) -> float:
+    """``dt / tau`` of one time constant, the same for every neuron of the node."""
+    tau = _array(node, name, field_, shape)
+    if not np.all(tau > 0):
+        raise SnnExportError(f"NIR node {name!r}: {field_} must be > 0")
+    if np.ptp(tau) > 1e-6 * np.max(tau):
+        raise SnnExportError(f"NIR node {name!r}: {field_} varies over its neurons "
+                             f"({tau.min():g} to {tau.max():g}); snn-export deploys one time "
+                             "constant per layer")
+    a = (dt * dt if dialect == "norse" else dt) / float(np.mean(tau))
+    if a > 1 + 1e-6:
+        raise SnnExportError(f"NIR node {name!r}: {field_}={np.mean(tau):g} is shorter than "
+                             f"one step of dt={dt:g} s ({dialect} conventions): check --dt "
+                             "and --dialect")
+    return min(a, 1.0)
+
+
+def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
+    """The ``lif`` equivalent of NIR neuron ``node`` (one of :data:`NEURONS`) of ``shape``."""
+    kind = type(node).__name__
+    ones = np.ones(shape)
+    if kind == "Threshold":
+        th, reset, leak = _array(node, name, "threshold", shape), 0 * ones, 0 * ones
+        a_mem, a_syn, gain, initial = 1.0, 1.0, ones, 0 * ones
+    else:
+        th = _array(node, name, "v_threshold", shape)
+        reset = _array(node, name, "v_reset", shape) if getattr(node, "v_reset", None) \
+            is not None else 0 * ones
+        r = _array(node, name, "r", shape)
+        leak = _array(node, name, "v_leak", shape) if kind != "IF" else reset
+        a_syn = 1.0
+        if kind == "IF":
+            a_mem, gain = 0.0, r * (1.0 if dialect == "norse" else dt)
+        else:
+            a_mem = _per_step(name, node, "tau" if kind == "LIF" else "tau_mem", shape, dt,
+                              dialect)
+            gain = a_mem * r
+        if kind == "CubaLIF":
+            a_syn = _per_step(name, node, "tau_syn", shape, dt, dialect)
+            w_in = _array(node, name, "w_in", shape)
+            gain = gain * w_in * (1.0 if dialect == "norse" else a_syn)
+        # norse starts the voltage at v_leak, the others at 0
+        initial = (leak if dialect == "norse" and kind != "IF" else 0 * ones) - reset
+    th = th - reset
+    if not np.all(th > 0):
+        raise SnnExportError(f"NIR node {name!r}: the threshold must lie above v_reset")
+    uniform = np.ptp(th) <= 1e-9 * np.max(th)
+    scale = ones if uniform else 1.0 / th
+    attrs = {"tau_mem": math.inf if a_mem == 0 else 1 / a_mem,
+             "tau_syn": None if a_syn >= 1 else 1 / a_syn,
+             "threshold": float(np.mean(th)) if uniform else 1.0}
+    warnings = []
+    if np.any(initial != 0):
+        warnings.append(f"NIR node {name!r}: {dialect} starts the voltage at "
+                        f"{np.abs(initial).max():g} from v_reset, the deployed neuron at "
+                        "v_reset: the first steps may differ")
+    return Neuron(attrs, gain * scale, a_mem * (leak - reset) * scale, gain / a_syn * scale,
+                  warnings)

@@ -1,0 +1,316 @@
+"""A NIR graph written by another tool (norse, snnTorch, any NIR writer) as a trainable
+:class:`~snn_export.train.graph_model.GraphSNN` and a checkpoint-like dict, so that it is
+checked, quantized, deployed and verified through the same path as a ``model.pt``.
+
+Node mapping (NIR -> :mod:`snn_export.model_graph`):
+
+- ``Affine`` / ``Linear`` -> ``linear``; ``Conv2d`` -> ``conv``; ``Flatten`` (the whole
+  frame) -> ``flatten``; ``AvgPool2d`` -> ``avgpool``; ``SumPool2d`` -> ``avgpool`` with the
+  window size folded into the next weights (stride = kernel, no padding, in front of a
+  synapse or a neuron);
+- ``LIF``, ``CubaLIF``, ``IF``, ``Threshold`` -> ``lif``, with each tool's discretization
+  (:mod:`snn_export.export.nir_dialects`) folded into the input weights and biases;
+- several edges into a neuron are summed synapse groups; an edge from spikes (or the
+  input) straight into a neuron gets unit synapses (a depthwise 1x1 conv or an identity
+  matrix);
+- the node before ``Output`` is the readout (its spike counts); it must spike.
+
+Refused, naming the node: recurrent edges, ``Delay``, ``Scale``, the non-spiking
+integrators (``I``, ``LI``, ``CubaLI``), 1-d convolutions, sub-graphs, a synaptic node
+that sums several inputs or feeds several neurons.
+
+NIR does not say how the input is encoded: it is ``input_bits``-bit levels, level ``x``
+meaning ``x * input_scale`` (default: binary spikes), presented for ``time_steps`` steps.
+"""
+from __future__ import annotations
+
+import graphlib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from snn_export.errors import SnnExportError
+from snn_export.graph import INPUT
+from snn_export.model_graph import ModelGraph, Node, latencies
+from snn_export.train.graph_model import GraphSNN
+
+from . import nir_dialects
+from .to_nir import import_nir
+
+SYNAPSES = ("Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "SumPool2d")
+
+
+@dataclass
+class NirInput:
+    """How to read a foreign NIR graph: the tool's conventions (``dialect``, ``dt`` in
+    seconds, default per dialect), the steps per sample and the input encoding."""
+
+    dialect: str | None
+    time_steps: int
+    dt: float | None = None
+    input_bits: int = 1
+    input_scale: float = 1.0
+
+    def step(self) -> float:
+        dt = self.dt if self.dt is not None else nir_dialects.DEFAULT_DT.get(self.dialect)
+        if dt is None:
+            raise SnnExportError(f"--dialect {self.dialect}: NIR stores no time step; give "
+                                 "the one the graph was written for with --dt SECONDS")
+        if not dt > 0:
+            raise SnnExportError(f"--dt {dt}: must be > 0 seconds")
+        return float(dt)
+
+
+def read_graph(path: str | Path):
+    """``nir.read`` with errors that name the file."""
+    nir = import_nir()
+    path = Path(path)
+    if not path.is_file():
+        raise SnnExportError(f"{path}: no such NIR file")
+    try:
+        return nir.read(path)
+    except Exception as exc:  # h5py and nir raise many types for unreadable files
+        raise SnnExportError(f"{path}: not a readable NIR file ({exc})") from None
+
+
+def load(nir_graph, how: NirInput, where: str) -> tuple[GraphSNN, dict, list[str]]:
+    """The model, a checkpoint-like dict (``time_steps``, ``dataset``, ``training``) and
+    warnings for a foreign NIR graph (read from ``where``)."""
+    if how.dialect not in nir_dialects.DIALECTS:
+        raise SnnExportError(f"{where}: written by another tool: say which with --dialect "
+                             f"{{{','.join(nir_dialects.DIALECTS)}}} (NIR stores no time step, "
+                             "and each tool discretizes its neurons in its own way)")
+    if how.time_steps < 1:
+        raise SnnExportError(f"{where}: NIR holds no step count: give --time-steps N (N >= 1)")
+    graph, tensors, warnings = to_model_graph(nir_graph, how, where)
+    model = GraphSNN(graph)
+    model.ops.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model.eval()
+    ckpt = {"time_steps": how.time_steps,
+            "dataset": {"name": "", "input_size": math.prod(graph.input_shape),
+                        "input_bits": how.input_bits, "input_scale": how.input_scale,
+                        "num_classes": math.prod(model.shapes[graph.readout])},
+            "training": {"source": where, "nir_dialect": how.dialect, "dt": how.step()}}
+    return model, ckpt, warnings
+
+
+def _identifier(name: str, taken: set) -> str:
+    base = re.sub(r"\W", "_", name)
+    base = base if base and not base[0].isdigit() else f"n{base}"
+    out, k = base, 1
+    while out in taken or out == INPUT:
+        out, k = f"{base}_{k}", k + 1
+    taken.add(out)
+    return out
+
+
+def _input_shape(node, where: str) -> tuple:
+    shape = [int(s) for s in np.atleast_1d(node.input_type["input"])]
+    while len(shape) > 3 or (len(shape) == 2 and shape[0] == 1):
+        if shape[0] != 1:
+            break
+        shape = shape[1:]  # a batch axis some exporters keep
+    if len(shape) not in (1, 3):
+        raise SnnExportError(f"{where}: input shape {tuple(shape)} is not (n,) or (C, H, W)")
+    return tuple(shape)
+
+
+class _Builder:
+    def __init__(self, nir_graph, how: NirInput, where: str):
+        self.g, self.how, self.where, self.dt = nir_graph, how, where, how.step()
+        self.nodes: list[Node] = []
+        self.tensors: dict[str, torch.Tensor] = {}
+        self.shape: dict[str, tuple] = {}
+        self.factor: dict[str, float] = {}  # what a pooled value is multiplied by (SumPool)
+        self.ours: dict[str, str] = {}  # NIR name -> our name
+        self.taken: set = set()
+        self.consumer: dict[str, str] = {}  # conv / linear -> the neuron it feeds
+        self.warnings: list[str] = []
+
+    def fail(self, name: str, message: str):
+        node = self.g.nodes[name]
+        raise SnnExportError(f"{self.where}: NIR node {name!r} ({type(node).__name__}): "
+                             f"{message}")
+
+    def add(self, nir_name: str, op: str, inputs: tuple, shape: tuple, **attrs) -> str:
+        name = _identifier(nir_name, self.taken)
+        self.nodes.append(Node(name, op, inputs, attrs))
+        self.shape[name], self.factor[name] = shape, 1.0
+        return name
+
+    def kind(self, ours: str) -> str:
+        return "spikes" if ours == INPUT else next(n.op for n in self.nodes if n.name == ours)
+
+    def synapse(self, name: str, node, src: str) -> str:
+        kind, shape = type(node).__name__, self.shape[src]
+        if kind in ("Affine", "Linear"):
+            w = torch.as_tensor(np.asarray(node.weight, dtype=np.float64))
+            if len(shape) != 1 or w.dim() != 2 or w.shape[1] != shape[0]:
+                self.fail(name, f"weight {tuple(w.shape)} does not read the {shape} input"
+                          + (": put a Flatten before it" if len(shape) == 3 else ""))
+            bias = np.asarray(node.bias, dtype=np.float64) if kind == "Affine" else \
+                np.zeros(w.shape[0])
+            ours = self.add(name, "linear", (src,), (w.shape[0],), out_features=w.shape[0],
+                            bias=True)
+            self.tensors[f"{ours}.weight"] = w * self.factor[src]
+            self.tensors[f"{ours}.bias"] = torch.as_tensor(bias)
+            return ours
+        if kind == "Flatten":
+            if int(node.start_dim) not in (0, -len(shape)) or int(node.end_dim) not in \
+                    (-1, len(shape) - 1):
+                self.fail(name, "snn-export flattens whole frames (start_dim 0, end_dim -1)")
+            ours = self.add(name, "flatten", (src,), (math.prod(shape),))
+            self.factor[ours] = self.factor[src]
+            return ours
+        if len(shape) != 3:
+            self.fail(name, f"needs a (C, H, W) input, got {shape}")
+        if kind == "Conv2d":
+            w = torch.as_tensor(np.asarray(node.weight, dtype=np.float64))
+            if isinstance(node.padding, str):
+                self.fail(name, f"padding {node.padding!r}: give the padding as numbers")
+            geometry = {k: [int(v) for v in np.broadcast_to(np.asarray(getattr(node, k)), (2,))]
+                        for k in ("stride", "padding", "dilation")}
+            h, wd = ((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(
+                shape[1:], w.shape[2:], geometry["stride"], geometry["padding"],
+                geometry["dilation"]))
+            ours = self.add(name, "conv", (src,), (w.shape[0], h, wd), out_channels=w.shape[0],
+                            kernel=list(w.shape[2:]), groups=int(node.groups), bias=True,
+                            **geometry)
+            self.tensors[f"{ours}.weight"] = w * self.factor[src]
+            self.tensors[f"{ours}.bias"] = torch.as_tensor(
+                np.broadcast_to(np.asarray(node.bias, dtype=np.float64), (w.shape[0],)).copy())
+            return ours
+        kernel = [int(k) for k in np.broadcast_to(np.asarray(node.kernel_size), (2,))]
+        stride = [int(k) for k in np.broadcast_to(np.asarray(node.stride), (2,))]
+        if stride != kernel or np.any(np.asarray(node.padding) != 0) or \
+                shape[1] % kernel[0] or shape[2] % kernel[1]:
+            self.fail(name, "snn-export pools non-overlapping windows that tile the input "
+                      "(stride = kernel_size, padding 0)")
+        ours = self.add(name, "avgpool", (src,), (shape[0], shape[1] // kernel[0],
+                                                  shape[2] // kernel[1]), kernel=kernel)
+        self.factor[ours] = self.factor[src] * (math.prod(kernel) if kind == "SumPool2d" else 1)
+        return ours
+
+    def unit_synapse(self, name: str, src: str) -> str:
+        """Unit synapses from spikes, the input or a pooled value straight into a neuron."""
+        shape, f = self.shape[src], self.factor[src]
+        if len(shape) == 3:
+            c = shape[0]
+            ours = self.add(f"{name}_in", "conv", (src,), shape, out_channels=c, kernel=[1, 1],
+                            groups=c, bias=True)
+            self.tensors[f"{ours}.weight"] = torch.full((c, 1, 1, 1), f, dtype=torch.float64)
+        else:
+            ours = self.add(f"{name}_in", "linear", (src,), shape, out_features=shape[0],
+                            bias=True)
+            self.tensors[f"{ours}.weight"] = torch.eye(shape[0], dtype=torch.float64) * f
+        self.tensors[f"{ours}.bias"] = torch.zeros(shape[0], dtype=torch.float64)
+        return ours
+
+    def per_channel(self, name: str, values: np.ndarray, what: str) -> torch.Tensor:
+        """A per-neuron array as one value per output channel (conv) or feature."""
+        if values.ndim == 3:
+            flat = values.reshape(values.shape[0], -1)
+            if np.any(np.ptp(flat, axis=1) > 1e-9 * np.abs(flat).max(initial=1e-300)):
+                self.fail(name, f"its {what} varies within a channel; snn-export deploys one "
+                          "value per channel of a convolution")
+            values = flat[:, 0]
+        return torch.as_tensor(values.copy())
+
+    def neuron(self, name: str, node, srcs: list[str]) -> str:
+        inputs = [s if self.kind(s) in ("conv", "linear") else self.unit_synapse(name, s)
+                  for s in srcs]
+        shape = self.shape[inputs[0]]
+        if any(self.shape[s] != shape for s in inputs):
+            self.fail(name, f"its inputs have different shapes {[self.shape[s] for s in inputs]}")
+        n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt)
+        self.warnings += [f"{self.where}: {w}" for w in n.warnings]
+        gain = self.per_channel(name, n.gain, "gain (r, w_in or threshold)")
+        bias_gain = self.per_channel(name, n.bias_gain, "gain")
+        drive = self.per_channel(name, n.drive, "leak")
+        ours = self.add(name, "lif", tuple(inputs), shape, **n.attrs)
+        for k, s in enumerate(inputs):
+            if s in self.consumer:
+                self.fail(name, f"its input {s!r} already feeds {self.consumer[s]!r}; "
+                          "snn-export needs one neuron layer per synapse layer")
+            self.consumer[s] = ours
+            w, b = self.tensors[f"{s}.weight"], self.tensors[f"{s}.bias"]
+            if n.attrs["tau_syn"] is not None and torch.any(b != 0):
+                self.warnings.append(
+                    f"{self.where}: NIR node {name!r}: the bias of {s!r} drives its synaptic "
+                    "current; Loihi adds biases to the voltage, so it is deployed at its "
+                    f"steady-state value and the first ~{n.attrs['tau_syn']:.0f} steps differ")
+            self.tensors[f"{s}.weight"] = w * gain.reshape(-1, *[1] * (w.dim() - 1))
+            self.tensors[f"{s}.bias"] = b * bias_gain + (drive if k == 0 else 0)
+        return ours
+
+    def build(self) -> tuple[ModelGraph, dict, list[str]]:
+        g = self.g
+        preds = {name: [] for name in g.nodes}
+        for src, dst in g.edges:
+            if src not in g.nodes or dst not in g.nodes:
+                raise SnnExportError(f"{self.where}: edge {src!r} -> {dst!r} names a missing "
+                                     "node")
+            preds[dst].append(src)
+        try:
+            order = list(graphlib.TopologicalSorter(preds).static_order())
+        except graphlib.CycleError as exc:
+            raise SnnExportError(f"{self.where}: recurrent edges ({' -> '.join(exc.args[1])}) "
+                                 "are not supported; snn-export deploys feedforward graphs") \
+                from None
+        inputs = [n for n in order if type(g.nodes[n]).__name__ == "Input"]
+        outputs = [n for n in order if type(g.nodes[n]).__name__ == "Output"]
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise SnnExportError(f"{self.where}: needs one Input and one Output node, found "
+                                 f"{len(inputs)} and {len(outputs)}")
+        input_shape = _input_shape(g.nodes[inputs[0]], self.where)
+        self.ours[inputs[0]], self.shape[INPUT], self.factor[INPUT] = INPUT, input_shape, 1.0
+        readout = ""
+        for name in order:
+            node, kind = g.nodes[name], type(g.nodes[name]).__name__
+            if kind == "Input":
+                continue
+            srcs = [self.ours[p] for p in preds[name] if p in self.ours]
+            if len(srcs) != len(preds[name]) or not srcs:
+                self.fail(name, "is not reached from the Input node")
+            if kind == "Output":
+                if len(srcs) != 1 or self.kind(srcs[0]) != "lif":
+                    self.fail(name, "must follow one spiking neuron node: snn-export reads "
+                              "out spike counts (a leaky integrator readout has no spikes)")
+                readout = srcs[0]
+            elif kind in nir_dialects.NEURONS:
+                self.ours[name] = self.neuron(name, node, srcs)
+            elif kind in SYNAPSES:
+                if len(srcs) != 1:
+                    self.fail(name, f"sums {len(srcs)} inputs; snn-export needs one input per "
+                              "synapse layer (sum into the neuron instead)")
+                self.ours[name] = self.synapse(name, node, srcs[0])
+            else:
+                self.fail(name, "is not supported; snn-export imports "
+                          f"{', '.join(SYNAPSES + nir_dialects.NEURONS)}, Input, Output")
+        dangling = [n.name for n in self.nodes if n.op in ("conv", "linear")
+                    and n.name not in self.consumer]
+        if dangling:
+            raise SnnExportError(f"{self.where}: {dangling[0]!r} feeds no neuron")
+        graph = ModelGraph(input_shape, self.how.input_bits, self.how.input_scale, self.nodes,
+                           readout)
+        graph.validate(self.where)
+        depth = latencies(graph)
+        nir_name = {ours: name for name, ours in self.ours.items()}
+        for n in graph.nodes:
+            if n.op == "lif" and any(torch.any(self.tensors[f"{s}.bias"] != 0) for s in n.inputs):
+                self.warnings.append(
+                    f"{self.where}: NIR node {nir_name[n.name]!r}: its bias (or leak) acts from "
+                    f"the first step, {depth[n.name]} step(s) before its input arrives on Loihi "
+                    f"(one step per hop); {self.how.dialect} applies both in the same step, so "
+                    "its spikes may differ from the source's")
+        return graph, self.tensors, self.warnings
+
+
+def to_model_graph(nir_graph, how: NirInput, where: str = "NIR graph") \
+        -> tuple[ModelGraph, dict, list[str]]:
+    """The graph, its float64 tensors (``"<node>.weight"``, ``"<node>.bias"``) and warnings."""
+    return _Builder(nir_graph, how, where).build()

@@ -1,0 +1,327 @@
+"""NIR in: graphs written in the test run by real norse and real snnTorch, read by snn-export
+with each tool's conventions. The imported model must emit the tool's own spikes on every
+layer, one step later per layer (Loihi's hop latency), and deploy like a model.pt."""
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from snn_export.cli import main
+from snn_export.deploy.lower_graph import lower_graph
+from snn_export.errors import SnnExportError
+from snn_export.model_graph import latencies
+from snn_export.sim import emulator
+
+nir = pytest.importorskip("nir")
+from snn_export.export import nir_import  # noqa: E402  (needs nir)
+
+T = 24
+SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def dyadic_(module: torch.nn.Module, rng: np.random.Generator, scale: float) -> None:
+    """Weights on a 2**-6 grid, no biases: sums of spikes are exact in float32 in any order,
+    so the comparison is exact rather than within a tolerance."""
+    with torch.no_grad():
+        w = rng.normal(0, scale, module.weight.shape)
+        module.weight.copy_(torch.as_tensor(np.round(w * 64) / 64))
+        if module.bias is not None:
+            module.bias.zero_()
+
+
+def source_spikes(step, layers, x) -> dict[int, torch.Tensor]:
+    """Each listed layer's spikes (batch, T, neurons) when ``step(frame)`` runs the source
+    network one step at a time."""
+    out = {i: [] for i in layers}
+    hooks = [layers[i].register_forward_hook(
+        lambda _m, _a, o, i=i: out[i].append((o[0] if isinstance(o, tuple) else o).flatten(1)))
+        for i in layers]
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            step(x[:, t])
+    for h in hooks:
+        h.remove()
+    return {i: torch.stack(v, 1) for i, v in out.items()}
+
+
+def differing(model, ours_of: dict, theirs: dict, x) -> int:
+    """Spikes that differ between the imported model (delayed by its latency) and the source."""
+    with torch.no_grad():
+        ours = model(x, x.shape[1])
+    lat = latencies(model.graph)
+    total = 0
+    for i, name in ours_of.items():
+        d = lat[name]
+        total += int((ours[name].flatten(2)[:, d:] != theirs[i][:, :x.shape[1] - d]).sum())
+    return total
+
+
+def spikes(seed: int, shape) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(4, T, *shape, generator=g) < 0.3).float()
+
+
+def imported(path, dialect: str, **how):
+    model, ckpt, warnings = nir_import.load(nir_import.read_graph(path),
+                                           nir_import.NirInput(dialect, T, **how), str(path))
+    return model, ckpt, warnings
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**16), syn=st.integers(2, 5), mem=st.integers(2, 5),
+       dt_exp=st.integers(8, 11), th=st.sampled_from([0.75, 1.0, 4 / 3, 2.0]))
+def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_factory):
+    """norse's LIFCell (CubaLIF), LIFBoxCell (LIF) and IAFCell (IF) with its dt and
+    time-constant convention (tau = dt / tau_inv, norse issue #411)."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+
+    rng = np.random.default_rng(seed)
+    dt = 2.0 ** -dt_exp  # a = dt / tau is a power of two: both sides compute it exactly
+    p = nt.LIFParameters(tau_syn_inv=torch.tensor(2.0 ** (dt_exp - syn)),
+                         tau_mem_inv=torch.tensor(2.0 ** (dt_exp - mem)),
+                         v_th=torch.tensor(th))
+    box = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(2.0 ** (dt_exp - 2)),
+                              v_th=torch.tensor(th))
+    net = nt.SequentialState(torch.nn.Conv2d(2, 4, 3, padding=1), nt.LIFCell(p, dt=dt),
+                             torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 12, bias=False),
+                             nt.LIFBoxCell(box, dt=dt), torch.nn.Linear(12, 5, bias=False),
+                             nt.IAFCell(nt.IAFParameters(v_th=torch.tensor(th))))
+    for k, scale in ((0, 1.5), (3, 1.0), (5, 1.0)):
+        dyadic_(net[k], rng, scale)
+    x = spikes(seed, (2, 6, 6))
+    path = tmp_path_factory.mktemp("norse") / "net.nir"
+    nir.write(path, norse_to_nir.to_nir(net, x[:, 0], dt=dt))
+    state = [None]
+
+    def step(frame):
+        _, state[0] = net(frame, state[0])
+
+    theirs = source_spikes(step, {1: net[1], 4: net[4], 6: net[6]}, x)
+    model, _, warnings = imported(path, "norse", dt=dt)
+    assert not warnings
+    layers = {1: "n1", 4: "n4", 6: "n6"}
+    assert [n.op for n in model.graph.nodes if n.name in layers.values()] == ["lif"] * 3
+    assert differing(model, layers, theirs, x) == 0
+    assert sum(int(theirs[i].sum()) for i in layers) > 0
+    # the conventions matter: under NIR's own reading, norse's time constants are < 1 step
+    with pytest.raises(SnnExportError, match="shorter than one step"):
+        imported(path, "nir", dt=dt)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**16), alpha=st.sampled_from([0.5, 0.75, 0.875]),
+       beta=st.sampled_from([0.5, 0.75, 0.875, 0.9375]))
+def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_factory):
+    """snnTorch's Leaky (LIF) and Synaptic (CubaLIF) with reset to zero, per-neuron
+    thresholds, r = tau / dt and w_in = tau_syn / dt at snnTorch's dt = 1e-4 s."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    rng = np.random.default_rng(seed)
+    th = torch.as_tensor(rng.choice([0.75, 4 / 3, 2.0], 5), dtype=torch.float32)
+
+    def leaky(shape, threshold, **kw):  # NIR needs per-neuron parameter arrays
+        return snn.Leaky(beta=torch.full(shape, beta), threshold=threshold, init_hidden=True,
+                         reset_mechanism="zero", reset_delay=False, **kw)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3), leaky((4, 4, 4), torch.full((4, 4, 4), 4 / 3)),
+        torch.nn.Flatten(), torch.nn.Linear(64, 5, bias=False),
+        snn.Synaptic(alpha=torch.full((5,), alpha), beta=torch.full((5,), beta), threshold=th,
+                     init_hidden=True, reset_mechanism="zero", reset_delay=False),
+        torch.nn.Linear(5, 3, bias=False), leaky((3,), torch.ones(3), output=True))
+    for k, scale in ((0, 1.0), (3, 1.0), (5, 1.5)):
+        dyadic_(net[k], rng, scale)
+    x = spikes(seed, (2, 6, 6))
+    path = tmp_path_factory.mktemp("snntorch") / "net.nir"
+    nir.write(path, export_to_nir(net, x[:, 0], ignore_dims=[0]))
+    for m in net:
+        if hasattr(m, "reset_mem"):
+            m.reset_mem()
+    theirs = source_spikes(net, {1: net[1], 4: net[4], 6: net[6]}, x)
+    model, _, _ = imported(path, "snntorch")
+    # snnTorch writes tau = dt / (1 - beta) in float32 (dt = 1e-4 is not a binary fraction),
+    # so the beta read back is off by ~1e-7: a voltage that lands that close to the
+    # threshold may flip. The conventions themselves are exact (norse's test has no slack).
+    total = sum(int(v.sum()) for v in theirs.values())
+    assert total > 0
+    assert differing(model, {1: "n1", 4: "n4", 6: "n6"}, theirs, x) <= 0.02 * total
+
+
+def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
+    """The deployed integer network (emulator) equals the imported model's quantized
+    forward, spike for spike: the same path as a model.pt."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(20, 16),
+                              snn.Leaky(beta=torch.full((16,), 0.9), threshold=torch.ones(16),
+                                        init_hidden=True, reset_mechanism="zero"),
+                              torch.nn.Linear(16, 4),
+                              snn.Synaptic(alpha=torch.full((4,), 0.8), beta=torch.full((4,), 0.9),
+                                           threshold=torch.ones(4), init_hidden=True,
+                                           reset_mechanism="zero", output=True))
+    with torch.no_grad():
+        net[0].weight.mul_(4)
+        net[2].weight.mul_(4)
+    nir.write(tmp_path / "s.nir", export_to_nir(net, torch.zeros(1, 20), ignore_dims=[0]))
+    model, ckpt, warnings = imported(tmp_path / "s.nir", "snntorch", input_bits=3,
+                                     input_scale=0.25)
+    assert any("bias of" in w and "steady-state" in w for w in warnings)  # into a CubaLIF
+    assert any("acts from the first step" in w for w in warnings)
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    x = np.random.default_rng(1).integers(0, 8, (6, 20))
+    emu = emulator.run(deployed, x)
+    model.quantized_mode = True
+    with torch.no_grad():
+        ours = model(torch.as_tensor(x.astype(np.float64)), T)
+    for name, s in ours.items():
+        np.testing.assert_array_equal(s.flatten(2).numpy(), emu.spikes[name], err_msg=name)
+    assert sum(int(s.sum()) for s in emu.spikes.values()) > 0
+
+
+def graph(nodes, edges, metadata=None):
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata or {})
+
+
+def lif(n, **kw):
+    return nir.LIF(tau=np.full(n, 10.0), r=np.ones(n), v_leak=np.zeros(n),
+                   v_threshold=np.ones(n), **kw)
+
+
+def test_sum_pool_and_threshold_are_exact():
+    """SumPool2d's window size goes into the next weights; a Threshold is a memoryless
+    neuron: checked against the NIR equations computed directly (dt = 1 s, IF: v += r x)."""
+    w = (np.round(np.random.default_rng(0).normal(0, 1, (3, 8)) * 64) / 64).astype(np.float32)
+    g = graph({"input": nir.Input({"input": np.array([2, 4, 4])}),
+               "pool": nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+               "flat": nir.Flatten({"input": np.array([2, 2, 2])}, 0, -1),
+               "fc": nir.Affine(w, np.zeros(3, np.float32)),
+               "if": nir.IF(r=np.ones(3), v_threshold=np.full(3, 1.5)),
+               "gate": nir.Threshold(np.full(3, 0.5)),
+               "output": nir.Output({"output": np.array([3])})},
+              [("input", "pool"), ("pool", "flat"), ("flat", "fc"), ("fc", "if"),
+               ("if", "gate"), ("gate", "output")])
+    model, _, _ = nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
+    x = spikes(3, (2, 4, 4))
+    v, fired = torch.zeros(4, 3), []
+    for t in range(T):
+        pooled = torch.nn.functional.avg_pool2d(x[:, t], 2) * 4
+        v = v + pooled.flatten(1) @ torch.as_tensor(w).T
+        s = (v > 1.5).float()
+        v = v * (1 - s)
+        fired.append(s)
+    ref = torch.stack(fired, 1)
+    with torch.no_grad():
+        out = model(x, T)
+    np.testing.assert_array_equal(out["if"][:, 1:].numpy(), ref[:, :-1].numpy())
+    np.testing.assert_array_equal(out["gate"][:, 2:].numpy(), ref[:, :-2].numpy())
+    assert ref.sum() > 0
+
+
+@pytest.mark.parametrize("nodes, edges, message", [
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "li": nir.LI(np.ones(3), np.ones(3),
+                                                              np.zeros(3))},
+     [("input", "fc"), ("fc", "li"), ("li", "output")], "'li' (LI): is not supported"),
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3)},
+     [("input", "fc"), ("fc", "lif"), ("lif", "fc"), ("lif", "output")], "recurrent edges"),
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "d": nir.Delay(np.ones(3))},
+     [("input", "fc"), ("fc", "lif"), ("lif", "d"), ("d", "output")], "'d' (Delay): is not "
+     "supported"),
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)),
+      "lif": nir.LIF(tau=np.array([10.0, 10, 20]), r=np.ones(3), v_leak=np.zeros(3),
+                     v_threshold=np.ones(3))},
+     [("input", "fc"), ("fc", "lif"), ("lif", "output")], "tau varies over its neurons"),
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "fc2": nir.Affine(np.eye(3),
+                                                                                np.zeros(3))},
+     [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "output")], "must follow one "
+     "spiking neuron"),
+])
+def test_unsupported_graphs_are_refused_by_node(nodes, edges, message):
+    g = graph({"input": nir.Input({"input": np.array([3])}), **nodes,
+               "output": nir.Output({"output": np.array([3])})}, edges)
+    with pytest.raises(SnnExportError, match=re.escape(message)):
+        nir_import.load(g, nir_import.NirInput("nir", T, dt=1e-3), "g.nir")
+
+
+def write_lif_graph(path):
+    nir.write(path, graph({"input": nir.Input({"input": np.array([64])}),
+                           "fc": nir.Affine(np.random.default_rng(0).normal(0, 0.5, (10, 64)),
+                                            np.zeros(10)),
+                           "lif": lif(10), "output": nir.Output({"output": np.array([10])})},
+                          [("input", "fc"), ("fc", "lif"), ("lif", "output")]))
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "say which with --dialect"),
+    (["--dialect", "nir", "--time-steps", "8"], "give the one the graph was written for with --dt"),
+    (["--dialect", "norse"], "give --time-steps N"),
+    (["--dialect", "norse", "--time-steps", "8", "--verify", "2"], "with --dataset"),
+    (["--dialect", "norse", "--time-steps", "8", "--dataset", "mnist5k"],
+     "samples of 784 values, but .* reads \\(64,\\)"),
+    (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--input-bits", "3"],
+     "come from --dataset"),
+])
+def test_cli_errors_for_nir_input_say_what_to_do(args, message, tmp_path, capsys):
+    write_lif_graph(tmp_path / "g.nir")
+    assert main([str(tmp_path / "g.nir"), "--target", "lava", *args]) == 1
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "g_lava").exists()
+
+
+def test_cli_model_pt_refuses_nir_options(trained, capsys):
+    assert main([str(trained), "--target", "lava", "--dialect", "norse"]) == 1
+    assert "--dialect is for NIR input" in capsys.readouterr().err
+
+
+def test_cli_deploys_foreign_nir_with_compliance_and_evaluation(tmp_path, capsys):
+    write_lif_graph(tmp_path / "g.nir")
+    assert main([str(tmp_path / "g.nir"), "--target", "lava", "--dialect", "norse",
+                 "--time-steps", "8", "--dataset", "digits", "--evaluate", "50", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["compliant"] and summary["evaluation"]["samples"] == 50
+    assert (tmp_path / "g_lava" / "network.h5").is_file()
+    # an snn-export NIR file is the deployed network itself: written back, it runs the same
+    assert main([str(tmp_path / "g.nir"), "--target", "nir", "--dialect", "norse",
+                 "--time-steps", "8", "--dataset", "digits", "-o", str(tmp_path / "out"),
+                 "--json"]) == 0
+    capsys.readouterr()
+    assert main([str(tmp_path / "out" / "network.nir"), "--target", "lava",
+                 "-o", str(tmp_path / "again"), "--json"]) == 0
+    from snn_export.deploy import graph_hdf5
+    a = graph_hdf5.read(tmp_path / "g_lava" / "network.h5")
+    b = graph_hdf5.read(tmp_path / "again" / "network.h5")
+    x = np.random.default_rng(0).integers(0, 32, (5, 64))
+    for name, s in emulator.run(a, x).spikes.items():
+        np.testing.assert_array_equal(s, emulator.run(b, x).spikes[name], err_msg=name)
+
+
+@pytest.mark.lava
+def test_norse_built_network_deploys_to_lava_bit_exact(tmp_path, capsys):
+    """The done-when: a norse-built network, through `snn-export net.nir --target lava`,
+    runs in Lava spike for spike as in the emulator."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+
+    torch.manual_seed(0)
+    net = nt.SequentialState(torch.nn.Conv2d(1, 4, 3, padding=1), nt.LIFCell(),
+                             torch.nn.Flatten(), torch.nn.Linear(256, 20, bias=False),
+                             nt.LIFBoxCell(), torch.nn.Linear(20, 10, bias=False), nt.IAFCell())
+    with torch.no_grad():
+        net[0].weight.mul_(8)
+        net[0].bias.zero_()
+        net[3].weight.mul_(12)
+        net[5].weight.mul_(6)
+    nir.write(tmp_path / "net.nir", norse_to_nir.to_nir(net, torch.zeros(1, 1, 8, 8)))
+    assert main([str(tmp_path / "net.nir"), "--dialect", "norse", "--time-steps", "16",
+                 "--target", "lava", "--dataset", "digits", "--verify", "3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["model_differing"] == 0
+    assert all(layer["differing"] == 0 for layer in summary["layers"])
+    assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
