@@ -25,6 +25,7 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Sparse
+from snn_export.metrics import footprint
 from snn_export.model_graph import JOINS, ModelGraph, Node
 
 GRAPH_RULES = {
@@ -341,16 +342,6 @@ class LayerResources:
     cores: int
 
 
-def _footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:
-    """(stored synapses, synapses per target neuron) of one synapse group."""
-    if isinstance(s, Conv):
-        fan = int(np.prod(s.weight.shape[1:]))
-        return net.group(s.target).size * fan, fan
-    if isinstance(s, Sparse):
-        return int(s.weight.size), s.fan_in()
-    return int(s.weight.size), int(s.weight.shape[1])
-
-
 def _bits_per_synapse(s: Dense | Sparse | Conv) -> int:
     delays = isinstance(s, Dense) and s.delays is not None
     return fp.WEIGHT_BITS + _DELAY_BITS * delays
@@ -361,7 +352,7 @@ def resources(net: Network, limits: Loihi2Limits = Loihi2Limits()) -> list[Layer
     rows = []
     for group in net.neurons:
         incoming = net.incoming(group.name)
-        counts = [_footprint(net, s) for s in incoming]
+        counts = [footprint(net, s) for s in incoming]
         bits = sum(n * _bits_per_synapse(s) for (n, _), s in zip(counts, incoming))
         synapses, fan_in = sum(n for n, _ in counts), sum(f for _, f in counts)
         rows.append(LayerResources(group.name, group.size, synapses, bits, fan_in,

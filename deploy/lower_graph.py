@@ -25,6 +25,8 @@ of an add).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 
@@ -155,3 +157,19 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
                   low.synapses, {**(metadata or {}), "readout": graph.readout})
     net.validate()
     return net
+
+
+def mask_groups(net: Network) -> list[str]:
+    """The neuron groups that gate others as binary masks (SynA's and BIASNN's attention
+    masks): the second input (``<gate>.in1``) of an AND or AND NOT gate, through relays."""
+    and_params = gate("", (1,), "and").params
+    found = []
+    for s in net.synapses:
+        if s.name != f"{s.target}.in1" or s.source == INPUT:
+            continue
+        if net.group(s.target).params == and_params or np.any(np.asarray(s.weight) < 0):
+            source = re.sub(r"_delay\d+$", "", s.source)
+            source = source if any(g.name == source for g in net.neurons) else s.source
+            if source not in found:
+                found.append(source)
+    return found

@@ -20,7 +20,6 @@ NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
 GRAPH_NAME = "network.h5"  # everything else: the snn-export graph file
 NIR_NAME = "network.nir"  # --target nir: the deployed network as a NIR graph
 ONNX_NAME = "model.onnx"  # --target onnx: the float network unrolled over its steps
-REPORT_NAME = "report.md"
 
 EPILOG = """\
 examples:
@@ -47,14 +46,17 @@ exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only comp
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # usage errors exit 1, like every other error
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors exiting 1 like every other error (2 and 3 have their
+    own meanings: not compliant, verification mismatch)."""
+
+    def error(self, message):
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="snn-export", description=__doc__.strip(), epilog=EPILOG,
+    p = Parser(prog="snn-export", description=__doc__.strip(), epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train), or a "
                    "NIR graph (.nir) written by snn-export, norse, snnTorch or another NIR tool")
@@ -101,55 +103,62 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _write_outputs(out_dir: Path, net, graph: bool, target: str) -> tuple[list[Path], list]:
-    """Write every file to a temporary folder first, then move them in: on an error
-    nothing is left half-written. Returns the files and the writer's warnings."""
-    from snn_export.deploy import graph_hdf5, netx_hdf5, report
-
-    name = NIR_NAME if target == "nir" else GRAPH_NAME if graph else NETX_NAME
+def _atomic_files(out_dir: Path, write) -> list[Path]:
+    """``write(folder)`` into a temporary folder beside ``out_dir``, then move its files in:
+    on an error nothing is left half-written. Returns the files in ``out_dir``."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    warnings = []
     try:
-        if target == "nir":
-            from snn_export.export import to_nir
-            warnings = to_nir.write(net, tmp / name)
-        elif graph:
-            graph_hdf5.write(net, tmp / name)
-        else:
-            netx_hdf5.write(net, tmp / name)
-        text = report.graph_text(net, name) if graph else report.text(net, name)
-        (tmp / REPORT_NAME).write_text(text)
+        written = write(tmp)
         out_dir.mkdir(exist_ok=True)
-        files = []
-        for f in (name, REPORT_NAME):
-            os.replace(tmp / f, out_dir / f)
-            files.append(out_dir / f)
-        return files, warnings
+        for f in written:
+            os.replace(f, out_dir / f.name)
+        return [out_dir / f.name for f in written]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _lower_and_check(model, ckpt, args, model_path: Path):
+def _write_description(out_dir: Path, net, graph: bool, target: str) -> tuple[Path, list]:
+    """The deployed network's file (netx, graph file or NIR) and the writer's warnings."""
+    from snn_export.deploy import graph_hdf5, netx_hdf5
+
+    name = NIR_NAME if target == "nir" else GRAPH_NAME if graph else NETX_NAME
+    warnings = []
+
+    def write(folder: Path) -> list[Path]:
+        if target == "nir":
+            from snn_export.export import to_nir
+            warnings.extend(to_nir.write(net, folder / name))
+        elif graph:
+            graph_hdf5.write(net, folder / name)
+        else:
+            netx_hdf5.write(net, folder / name)
+        return [folder / name]
+
+    (path,) = _atomic_files(out_dir, write)
+    return path, warnings
+
+
+def _lower_and_check(model, ckpt, model_path: Path, allow: frozenset):
     """The deployable network (None if the graph itself is not compliant) and every
-    compliance violation."""
+    compliance violation, allowed or not (the graph's rules are checked first: a graph that
+    breaks one not in ``allow`` is not lowered)."""
     from snn_export.deploy import compliance
     from snn_export.deploy.lower import lower
     from snn_export.deploy.lower_graph import lower_graph
     from snn_export.export.from_checkpoint import to_graph
     from snn_export.train.graph_model import GraphSNN
 
-    allow = frozenset(args.allow)
-    if isinstance(model, GraphSNN):
-        found = compliance.check_graph(model.graph, allow)
-        if found:
-            return None, found
-        net = lower_graph(model.graph, model.tensors(), int(ckpt["time_steps"]),
-                          {"source": str(model_path), "dataset": ckpt["dataset"],
-                           "training": ckpt.get("training", {})})
-    else:
+    if not isinstance(model, GraphSNN):
         net = lower(to_graph(model, ckpt, source=str(model_path)))
-    return net, [v for v in compliance.check_network(net) if v.rule not in allow]
+        return net, compliance.check_network(net)
+    found = compliance.check_graph(model.graph)
+    if any(v.rule not in allow for v in found):
+        return None, found
+    net = lower_graph(model.graph, model.tensors(), int(ckpt["time_steps"]),
+                      {"source": str(model_path), "dataset": ckpt["dataset"],
+                       "training": ckpt.get("training", {})})
+    return net, found + compliance.check_network(net)
 
 
 def _load_nir(args, path: Path):
@@ -207,6 +216,7 @@ def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=
 def _export(args) -> int:
     from snn_export.deploy import compliance
     from snn_export.export.from_checkpoint import load_model
+    from snn_export.sim.report import REPORT_NAME, SAMPLES as REPORT_SAMPLES, Report
     from snn_export.train.graph_model import GraphSNN
 
     model_path = Path(args.model)
@@ -214,6 +224,7 @@ def _export(args) -> int:
         if getattr(args, flag) < 0:
             raise SnnExportError(f"--{flag} N needs N >= 0")
     net, warnings = None, []
+    no_data = "no --dataset given (a NIR file holds no samples)"
     if model_path.suffix == ".nir":
         model, ckpt, data, net, warnings = _load_nir(args, model_path)
     else:
@@ -222,13 +233,19 @@ def _export(args) -> int:
             raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
                                  f"{model_path} holds its own settings")
         model, ckpt = load_model(model_path)
+        if args.target == "onnx" and not args.check:
+            return _export_onnx(args, model, ckpt, model_path)
+        try:  # the test samples: for --verify and --evaluate, and the report's activity
+            data = _dataset(ckpt["dataset"].get("name"), None,
+                            f"{model_path}: field 'dataset.name'",
+                            ckpt["dataset"].get("split", {}).get("root", "data"),
+                            ckpt["dataset"].get("frames"))
+        except SnnExportError as exc:
+            if args.verify or args.evaluate:
+                raise
+            data, no_data = None, str(exc)
     if args.target == "onnx" and not args.check:
         return _export_onnx(args, model, ckpt, model_path)
-    if ckpt is not None and (args.verify or args.evaluate) and not model_path.suffix == ".nir":
-        name = ckpt["dataset"].get("name")
-        data = _dataset(name, None, f"{model_path}: field 'dataset.name'",
-                        ckpt["dataset"].get("split", {}).get("root", "data"),
-                        ckpt["dataset"].get("frames"))
     if args.verify or args.evaluate:
         for flag in ("verify", "evaluate"):
             if getattr(args, flag) > len(data.x_test):
@@ -239,9 +256,10 @@ def _export(args) -> int:
         raise SnnExportError(f"--allow {sorted(unknown)[0]}: unknown rule; known: "
                              f"{', '.join(compliance.RULES)}")
     if net is None:
-        net, violations = _lower_and_check(model, ckpt, args, model_path)
+        net, found = _lower_and_check(model, ckpt, model_path, frozenset(args.allow))
     else:
-        violations = [v for v in compliance.check_network(net) if v.rule not in set(args.allow)]
+        found = compliance.check_network(net)
+    violations = [v for v in found if v.rule not in set(args.allow)]
     if args.junit:
         from snn_export.atomic import atomic_path
         with atomic_path(Path(args.junit)) as tmp:
@@ -255,37 +273,41 @@ def _export(args) -> int:
         return 2 if violations else 0
     graph = model is None or isinstance(model, GraphSNN)
     out_dir = _out_dir(args, model_path)
-    files, written = _write_outputs(out_dir, net, graph, args.target)
+    description, written = _write_description(out_dir, net, graph, args.target)
     warnings = warnings + written
-    summary = {"target": args.target, "files": [str(f) for f in files], "compliant": True}
-    if warnings:
-        summary["warnings"] = warnings
-        for warning in warnings:
-            print(f"snn-export: warning: {warning}", file=sys.stderr)
-    if not args.json:
-        print((out_dir / REPORT_NAME).read_text())
-        print("wrote " + ", ".join(summary["files"]))
-    if args.evaluate:
-        from snn_export.sim.evaluate import evaluate
-        result = evaluate(net, model, data.x_test[:args.evaluate], data.y_test[:args.evaluate],
-                          progress=not (args.quiet or args.json))
-        summary["evaluation"] = result.to_json()
-        if not args.json:
-            print(result.summary())
-    if args.verify:
-        from snn_export.sim.verify import verify
-        result = verify(files[0], model, data.x_test[:args.verify],
-                        data.y_test[:args.verify], progress=not (args.quiet or args.json))
-        summary.update(result.to_json())
-        if not args.json:
-            print(result.summary())
-        if not result.bit_exact:
-            if args.json:
-                print(json.dumps(summary, indent=2))
-            raise VerificationMismatch(f"{files[0]}: Lava and the emulator differ "
-                                       f"on {result.mismatches} spikes and neuron states")
+    for warning in warnings:
+        print(f"snn-export: warning: {warning}", file=sys.stderr)
+    report = Report(net, description.name, allowed=found, warnings=warnings)
+    if data is not None:
+        report.x = data.x_test[:REPORT_SAMPLES]
+    else:
+        report.no_samples = no_data
+    summary = {"target": args.target, "files": [str(description)], "compliant": True}
+    try:
+        if args.evaluate:
+            from snn_export.sim.evaluate import evaluate
+            report.evaluation = evaluate(net, model, data.x_test[:args.evaluate],
+                                         data.y_test[:args.evaluate],
+                                         progress=not (args.quiet or args.json))
+            summary["evaluation"] = report.evaluation.to_json()
+        if args.verify:
+            from snn_export.sim.verify import verify
+            report.verification = verify(description, model, data.x_test[:args.verify],
+                                         data.y_test[:args.verify],
+                                         progress=not (args.quiet or args.json))
+            summary.update(report.verification.to_json())
+    finally:  # the report also tells of a mismatch
+        summary["files"] += [str(f) for f in _atomic_files(out_dir, report.write)]
+        if warnings:
+            summary["warnings"] = warnings
     if args.json:
         print(json.dumps(summary, indent=2))
+    else:
+        print((out_dir / REPORT_NAME).read_text())
+        print("wrote " + ", ".join(summary["files"]))
+    if report.verification is not None and not report.verification.bit_exact:
+        raise VerificationMismatch(f"{description}: Lava and the emulator differ on "
+                                   f"{report.verification.mismatches} spikes and neuron states")
     return 0
 
 

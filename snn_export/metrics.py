@@ -14,13 +14,19 @@ the energy estimate of seed 004 (SynA-ResNet), Eq. 11.
 - energy: ``E = E_MAC x MACs + E_AC x ACs`` with the 45 nm figures the seed papers use
   (``E_MAC`` 4.6 pJ, ``E_AC`` 0.9 pJ). Gates (OR, AND, AND NOT, max-pooling) are bit
   operations in this model and are not counted.
+
+The same counts for a deployed :class:`~snn_export.graph.Network` (:func:`network_ops`)
+count every synapse group, the gates' and relays' unit synapses included: on the chip they
+are synaptic events like any other.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
 
-from .graph import INPUT
+import numpy as np
+
+from .graph import INPUT, Conv, Dense, Network, Sparse
 from .model_graph import ModelGraph, conv_geometry, shapes, spike_terms
 
 E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
@@ -67,6 +73,33 @@ def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) ->
             continue
         rate = sum(rates[t] for t in terms)
         rows.append(LayerOps(node.name, src, flops, 0.0, time_steps * flops * rate))
+    return rows
+
+
+def footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:
+    """(stored synapses, synapses per target neuron) of one synapse group of ``net``; a Conv
+    counts as its dense equivalent (every target neuron its own kernel window, padding
+    included)."""
+    if isinstance(s, Conv):
+        fan = int(np.prod(s.weight.shape[1:]))
+        return net.group(s.target).size * fan, fan
+    if isinstance(s, Sparse):
+        return int(s.weight.size), s.fan_in()
+    return int(s.weight.size), int(s.weight.shape[1])
+
+
+def network_ops(net: Network, rates: dict[str, float]) -> list[LayerOps]:
+    """Per synapse group of a deployed network, over its ``time_steps``: MACs for those
+    reading the graded input, ACs (``T x synapses x`` the source's firing rate) for those
+    reading spikes; ``rates``: firing rate of every neuron group."""
+    rows = []
+    for s in net.synapses:
+        flops = footprint(net, s)[0]
+        if s.source == INPUT:
+            rows.append(LayerOps(s.name, s.source, flops, float(net.time_steps * flops), 0.0))
+        else:
+            rows.append(LayerOps(s.name, s.source, flops, 0.0,
+                                 net.time_steps * flops * rates[s.source]))
     return rows
 
 

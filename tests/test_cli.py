@@ -27,13 +27,14 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
     out = tmp_path / "out"
     code, stdout, _ = run([trained, "--target", "lava", "-o", out], capsys)
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["network.net", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["firing_rates.png", "network.net",
+                                                     "raster.png", "report.md"]
     umask = os.umask(0)
     os.umask(umask)
     assert (out / "network.net").stat().st_mode & 0o777 == 0o666 & ~umask
     report = (out / "report.md").read_text()
-    assert "| layer1 | 64 -> 128 | graded 5-bit |" in report
-    assert "| layer2 | 128 -> 10 | spikes |" in report
+    assert "| layer1 | LIF | 128 | input (Dense) | 8192 | 64 | 8-bit, e -11 |" in report
+    assert "| layer2 | LIF | 10 | layer1 (Dense) | 1280 | 128 | 8-bit, e -6 |" in report
     assert "input_message_bits=5" in report and report in stdout
     model, ckpt = load_model(trained)
     expected = lower(to_graph(model, ckpt))
@@ -51,8 +52,9 @@ def test_default_output_folder_and_json(trained, capsys, tmp_path):
     model.write_bytes(trained.read_bytes())
     code, stdout, _ = run([model, "--target", "lava", "--json"], capsys)
     assert code == 0
-    assert json.loads(stdout)["files"] == [str(tmp_path / "net_lava" / "network.net"),
-                                           str(tmp_path / "net_lava" / "report.md")]
+    out = tmp_path / "net_lava"
+    assert json.loads(stdout)["files"] == [str(out / f) for f in (
+        "network.net", "report.md", "raster.png", "firing_rates.png")]
 
 
 def test_evaluate_reports_the_deployed_accuracy_of_the_emulator(trained, tmp_path, capsys):

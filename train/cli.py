@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from snn_export import checkpoint
+from snn_export.cli import Parser
 from snn_export.errors import SnnExportError
 
 from . import datasets
@@ -38,67 +40,84 @@ data-parallel on several GPUs (or CPU processes), one process each:
   torchrun --nproc_per_node 4 -m snn_export.train.cli --device cuda --dataset mnist5k ...
 
 then: snn-export model.pt --target lava --verify 200
+
+exit status: 0 ok (the checkpoint is written after every epoch), 1 error (bad option, missing
+             dataset folder, unreadable --resume checkpoint, ...: one line saying what to do)
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     d = TrainConfig()
-    p = argparse.ArgumentParser(prog="snn-train", description=__doc__.strip(), epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", default="model.pt", help="checkpoint path (default: %(default)s)")
+    p = Parser(prog="snn-train", description=__doc__.strip(), epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--output", metavar="FILE", default="model.pt",
+                   help="checkpoint path (default: %(default)s)")
     p.add_argument("--dataset", default=d.dataset, choices=list(datasets.LOADERS),
-                   help="digits, mnist5k and moving_bars are embedded; the others load "
+                   metavar="NAME",
+                   help=f"one of {', '.join(datasets.LOADERS)}. "
+                        "digits, mnist5k and moving_bars are embedded; the others load "
                         "from --data-dir; nmnist, dvs_gesture and cifar10_dvs are event "
                         "recordings, binned into one frame per time step (default: "
                         "%(default)s)")
-    p.add_argument("--data-dir", default=d.data_dir,
+    p.add_argument("--data-dir", metavar="DIR", default=d.data_dir,
                    help="folder of the non-embedded datasets: torchvision's layout for "
                         "images, tonic's for events (needs the events extra); nothing is "
                         "downloaded (default: %(default)s)")
-    p.add_argument("--arch", default=d.arch, choices=ARCHS,
-                   help="dense: a Dense/LIF chain; the others: convolutional graphs "
-                        "(default: %(default)s)")
-    p.add_argument("--hidden", type=int, nargs="*", default=list(d.hidden),
+    p.add_argument("--arch", default=d.arch, choices=ARCHS, metavar="NAME",
+                   help=f"one of {', '.join(ARCHS)}. dense: a Dense/LIF chain; the others: "
+                        "convolutional graphs (default: %(default)s)")
+    p.add_argument("--hidden", metavar="N", type=int, nargs="*", default=list(d.hidden),
                    help="dense: hidden layer sizes; resnets: channels per stage; "
                         "attention_net: channels (default: %(default)s)")
-    p.add_argument("--blocks", type=int, default=d.blocks,
+    p.add_argument("--blocks", metavar="N", type=int, default=d.blocks,
                    help="ResNets: residual blocks per stage, one stage per --hidden entry "
                         "(default: %(default)s)")
     p.add_argument("--head", default=d.head, choices=HEADS,
                    help="graph architectures: the readout reads the global average of each "
                         "channel (pool) or every spike of the last stage (flatten) "
                         "(default: %(default)s)")
-    p.add_argument("--time-steps", type=int, default=d.time_steps, help="steps per sample (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="default: %(default)s")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default: %(default)s")
+    p.add_argument("--time-steps", metavar="N", type=int, default=d.time_steps,
+                   help="steps per sample (default: %(default)s)")
+    p.add_argument("--epochs", metavar="N", type=int, default=d.epochs, help="default: %(default)s")
+    p.add_argument("--batch-size", metavar="N", type=int, default=d.batch_size,
+                   help="default: %(default)s")
     p.add_argument("--lr", type=float, default=d.lr, help="learning rate (default: %(default)s)")
     p.add_argument("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS),
                    help="sgd has momentum 0.9 (default: %(default)s)")
     p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES,
                    help="learning rate over the epochs: cosine annealing, step (a tenth for "
                         "the last third) or constant (default: %(default)s)")
-    p.add_argument("--tau-mem", type=float, default=d.tau_mem, help="membrane time constant in steps (default: %(default)s)")
-    p.add_argument("--tau-syn", type=float, default=d.tau_syn,
-                   help="synaptic current time constant in steps (default: none, current holds one step)")
-    p.add_argument("--threshold", type=float, default=d.threshold, help="default: %(default)s")
-    p.add_argument("--surrogate", default=d.surrogate, choices=SURROGATES, help="default: %(default)s")
-    p.add_argument("--alpha", type=float, default=d.alpha, help="surrogate sharpness (default: %(default)s)")
+    p.add_argument("--tau-mem", metavar="STEPS", type=float, default=d.tau_mem,
+                   help="membrane time constant in steps (default: %(default)s)")
+    p.add_argument("--tau-syn", metavar="STEPS", type=float, default=d.tau_syn,
+                   help="synaptic current time constant in steps (default: none, current "
+                        "holds one step)")
+    p.add_argument("--threshold", metavar="V", type=float, default=d.threshold,
+                   help="default: %(default)s")
+    p.add_argument("--surrogate", default=d.surrogate, choices=SURROGATES,
+                   help="default: %(default)s")
+    p.add_argument("--alpha", metavar="A", type=float, default=d.alpha,
+                   help="surrogate sharpness (default: %(default)s)")
     p.add_argument("--float", dest="quantization_aware", action="store_false",
-                   help="train in float (default: quantization-aware, the deployed integer forward)")
-    p.add_argument("--float-epochs", type=int, default=d.float_epochs,
+                   help="train in float (default: quantization-aware, the deployed integer "
+                        "forward)")
+    p.add_argument("--float-epochs", metavar="N", type=int, default=d.float_epochs,
                    help="train the first N epochs in float, then quantization-aware "
                         "(default: %(default)s)")
-    p.add_argument("--shift", type=int, default=d.shift,
+    p.add_argument("--shift", metavar="PIXELS", type=int, default=d.shift,
                    help="augmentation: move each training image by up to N pixels each way "
                         "(default: %(default)s, none)")
-    p.add_argument("--seed", type=int, default=d.seed, help="default: %(default)s")
-    p.add_argument("--device", default=d.device,
+    p.add_argument("--seed", metavar="N", type=int, default=d.seed, help="default: %(default)s")
+    p.add_argument("--device", metavar="DEVICE", default=d.device,
                    help="torch device: cpu, cuda, cuda:1, ... (default: %(default)s)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="go on with an interrupted run: the checkpoint snn-train saved after "
                         "its last finished epoch (its settings are used; the other options "
                         "are ignored)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON (the checkpoint path and its 'training' "
+                        "field: accuracies, firing rates, energy, ...); no progress bar")
     args = p.parse_args(argv)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
                          hidden=tuple(args.hidden), blocks=args.blocks, head=args.head,
@@ -118,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume:
             resume = checkpoint.load(args.resume)
             config = config_from(resume)
-        ckpt = train(config, progress=not args.quiet, resume=resume,
+        ckpt = train(config, progress=not (args.quiet or args.json), resume=resume,
                      on_epoch=lambda c: checkpoint.save(c, out))
         if int(os.environ.get("RANK", "0")) > 0:  # torchrun: the first process writes
             return 0
@@ -127,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snn-train: error: {exc}", file=sys.stderr)
         return 1
     t = ckpt["training"]
+    if args.json:
+        print(json.dumps({"checkpoint": str(out), "training": t}, indent=2, default=str))
+        return 0
     deployed = "not deployable" if t["quantized_test_accuracy"] is None else \
         f"{t['quantized_test_accuracy']:.4f}"
     print(f"float test accuracy {t['float_test_accuracy']:.4f}, quantized (deployed) "

@@ -1,0 +1,206 @@
+"""The deployment report: ``report.md`` beside the description, with PNG figures.
+
+Sections: what was written and how to load it; one row per neuron group (neurons, stored
+synapses, fan-in, weight bits and exponents, threshold, decays, delays, firing rate, ACs and
+MACs per sample, compliance); the Loihi 2 resource estimate with its assumptions; the
+energy estimate (seed 004's Eq. 11); the figures (spike raster of one test sample, firing
+rates, and for attention networks heatmaps of the binary masks); after ``--evaluate`` the
+accuracies; after ``--verify`` the bit-exactness table per group.
+
+Activity (firing rates, ACs, figures) comes from the integer emulator on a few test samples,
+which Lava matches bit for bit (:mod:`snn_export.sim.verify`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from snn_export import fixed_point as fp
+from snn_export import metrics
+from snn_export.deploy.compliance import Loihi2Limits, Violation, resources
+from snn_export.deploy.lower_graph import mask_groups
+from snn_export.graph import Dense, Network
+
+from . import emulator, plots
+from .emulator import as_frames
+
+REPORT_NAME = "report.md"
+RASTER_NAME, RATES_NAME, MASKS_NAME = "raster.png", "firing_rates.png", "masks.png"
+SAMPLES = 16  # test samples the activity is measured on
+RELAY = re.compile(r"_delay\d+$")
+
+
+@dataclass
+class Report:
+    """What the report says. description: the written file's name; x: input samples for
+    the activity (None: not available, with ``no_samples`` saying why); allowed: the
+    compliance violations the user accepted (``--allow``)."""
+
+    net: Network
+    description: str
+    x: np.ndarray | None = None
+    no_samples: str = ""
+    allowed: list[Violation] = field(default_factory=list)
+    evaluation: object = None  # sim.evaluate.Evaluation
+    verification: object = None  # sim.verify.VerifyResult
+    warnings: list[str] = field(default_factory=list)
+
+    def write(self, folder: Path) -> list[Path]:
+        """``report.md`` and its figures into ``folder``; returns the files."""
+        net, files = self.net, []
+        activity = None
+        if self.x is not None and len(self.x):
+            activity = emulator.run(net, as_frames(net, self.x))
+        rates = {g.name: float(activity.spikes[g.name].mean()) for g in net.neurons} \
+            if activity else None
+        lines = self._header() + self._table(rates) + self._resources() + self._energy(rates)
+        if activity:
+            shown = [g.name for g in net.neurons if not RELAY.search(g.name)]
+            plots.raster(folder / RASTER_NAME, net, activity, shown)
+            plots.firing_rates(folder / RATES_NAME, rates,
+                               {g.name for g in net.neurons if RELAY.search(g.name)})
+            files += [folder / RASTER_NAME, folder / RATES_NAME]
+            lines += ["## Activity", "",
+                      f"Measured in the integer emulator on {len(self.x)} test samples.", "",
+                      f"![spike raster]({RASTER_NAME})", "", f"![firing rates]({RATES_NAME})",
+                      ""]
+            masks = mask_groups(net)
+            if masks:
+                plots.masks(folder / MASKS_NAME, net, activity, masks, self.x)
+                files.append(folder / MASKS_NAME)
+                lines += ["Attention masks (" + ", ".join(f"`{m}`" for m in masks) + "): "
+                          "spike counts over all steps, normalised per map (as BIASNN's "
+                          "Fig. 5); channel masks are strips.", "",
+                          f"![attention masks]({MASKS_NAME})", ""]
+        else:
+            lines += ["## Activity", "", f"Not measured: {self.no_samples}.", ""]
+        lines += self._results()
+        (folder / REPORT_NAME).write_text("\n".join(lines))
+        return [folder / REPORT_NAME, *files]
+
+    def _header(self) -> list[str]:
+        net, name = self.net, self.description
+        netx = name.endswith(".net")
+        load = (f"lava-dl netx HDF5; load with `netx.hdf5.Network(net_config='{name}', "
+                f"input_message_bits={net.input_bits})`" if netx else
+                "snn-export graph file; run it with `snn_export.sim.lava_runner.run("
+                "snn_export.deploy.graph_hdf5.read(path), x)`" if name.endswith(".h5") else
+                "NIR graph; `snn_export.export.from_nir.read(path)` rebuilds the network")
+        return [
+            "# snn-export deployment report", "",
+            f"- description: `{name}` ({load})",
+            f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels; "
+            f"{net.time_steps} steps per sample; readout `{net.readout}`",
+            "- timing: one step per synaptic hop (a group first sees the input one step after "
+            "its sources); biases act from step 1; shallower branches are delayed by relay "
+            "groups (`<source>_delay<d>`)",
+            "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
+            "decays, strict threshold v > vth << 6, reset to 0); bias = mantissa << 6",
+            "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "
+            "masks and max-pooling are gate groups (memoryless LIF fed by weight-2 synapses)",
+            *[f"- warning: {w}" for w in self.warnings], "",
+        ]
+
+    def _table(self, rates: dict | None) -> list[str]:
+        net = self.net
+        ops = {o.layer: o for o in metrics.network_ops(net, rates)} if rates else {}
+        res = {r.layer: r for r in resources(net)}
+        rows = ["## Layers", "",
+                "| group | neuron | shape | inputs | synapses | fan-in | weights (bits, e) "
+                "| threshold | decays | delay | firing rate | ACs | MACs | compliance |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for g in net.neurons:
+            incoming = net.incoming(g.name)
+            p = g.params
+            if g.kind == "lif":
+                threshold, decays = str(p.vth), f"du {p.du}, dv {p.dv}"
+            else:
+                threshold = f"{p.theta_0} (+{p.theta_step})"
+                decays = f"i {p.d_i}, v {p.d_v}, theta {p.d_theta}, r {p.d_r}"
+            memoryless = g.kind == "lif" and (p.du, p.dv) == (fp.DECAY_UNITY - 1, fp.DECAY_UNITY)
+            kind = "relay" if RELAY.search(g.name) else "gate" if memoryless else g.kind.upper()
+            delay = max([int(s.delays.max()) for s in incoming
+                         if isinstance(s, Dense) and s.delays is not None] or [0])
+            if RELAY.search(g.name):
+                delay = int(RELAY.search(g.name).group()[len("_delay"):])
+            names = {g.name, *(s.name for s in incoming)}
+            broken = sorted({v.rule for v in self.allowed if v.layer in names})
+            macs = sum(ops[s.name].macs for s in incoming) if ops else None
+            acs = sum(ops[s.name].acs for s in incoming) if ops else None
+            rows.append(
+                f"| {g.name} | {kind} | {'x'.join(map(str, g.shape))} "
+                f"| {', '.join(f'{s.source} ({type(s).__name__})' for s in incoming)} "
+                f"| {res[g.name].synapses} | {res[g.name].fan_in} "
+                f"| {'; '.join(_weights(s) for s in incoming)} | {threshold} | {decays} "
+                f"| {delay} | {_num(rates and rates[g.name], '.4f')} | {_num(acs, ',.0f')} "
+                f"| {_num(macs, ',.0f')} | {'allowed ' + ', '.join(broken) if broken else 'ok'} |")
+        rows.append("")
+        if self.allowed:
+            rows += ["Accepted with `--allow` (not spike-only on a stock chip):", "",
+                     *[f"- `{v.rule}` at `{v.layer}`: {v.message}" for v in self.allowed], ""]
+        return rows
+
+    def _resources(self) -> list[str]:
+        limits, rows = Loihi2Limits(), resources(self.net)
+        cores = sum(r.cores for r in rows)
+        bits = sum(r.memory_bits for r in rows)
+        return ["## Loihi 2 resources (estimate)", "",
+                f"- {sum(r.neurons for r in rows):,} neurons, {sum(r.synapses for r in rows):,} "
+                f"stored synapses, {bits / 8 / 1024:,.1f} KiB of synaptic memory",
+                f"- {cores} of {limits.cores_per_chip} cores of one chip"
+                + ("" if cores <= limits.cores_per_chip else " (does not fit one chip)"),
+                f"- assumptions: {limits.neurons_per_core:,} neurons and "
+                f"{limits.synaptic_memory_bits // 8 // 1024} KiB of synaptic memory per core "
+                "(published chip totals divided by 128 cores); one core or more per group; "
+                "8-bit weights, plus 6 bits per synapse with a delay; a Conv stored as its "
+                "dense equivalent (an upper bound: Lava's Loihi 2 Conv storage is not "
+                "published); a Sparse's index storage not counted", ""]
+
+    def _energy(self, rates: dict | None) -> list[str]:
+        if not rates:
+            return []
+        ops = metrics.network_ops(self.net, rates)
+        macs, acs = sum(o.macs for o in ops), sum(o.acs for o in ops)
+        return ["## Energy (estimate)", "",
+                f"- {metrics.energy_pj(ops) * 1e-6:.4f} uJ per sample: seed 004's Eq. 11, "
+                f"E = {metrics.E_MAC_PJ} pJ x {macs:,.0f} MACs + {metrics.E_AC_PJ} pJ x "
+                f"{acs:,.0f} ACs",
+                "- MACs: synapses reading the graded input, every step; ACs: synapses "
+                "reading spikes, times their source's firing rate (gates and relays "
+                "included); 45 nm figures as in the seed papers, not a Loihi measurement", ""]
+
+    def _results(self) -> list[str]:
+        out = []
+        if self.evaluation is not None:
+            out += ["## Accuracy", "", self.evaluation.summary(), ""]
+        v = self.verification
+        if v is not None:
+            acc = v.accuracy
+            out += ["## Verification in Lava", "",
+                    f"{v.samples} samples in Lava's CPU simulator and in the emulator: "
+                    + ("**bit-exact**" if v.bit_exact else f"**MISMATCH** ({v.mismatches} "
+                       "differing spikes and states)")
+                    + f"; accuracy: float {_num(acc['float'], '.4f')}, emulator "
+                    f"{acc['emulator']:.4f}, Lava {acc['lava']:.4f}", "",
+                    "| group | spikes (emulator) | spikes (Lava) | differing spikes "
+                    "| differing states |", "|---|---|---|---|---|",
+                    *[f"| {c.layer} | {c.spikes_emulator} | {c.spikes_lava} | {c.differing} "
+                      f"| {c.differing_states} |" for c in v.layers], ""]
+            if v.model_differing:
+                out += [f"The trained model's quantized forward differs from the emulator on "
+                        f"{v.model_differing} spikes.", ""]
+        return out
+
+
+def _weights(s) -> str:
+    """Bit width and float exponent ``e`` of one synapse group's weights (``unit``: a gate's
+    or relay's weight-2 synapses)."""
+    bits = getattr(s, "num_weight_bits", fp.WEIGHT_BITS)  # a Conv's weights are 8-bit
+    return f"{bits}-bit, " + ("unit" if s.float_exp is None else f"e {s.float_exp}")
+
+
+def _num(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
