@@ -12,7 +12,7 @@ DEMO_DIR := demo-out
 CORE_PYTHON ?= $(shell for p in python3.12 python3.11; do $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 CORE_VENV := .venv-core
 
-.PHONY: demo test test-core env lock clean bench golden fuzz
+.PHONY: demo test test-core env lock clean bench golden fuzz docs
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -63,6 +63,10 @@ demo: env
 # Emulator vs Lava speed, side by side (prints samples/s and ratios).
 bench: env
 	$(PY) benchmarks/emulator_vs_lava.py
+
+# Regenerate the reference pages in docs/ from the code (make test checks they are current).
+docs: env
+	$(PY) docs/generate.py
 
 # Regenerate the golden vectors in tests/golden/ from real Lava.
 golden: env

@@ -19,7 +19,7 @@ def raster(path: Path, net: Network, result: SimResult, groups: list[str],
            sample: int = 0) -> None:
     """One panel per group: a black cell at (step, neuron) for every spike of ``sample``;
     steps 1-based as Lava counts them."""
-    fig = Figure(figsize=(8, 1.1 + 0.9 * len(groups)), dpi=DPI)
+    fig = Figure(figsize=(8, 1.2 + 0.9 * len(groups)), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, groups):
         spikes = result.spikes[name][sample]  # (steps, neurons)
@@ -34,7 +34,6 @@ def raster(path: Path, net: Network, result: SimResult, groups: list[str],
         ax.set_yticks([])
     axes[-1].set_xlabel("step")
     fig.suptitle(f"spikes of test sample {sample} (integer emulator = Lava)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     fig.savefig(path)
 
 
@@ -42,14 +41,13 @@ def firing_rates(path: Path, rates: dict[str, float], relays: set[str] = frozens
     """A horizontal bar per group: spikes per neuron per step (relays, copies of their
     source, in grey)."""
     names = list(rates)
-    fig = Figure(figsize=(7, max(2.4, 1 + 0.22 * len(names))), dpi=DPI)
+    fig = Figure(figsize=(7, max(2.4, 1 + 0.22 * len(names))), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     ax.barh(range(len(names)), [rates[n] for n in names],
             color=["tab:gray" if n in relays else "tab:blue" for n in names])
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("firing rate (spikes per neuron per step)")
-    fig.tight_layout()
     fig.savefig(path)
 
 
@@ -79,7 +77,8 @@ def masks(path: Path, net: Network, result: SimResult, names: list[str], x: np.n
           samples: int = 3) -> None:
     """One row per sample: the input, then each mask group's normalised spike counts."""
     rows = min(samples, len(x))
-    fig = Figure(figsize=(1.8 * (len(names) + 1), 1.9 * rows + 0.4), dpi=DPI)
+    fig = Figure(figsize=(1.8 * (len(names) + 1), 1.9 * rows + 0.4), dpi=DPI,
+                 layout="constrained")
     axes = fig.subplots(rows, len(names) + 1, squeeze=False)
     for r in range(rows):
         axes[r, 0].imshow(_image(x[r], tuple(net.input_shape)), cmap="gray")
@@ -95,5 +94,4 @@ def masks(path: Path, net: Network, result: SimResult, names: list[str], x: np.n
             ax.set_yticks([])
     fig.suptitle("attention masks: spike counts over all steps, normalised per map",
                  fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     fig.savefig(path)

@@ -298,3 +298,24 @@ def test_data_parallel_training_with_torchrun(tmp_path):
     for name, weight in ranks[0].items():
         assert torch.equal(weight, ranks[1][name]), name
     assert any(not torch.equal(w, single["state_dict"][k]) for k, w in ranks[0].items())
+
+
+def test_train_cli_json_and_usage_errors(tmp_path, capsys):
+    """--json prints the checkpoint's path and its training record; a usage error exits 1
+    (2 and 3 mean non-compliant and mismatch across the tools), naming the option."""
+    import json
+
+    from snn_export import checkpoint
+    from snn_export.train.cli import main
+
+    out = tmp_path / "m.pt"
+    assert main(["--epochs", "1", "--hidden", "16", "--time-steps", "6", "--json",
+                 "-o", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["checkpoint"] == str(out)
+    assert printed["training"]["float_test_accuracy"] == \
+        checkpoint.load(out)["training"]["float_test_accuracy"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["--arch", "nonsense"])
+    assert exit_.value.code == 1
+    assert "argument --arch: invalid choice: 'nonsense'" in capsys.readouterr().err

@@ -46,7 +46,7 @@ exit status: 0 ok (the checkpoint is written after every epoch), 1 error (bad op
 """
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = Parser(prog="snn-train", description=__doc__.strip(), epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true",
                    help="print the result as JSON (the checkpoint path and its 'training' "
                         "field: accuracies, firing rates, energy, ...); no progress bar")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
                          hidden=tuple(args.hidden), blocks=args.blocks, head=args.head,
                          time_steps=args.time_steps,
