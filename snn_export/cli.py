@@ -1,5 +1,5 @@
-"""``snn-export``: deploy a trained spiking network, verify it in Lava, or write it as NIR or
-ONNX for other tools."""
+"""snn-export: deploy a trained spiking network to Loihi-style fixed point, verify it in Lava,
+or write it as NIR or ONNX for other tools."""
 from __future__ import annotations
 
 import argparse
@@ -23,7 +23,8 @@ ONNX_NAME = "model.onnx"  # --target onnx: the float network unrolled over its s
 
 EPILOG = """\
 examples:
-  snn-export model.pt --target lava                 write model_lava/network.net + report.md
+  snn-export model.pt --target lava                 write model_lava/network.net, report.md
+                                                    and its figures
   snn-export model.pt --target lava -o out/ --verify 200
                                                     also run 200 test samples in Lava and in
                                                     the emulator and compare every spike
@@ -82,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
                    help="also write the compliance result as JUnit XML (for CI test reports)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     nir = p.add_argument_group(
-        "NIR input", "a .nir file that another tool wrote holds neither the time step, nor the "
+        "NIR input", "a .nir file that another tool wrote holds neither the time step, nor the\n"
         "step count, nor the input encoding: say them here")
     nir.add_argument("--dialect", choices=DIALECTS,
                      help="the tool that wrote the graph, whose discretization is read: norse "
@@ -93,8 +94,9 @@ def parser() -> argparse.ArgumentParser:
                           "snntorch 1e-4; required for --dialect nir)")
     nir.add_argument("--time-steps", type=int, metavar="N", help="steps per sample (required)")
     nir.add_argument("--dataset", metavar="NAME",
-                     help="the dataset the network reads, for --verify and --evaluate; its "
-                          "input encoding is used (e.g. digits, mnist5k, moving_bars)")
+                     help="the dataset the network reads, for the report's activity, --verify "
+                          "and --evaluate; its input encoding is used (e.g. digits, mnist5k, "
+                          "moving_bars)")
     nir.add_argument("--input-bits", type=int, metavar="B",
                      help="input levels of B bits (default 1: binary spikes); not with --dataset")
     nir.add_argument("--input-scale", type=float, metavar="S",
