@@ -117,16 +117,23 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="compare instead of writing")
     args = p.parse_args(argv)
+    before = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = WIDTH
     stale = []
-    for name, make in PAGES.items():
-        text = make()
-        path = DOCS / name
-        if args.check:
-            if not path.is_file() or path.read_text() != text:
-                stale.append(name)
+    try:
+        for name, make in PAGES.items():
+            text = make()
+            path = DOCS / name
+            if args.check:
+                if not path.is_file() or path.read_text() != text:
+                    stale.append(name)
+            else:
+                path.write_text(text)
+    finally:
+        if before is None:
+            del os.environ["COLUMNS"]
         else:
-            path.write_text(text)
+            os.environ["COLUMNS"] = before
     if stale:
         print(f"docs out of date: {', '.join(stale)}; run python docs/generate.py",
               file=sys.stderr)
