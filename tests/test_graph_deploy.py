@@ -135,9 +135,11 @@ def graphs(draw):
               "threshold": draw(st.sampled_from([0.5, 1.0, 1.5]))}
     if draw(st.booleans()):
         channels = tuple(draw(st.lists(st.integers(2, 6), min_size=1, max_size=2)))
+        join = draw(st.sampled_from(sorted(JOIN_OPS)))
         g = sew_resnet(shape, 5, 4, 1 / 15, channels, draw(st.integers(1, 2)), neuron,
-                       join=draw(st.sampled_from(sorted(JOIN_OPS))),
-                       attention=draw(st.sampled_from([None, *ATTENTION])),
+                       join=join,  # masks gate spikes, not an ADD join's counts
+                       attention=None if join == "add" else
+                       draw(st.sampled_from([None, *ATTENTION])),
                        head=draw(st.sampled_from(HEADS)))
     else:
         g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron,

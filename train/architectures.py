@@ -138,6 +138,9 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
         raise ValueError(f"join {join!r}: use one of {', '.join(JOIN_OPS)}")
     if attention not in (None, *ATTENTION):
         raise ValueError(f"attention {attention!r}: use one of {', '.join(ATTENTION)}")
+    if attention and join == "add":
+        raise ValueError("attention masks gate binary spikes, but an ADD join passes spike "
+                         "counts to the next block: use join or, and or iand with attention")
     b = _Builder(neuron or lif())
     stem_stride = 2 if min(input_shape[1:]) >= 16 else 1  # 28x28: work at 14x14
     x = b.conv_bn_lif("stem", "input", channels[0], stride=stem_stride)
