@@ -11,6 +11,8 @@ Passes, applied per spiking node in graph order:
   LIF neurons fed by unit synapses (weight +-2, the smallest even register value), one step
   of latency like every hop; a mask that broadcasts is expanded by a Sparse;
 - ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones) into an OR gate neuron;
+- ``const`` becomes a memoryless group without synapses whose bias alone makes it spike at
+  every step (:func:`const`);
 - an ``add`` of spikes (SEW's ADD join, deployed only where the user allows
   ``spike-only/graded-join``) is distributed into its consumers: every synapse group that
   reads it is emitted once per spike term (``W @ (a + b) = W @ a + W @ b``), so the chip
@@ -47,6 +49,13 @@ def gate(name: str, shape: tuple, op: str) -> Neurons:
     (``du = 4095``, ``dv = 4096``), so it spikes iff this step's input exceeds ``vth``."""
     params = fp.LIFParams(vth=GATE_VTH[op], du=fp.DECAY_UNITY - 1, dv=fp.DECAY_UNITY)
     return Neurons(name, tuple(shape), params, np.zeros(int(np.prod(shape)), dtype=np.int64))
+
+
+def const(name: str, shape: tuple) -> Neurons:
+    """A group that spikes at every step from step 1: a relay gate whose bias, the input of
+    one spike (:data:`UNIT`), stands in for an input."""
+    params = gate(name, shape, "relay").params
+    return Neurons(name, tuple(shape), params, np.full(int(np.prod(shape)), UNIT, dtype=np.int64))
 
 
 def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,
@@ -150,6 +159,8 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
             low.neuron_group(node)
         elif node.op in JOINS or node.op == "maxpool":
             low.gate_group(node)
+        elif node.op == "const":
+            low.neurons.append(const(node.name, low.shapes[node.name]))
         elif graph.kind(node.name) == "graded" and spike_terms(graph, node.name) is None:
             raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values and "
                                  "cannot be deployed spike-only; run `snn-export --check`")

@@ -1,9 +1,9 @@
 """Train a spiking network in norse on scikit-learn's digits and write it as NIR, for
 ``snn-export net.nir --dialect norse --target lava``.
 
-The network: Linear(64, 64) -> LIFCell -> Linear(64, 10) -> LIFCell, no biases (Loihi adds a
-bias to the voltage from the first step, norse to the synaptic current as the input arrives:
-see the README's "NIR in"), trained with norse's surrogate gradient on the spike counts.
+The network: Linear(64, 64) -> LIFCell -> Linear(64, 10) -> LIFCell, with biases (snn-export
+carries them by always-on synapses, so that they start with the input as in norse: see the
+README's "NIR in"), trained with norse's surrogate gradient on the spike counts.
 Input: each pixel's level (0..16, 5 bits) divided by 16, presented at every step.
 
     python examples/norse_digits.py -o norse.nir
@@ -24,8 +24,8 @@ from snn_export.train import datasets
 
 
 def network(hidden: int) -> norse.SequentialState:
-    return norse.SequentialState(torch.nn.Linear(64, hidden, bias=False), norse.LIFCell(),
-                                 torch.nn.Linear(hidden, 10, bias=False), norse.LIFCell())
+    return norse.SequentialState(torch.nn.Linear(64, hidden), norse.LIFCell(),
+                                 torch.nn.Linear(hidden, 10), norse.LIFCell())
 
 
 def counts(net, x: torch.Tensor, steps: int) -> torch.Tensor:

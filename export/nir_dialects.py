@@ -18,7 +18,8 @@ discretizes (forward Euler) with its own ``dt`` and its own conventions. With
 snn-export's float neuron (:mod:`snn_export.train.graph_model`) is
 ``u = (1 - 1/tau_syn) u + W s``, ``v = (1 - 1/tau_mem) v + u + bias``, spike when
 ``v > threshold``, then ``v = 0``. Each NIR neuron maps onto it exactly: its input weights
-are multiplied by :attr:`Neuron.gain`, a constant drive goes into the bias, and a nonzero
+are multiplied by :attr:`Neuron.gain`, a constant drive goes into the bias (see
+:mod:`snn_export.export.nir_import` for when it starts), and a nonzero
 ``v_reset`` is moved to 0 by shifting ``v`` (threshold and leak shift with it).
 Per-neuron thresholds are folded into the gains (threshold 1); time constants must be one
 value per layer (one set of decay registers per neuron group).
@@ -45,14 +46,12 @@ NEURONS = ("LIF", "CubaLIF", "IF", "Threshold")
 class Neuron:
     """A NIR neuron node as snn-export's ``lif``. attrs: the node's ``tau_mem``,
     ``tau_syn`` (steps) and ``threshold``; gain: per neuron, multiplies the input weights;
-    drive: per neuron, added to the voltage every step (float units after the gain);
-    bias_gain: per neuron, what an input synapse's bias (a constant input ``x``) adds to the
-    voltage per step in steady state."""
+    drive: per neuron, added to the voltage every step (float units after the gain). An
+    input synapse's bias is a constant input ``x``: it takes the gain like the weights."""
 
     attrs: dict
     gain: np.ndarray
     drive: np.ndarray
-    bias_gain: np.ndarray
     warnings: list = field(default_factory=list)
 
 
@@ -121,5 +120,4 @@ def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
         warnings.append(f"NIR node {name!r}: {dialect} starts the voltage at "
                         f"{np.abs(initial).max():g} from v_reset, the deployed neuron at "
                         "v_reset: the first steps may differ")
-    return Neuron(attrs, gain * scale, a_mem * (leak - reset) * scale, gain / a_syn * scale,
-                  warnings)
+    return Neuron(attrs, gain * scale, a_mem * (leak - reset) * scale, warnings)

@@ -37,14 +37,14 @@ def raster(path: Path, net: Network, result: SimResult, groups: list[str],
     fig.savefig(path)
 
 
-def firing_rates(path: Path, rates: dict[str, float], relays: set[str] = frozenset()) -> None:
-    """A horizontal bar per group: spikes per neuron per step (relays, copies of their
-    source, in grey)."""
+def firing_rates(path: Path, rates: dict[str, float], carriers: set[str] = frozenset()) -> None:
+    """A horizontal bar per group: spikes per neuron per step (relays and always-on groups,
+    which carry delays and biases, in grey)."""
     names = list(rates)
     fig = Figure(figsize=(7, max(2.4, 1 + 0.22 * len(names))), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     ax.barh(range(len(names)), [rates[n] for n in names],
-            color=["tab:gray" if n in relays else "tab:blue" for n in names])
+            color=["tab:gray" if n in carriers else "tab:blue" for n in names])
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("firing rate (spikes per neuron per step)")

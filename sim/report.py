@@ -33,6 +33,12 @@ SAMPLES = 16  # test samples the activity is measured on
 RELAY = re.compile(r"_delay\d+$")
 
 
+def _carrier(net, name: str) -> bool:
+    """Relays and always-on groups: they carry delays and biases, not features (left out
+    of the raster, grey among the firing rates)."""
+    return bool(RELAY.search(name)) or not net.incoming(name)
+
+
 @dataclass
 class Report:
     """What the report says. description: the written file's name; x: input samples for
@@ -58,10 +64,10 @@ class Report:
             if activity else None
         lines = self._header() + self._table(rates) + self._resources() + self._energy(rates)
         if activity:
-            shown = [g.name for g in net.neurons if not RELAY.search(g.name)]
-            plots.raster(folder / RASTER_NAME, net, activity, shown)
-            plots.firing_rates(folder / RATES_NAME, rates,
-                               {g.name for g in net.neurons if RELAY.search(g.name)})
+            carriers = {g.name for g in net.neurons if _carrier(net, g.name)}
+            plots.raster(folder / RASTER_NAME, net, activity,
+                         [g.name for g in net.neurons if g.name not in carriers])
+            plots.firing_rates(folder / RATES_NAME, rates, carriers)
             files += [folder / RASTER_NAME, folder / RATES_NAME]
             lines += ["## Activity", "",
                       f"Measured in the integer emulator on {len(self.x)} test samples.", "",
@@ -95,8 +101,9 @@ class Report:
             f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels; "
             f"{net.time_steps} steps per sample; readout `{net.readout}`",
             "- timing: one step per synaptic hop (a group first sees the input one step after "
-            "its sources); biases act from step 1; shallower branches are delayed by relay "
-            "groups (`<source>_delay<d>`)",
+            "its sources); biases act from step 1, except those carried by synapses from "
+            "always-on groups, which start with the input; shallower branches are delayed by "
+            "relay groups (`<source>_delay<d>`)",
             "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
             "decays, strict threshold v > vth << 6, reset to 0); bias = mantissa << 6",
             "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "
@@ -121,7 +128,8 @@ class Report:
                 threshold = f"{p.theta_0} (+{p.theta_step})"
                 decays = f"i {p.d_i}, v {p.d_v}, theta {p.d_theta}, r {p.d_r}"
             memoryless = g.kind == "lif" and (p.du, p.dv) == (fp.DECAY_UNITY - 1, fp.DECAY_UNITY)
-            kind = "relay" if RELAY.search(g.name) else "gate" if memoryless else g.kind.upper()
+            kind = "relay" if RELAY.search(g.name) else "always on" if not incoming else \
+                "gate" if memoryless else g.kind.upper()
             delay = max([int(s.delays.max()) for s in incoming
                          if isinstance(s, Dense) and s.delays is not None] or [0])
             if RELAY.search(g.name):

@@ -13,7 +13,10 @@ Operations (``Node.op``), by what they emit:
   threshold, Lava's ATRLIF: also ``theta_step`` (float threshold increase per spike),
   ``tau_theta`` and ``tau_r`` (steps)); the binary joins ``or``, ``and``, ``andnot``
   (``a AND NOT b``; SEW's IAND ``(1 - x) * y`` is ``andnot(y, x)``), whose second input may
-  broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``) of spikes.
+  broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``) of spikes;
+  ``const`` (no inputs; ``shape``): fires at every step, like the input presented at every
+  step (latency 0). A synapse from it is a bias that starts when the input reaches its
+  neuron, and that drives the neuron's synaptic current (NIR imports use it).
 - synaptic values (linear in their input, no latency of their own): ``conv``
   (``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
@@ -47,20 +50,21 @@ from dataclasses import dataclass, field
 from .errors import SnnExportError
 from .graph import INPUT
 
-SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool")
+SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool", "const")
 JOINS = ("or", "and", "andnot")
 SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
 GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "time_linear",
           "attention")
 OPS = SPIKING + SYNAPTIC + GRADED
-ARITY = {"or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
+ARITY = {"const": 0, "or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
          "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
          "minmax": 1, "invert": 1, "time_mean": 1, "time_linear": 1,
          "attention": 3}  # lif and alif: one or more
 REQUIRED = {"lif": ("tau_mem", "threshold"),
             "alif": ("tau_mem", "threshold", "theta_step", "tau_theta", "tau_r"),
             "conv": ("out_channels", "kernel"), "linear": ("out_features",),
-            "maxpool": ("kernel",), "avgpool": ("kernel",), "time_linear": ("steps",)}
+            "maxpool": ("kernel",), "avgpool": ("kernel",), "time_linear": ("steps",),
+            "const": ("shape",)}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -184,7 +188,7 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
             if src not in out:
                 _fail(where, node, f"input {src!r} is not defined before this node")
         n_in = len(node.inputs)
-        if (node.op in ARITY and n_in != ARITY[node.op]) or n_in < 1:
+        if (node.op in ARITY and n_in != ARITY[node.op]) or (node.op not in ARITY and n_in < 1):
             _fail(where, node, f"takes {ARITY.get(node.op, 'one or more')} inputs, got {n_in}")
         missing = [k for k in REQUIRED.get(node.op, ()) if k not in node.attrs]
         if missing:
@@ -198,7 +202,13 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
 
 
 def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
-    op, x = node.op, ins[0]
+    op = node.op
+    if op == "const":
+        shape = tuple(int(s) for s in node.get("shape"))
+        if len(shape) not in (1, 3) or min(shape) < 1:
+            _fail(where, node, f"shape {shape} is not (n,) or (C, H, W)")
+        return shape
+    x = ins[0]
     if op in ("lif", "alif"):
         if any(k not in ("synaptic", "graded") for k in kinds):
             _fail(where, node, "a neuron's inputs are synaptic nodes (conv, linear, batchnorm); "
@@ -278,10 +288,12 @@ def spike_terms(graph: ModelGraph, name: str) -> list[str] | None:
 
 def latencies(graph: ModelGraph) -> dict[str, int]:
     """Steps from the input to each spiking node: one per synaptic hop, the deepest branch
-    counting where branches meet. The input has latency 0."""
+    counting where branches meet. The input and ``const`` nodes have latency 0."""
     lat = {INPUT: 0}
     for node in graph.nodes:
-        if node.op in SPIKING:
+        if node.op == "const":
+            lat[node.name] = 0
+        elif node.op in SPIKING:
             lat[node.name] = 1 + max(lat[s] for s in spike_sources(graph, node.name))
     return lat
 

@@ -14,7 +14,7 @@ from snn_export.deploy.lower_graph import lower_graph
 from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpool_into_dense,
                                 fold_batchnorm)
 from snn_export.graph import INPUT
-from snn_export.model_graph import ModelGraph, alignment_delays, latencies
+from snn_export.model_graph import ModelGraph, Node, alignment_delays, latencies, shapes
 from snn_export.sim import emulator
 from snn_export.train.architectures import (ATTENTION, HEADS, JOIN_OPS, attention_net,
                                             sew_resnet)
@@ -144,7 +144,29 @@ def graphs(draw):
     else:
         g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron,
                           head=draw(st.sampled_from(HEADS)))
-    return g, draw(st.integers(0, 2**31))
+    return with_bias_sources(g) if draw(st.booleans()) else g, draw(st.integers(0, 2**31))
+
+
+def with_bias_sources(graph: ModelGraph) -> ModelGraph:
+    """``graph`` with an extra synapse from an always-on ``const`` source into every lif (a
+    bias that starts with the input, as NIR imports have)."""
+    out, consts = shapes(graph), {}
+    nodes = []
+    for n in graph.nodes:
+        if n.op == "lif":
+            s = out[n.name]
+            key = (1,) if len(s) == 1 else (1, *s[1:])
+            if key not in consts:
+                consts[key] = f"on{len(consts)}"
+                nodes.insert(0, Node(consts[key], "const", (), {"shape": list(key)}))
+            attrs = {"out_channels": s[0], "kernel": [1, 1]} if len(s) == 3 else \
+                {"out_features": s[0]}
+            nodes.append(Node(f"{n.name}_on", "conv" if len(s) == 3 else "linear",
+                              (consts[key],), {**attrs, "bias": False}))
+            n = Node(n.name, n.op, (*n.inputs, f"{n.name}_on"), n.attrs)
+        nodes.append(n)
+    return ModelGraph(graph.input_shape, graph.input_bits, graph.input_scale, nodes,
+                      graph.readout)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))

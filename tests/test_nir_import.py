@@ -24,13 +24,12 @@ SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=list(H
 
 
 def dyadic_(module: torch.nn.Module, rng: np.random.Generator, scale: float) -> None:
-    """Weights on a 2**-6 grid, no biases: sums of spikes are exact in float32 in any order,
+    """Weights and biases on a 2**-6 grid: sums of spikes are exact in float32 in any order,
     so the comparison is exact rather than within a tolerance."""
     with torch.no_grad():
-        w = rng.normal(0, scale, module.weight.shape)
-        module.weight.copy_(torch.as_tensor(np.round(w * 64) / 64))
-        if module.bias is not None:
-            module.bias.zero_()
+        for p in (module.weight, module.bias):
+            if p is not None:
+                p.copy_(torch.as_tensor(np.round(rng.normal(0, scale, p.shape) * 64) / 64))
 
 
 def source_spikes(step, layers, x) -> dict[int, torch.Tensor]:
@@ -76,7 +75,8 @@ def imported(path, dialect: str, **how):
        dt_exp=st.integers(8, 11), th=st.sampled_from([0.75, 1.0, 4 / 3, 2.0]))
 def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_factory):
     """norse's LIFCell (CubaLIF), LIFBoxCell (LIF) and IAFCell (IF) with its dt and
-    time-constant convention (tau = dt / tau_inv, norse issue #411)."""
+    time-constant convention (tau = dt / tau_inv, norse issue #411), each with biases: they
+    start with the input, in the current, through always-on synapses."""
     nt = pytest.importorskip("norse.torch")
     from snn_export.export import norse_to_nir
 
@@ -88,8 +88,8 @@ def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_f
     box = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(2.0 ** (dt_exp - 2)),
                               v_th=torch.tensor(th))
     net = nt.SequentialState(torch.nn.Conv2d(2, 4, 3, padding=1), nt.LIFCell(p, dt=dt),
-                             torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 12, bias=False),
-                             nt.LIFBoxCell(box, dt=dt), torch.nn.Linear(12, 5, bias=False),
+                             torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 12),
+                             nt.LIFBoxCell(box, dt=dt), torch.nn.Linear(12, 5),
                              nt.IAFCell(nt.IAFParameters(v_th=torch.tensor(th))))
     for k, scale in ((0, 1.5), (3, 1.0), (5, 1.0)):
         dyadic_(net[k], rng, scale)
@@ -106,6 +106,8 @@ def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_f
     assert not warnings
     layers = {1: "n1", 4: "n4", 6: "n6"}
     assert [n.op for n in model.graph.nodes if n.name in layers.values()] == ["lif"] * 3
+    assert {n.name: n.get("shape") for n in model.graph.nodes if n.op == "const"} == \
+        {"always_on_6_6": [1, 6, 6], "always_on": [1]}
     assert differing(model, layers, theirs, x) == 0
     assert sum(int(theirs[i].sum()) for i in layers) > 0
     # the conventions matter: under NIR's own reading, norse's time constants are < 1 step
@@ -118,7 +120,7 @@ def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_f
        beta=st.sampled_from([0.5, 0.75, 0.875, 0.9375]))
 def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_factory):
     """snnTorch's Leaky (LIF) and Synaptic (CubaLIF) with reset to zero, per-neuron
-    thresholds, r = tau / dt and w_in = tau_syn / dt at snnTorch's dt = 1e-4 s."""
+    thresholds, r = tau / dt and w_in = tau_syn / dt at snnTorch's dt = 1e-4 s, and biases."""
     snn = pytest.importorskip("snntorch")
     from snntorch.export_nir import export_to_nir
 
@@ -131,10 +133,10 @@ def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_fact
 
     net = torch.nn.Sequential(
         torch.nn.Conv2d(2, 4, 3), leaky((4, 4, 4), torch.full((4, 4, 4), 4 / 3)),
-        torch.nn.Flatten(), torch.nn.Linear(64, 5, bias=False),
+        torch.nn.Flatten(), torch.nn.Linear(64, 5),
         snn.Synaptic(alpha=torch.full((5,), alpha), beta=torch.full((5,), beta), threshold=th,
                      init_hidden=True, reset_mechanism="zero", reset_delay=False),
-        torch.nn.Linear(5, 3, bias=False), leaky((3,), torch.ones(3), output=True))
+        torch.nn.Linear(5, 3), leaky((3,), torch.ones(3), output=True))
     for k, scale in ((0, 1.0), (3, 1.0), (5, 1.5)):
         dyadic_(net[k], rng, scale)
     x = spikes(seed, (2, 6, 6))
@@ -155,7 +157,7 @@ def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_fact
 
 def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
     """The deployed integer network (emulator) equals the imported model's quantized
-    forward, spike for spike: the same path as a model.pt."""
+    forward, spike for spike: the same path as a model.pt, always-on bias sources included."""
     snn = pytest.importorskip("snntorch")
     from snntorch.export_nir import export_to_nir
 
@@ -173,9 +175,11 @@ def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
     nir.write(tmp_path / "s.nir", export_to_nir(net, torch.zeros(1, 20), ignore_dims=[0]))
     model, ckpt, warnings = imported(tmp_path / "s.nir", "snntorch", input_bits=3,
                                      input_scale=0.25)
-    assert any("bias of" in w and "steady-state" in w for w in warnings)  # into a CubaLIF
-    assert any("acts from the first step" in w for w in warnings)
+    assert not warnings
     deployed = lower_graph(model.graph, model.tensors(), T)
+    # one source, delayed one step (a relay) for the second layer, whose input comes later
+    assert [g.name for g in deployed.neurons if g.name.startswith("always_on")] == \
+        ["always_on", "always_on_delay1"]
     x = np.random.default_rng(1).integers(0, 8, (6, 20))
     emu = emulator.run(deployed, x)
     model.quantized_mode = True
@@ -225,6 +229,40 @@ def test_sum_pool_and_threshold_are_exact():
     assert ref.sum() > 0
 
 
+def test_bias_and_leak_start_with_the_input():
+    """An Affine's bias and a LIF's leak act in the step the input arrives, as in NIR's
+    equations (computed directly, dt = 1 s); a CubaLIF's leak, which drives its voltage, is
+    a Loihi bias from step 1 and says so."""
+    rng = np.random.default_rng(1)
+    w, b, leak = (np.round(rng.normal(0, 1, shape) * 64) / 64 for shape in ((3, 8), 3, 3))
+    g = graph({"input": nir.Input({"input": np.array([8])}), "fc": nir.Affine(w, b),
+               "lif": nir.LIF(tau=np.full(3, 2.0), r=np.ones(3), v_leak=leak,
+                              v_threshold=np.ones(3)),
+               "output": nir.Output({"output": np.array([3])})},
+              [("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    model, _, warnings = nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
+    assert not warnings
+    x = spikes(4, (8,))
+    v, fired = torch.zeros(4, 3, dtype=torch.float64), []
+    for t in range(T):
+        v = v + 0.5 * (torch.as_tensor(leak) - v + x[:, t].double() @ torch.as_tensor(w).T
+                       + torch.as_tensor(b))
+        s = (v > 1).double()
+        v = v * (1 - s)
+        fired.append(s)
+    ref = torch.stack(fired, 1)
+    with torch.no_grad():
+        out = model(x, T)["lif"]
+    assert not out[:, 0].any()  # nothing before the input arrives, whatever the bias
+    np.testing.assert_array_equal(out[:, 1:].numpy(), ref[:, :-1].numpy())
+    assert 0 < ref.sum() < ref.numel()
+
+    g.nodes["lif"] = nir.CubaLIF(tau_syn=np.full(3, 2.0), tau_mem=np.full(3, 2.0),
+                                 r=np.ones(3), v_leak=leak, v_threshold=np.ones(3))
+    _, _, warnings = nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
+    assert len(warnings) == 1 and "its leak (v_leak) drives the voltage" in warnings[0]
+
+
 @pytest.mark.parametrize("nodes, edges, message", [
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "li": nir.LI(np.ones(3), np.ones(3),
                                                               np.zeros(3))},
@@ -253,7 +291,7 @@ def test_unsupported_graphs_are_refused_by_node(nodes, edges, message):
 def write_lif_graph(path):
     nir.write(path, graph({"input": nir.Input({"input": np.array([64])}),
                            "fc": nir.Affine(np.random.default_rng(0).normal(0, 0.5, (10, 64)),
-                                            np.zeros(10)),
+                                            np.linspace(-0.2, 0.2, 10)),
                            "lif": lif(10), "output": nir.Output({"output": np.array([10])})},
                           [("input", "fc"), ("fc", "lif"), ("lif", "output")]))
 
@@ -302,26 +340,51 @@ def test_cli_deploys_foreign_nir_with_compliance_and_evaluation(tmp_path, capsys
         np.testing.assert_array_equal(s, emulator.run(b, x).spikes[name], err_msg=name)
 
 
-@pytest.mark.lava
-def test_norse_built_network_deploys_to_lava_bit_exact(tmp_path, capsys):
-    """The done-when: a norse-built network, through `snn-export net.nir --target lava`,
-    runs in Lava spike for spike as in the emulator."""
+@pytest.fixture
+def norse_nir(tmp_path):
+    """A norse-built network for 8x8 digits with biases in every layer, written as NIR."""
     nt = pytest.importorskip("norse.torch")
     from snn_export.export import norse_to_nir
 
     torch.manual_seed(0)
     net = nt.SequentialState(torch.nn.Conv2d(1, 4, 3, padding=1), nt.LIFCell(),
-                             torch.nn.Flatten(), torch.nn.Linear(256, 20, bias=False),
-                             nt.LIFBoxCell(), torch.nn.Linear(20, 10, bias=False), nt.IAFCell())
+                             torch.nn.Flatten(), torch.nn.Linear(256, 20),
+                             nt.LIFBoxCell(), torch.nn.Linear(20, 10), nt.IAFCell())
     with torch.no_grad():
         net[0].weight.mul_(8)
-        net[0].bias.zero_()
         net[3].weight.mul_(12)
         net[5].weight.mul_(6)
     nir.write(tmp_path / "net.nir", norse_to_nir.to_nir(net, torch.zeros(1, 1, 8, 8)))
-    assert main([str(tmp_path / "net.nir"), "--dialect", "norse", "--time-steps", "16",
+    return tmp_path / "net.nir"
+
+
+def test_imported_network_in_onnxruntime_as_in_pytorch(norse_nir):
+    """ONNX out of a NIR import: the always-on bias sources are constants of the graph."""
+    ort = pytest.importorskip("onnxruntime")
+    from snn_export.export.to_onnx import write_onnx
+
+    model, ckpt, _ = nir_import.load(nir_import.read_graph(norse_nir),
+                                     nir_import.NirInput("norse", 16), str(norse_nir))
+    write_onnx(model, ckpt, norse_nir.with_suffix(".onnx"))
+    x = (np.random.default_rng(0).random((8, 64)) < 0.4).astype(np.float32)
+    session = ort.InferenceSession(str(norse_nir.with_suffix(".onnx")),
+                                   providers=["CPUExecutionProvider"])
+    _, spikes = session.run(None, {"levels": x})
+    with torch.no_grad():
+        expected = model.output(torch.from_numpy(x), 16).numpy()
+    assert expected.sum() > 0
+    np.testing.assert_array_equal(spikes, expected)
+
+
+@pytest.mark.lava
+def test_norse_built_network_deploys_to_lava_bit_exact(norse_nir, capsys):
+    """The done-when: a norse-built network, through `snn-export net.nir --target lava`,
+    runs in Lava spike for spike as in the emulator, its biases carried by always-on groups
+    without synapses into them."""
+    assert main([str(norse_nir), "--dialect", "norse", "--time-steps", "16",
                  "--target", "lava", "--dataset", "digits", "--verify", "3", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["bit_exact"] and summary["model_differing"] == 0
     assert all(layer["differing"] == 0 for layer in summary["layers"])
     assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
+    assert {"always_on", "always_on_8_8"} <= {layer["layer"] for layer in summary["layers"]}

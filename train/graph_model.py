@@ -3,7 +3,8 @@ PyTorch with exactly the deployed timing.
 
 Timing: each spiking node sees its sources' spikes one step late (one synaptic hop), plus
 the alignment delay of its shallower branches (:func:`~snn_export.model_graph.alignment_delays`);
-every neuron integrates its bias from step 1. The graph is run node by node over all steps
+every neuron integrates its bias from step 1 (a ``const`` node fires at every step, like the
+input). The graph is run node by node over all steps
 at once, so convolutions and batch statistics cover the batch and all steps together.
 
 Modes:
@@ -89,7 +90,7 @@ class GraphSNN(nn.Module):
         self.delays = alignment_delays(graph)
         self.ops = nn.ModuleDict()
         for node in graph.nodes:
-            module = _module(node, self.shapes[node.inputs[0]])
+            module = _module(node, self.shapes[node.inputs[0]]) if node.inputs else None
             if module is not None:
                 self.ops[node.name] = module
         # graded nodes that only the float mode runs (an add of spikes is deployable)
@@ -126,6 +127,8 @@ class GraphSNN(nn.Module):
                 trains[node.name] = self._neurons(node, trains, tensors, values)
             elif node.op in JOINS or node.op == "maxpool":
                 trains[node.name] = self._gate(node, trains)
+            elif node.op == "const":
+                trains[node.name] = x.new_ones(x.shape[0], time_steps, *self.shapes[node.name])
             elif self.quantized_mode and node.name in self.graded_nodes:
                 raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values: "
                                      "the model runs only in float (its published, "
