@@ -1,4 +1,5 @@
-"""The deployment report: ``report.md`` beside the description, with PNG figures.
+"""The deployment report: ``report.md`` beside the description, with PNG figures, and the
+same as one self-contained page, ``report.html`` (figures embedded), to open in a browser.
 
 Sections: what was written and how to load it; one row per neuron group (neurons, stored
 synapses, fan-in, weight bits and exponents, threshold, decays, delays, firing rate, ACs and
@@ -12,6 +13,7 @@ which Lava matches bit for bit (:mod:`snn_export.sim.verify`).
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from snn_export.graph import Dense, Network
 from . import emulator, plots
 from .emulator import as_frames
 
-REPORT_NAME = "report.md"
+REPORT_NAME, HTML_NAME = "report.md", "report.html"
 RASTER_NAME, RATES_NAME, MASKS_NAME = "raster.png", "firing_rates.png", "masks.png"
 SAMPLES = 16  # test samples the activity is measured on
 RELAY = re.compile(r"_delay\d+$")
@@ -37,6 +39,22 @@ def _carrier(net, name: str) -> bool:
     """Relays and always-on groups: they carry delays and biases, not features (left out
     of the raster, grey among the firing rates)."""
     return bool(RELAY.search(name)) or not net.incoming(name)
+
+
+_STYLE = ("body{font-family:sans-serif;max-width:80em;margin:2em auto;padding:0 1em}"
+          "table{border-collapse:collapse;font-size:90%}th,td{border:1px solid #bbb;"
+          "padding:.2em .5em;text-align:left}img{max-width:100%}code{background:#f3f3f3}")
+
+
+def to_html(markdown: str, folder: Path) -> str:
+    """``markdown`` as one HTML page, its PNG figures (files in ``folder``) embedded."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    body = re.sub(r'src="([\w.-]+\.png)"', lambda m: 'src="data:image/png;base64,' + base64
+                  .b64encode((folder / m.group(1)).read_bytes()).decode() + '"', body)
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>snn-export report'
+            f"</title><style>{_STYLE}</style></head>\n<body>\n{body}</body></html>\n")
 
 
 @dataclass
@@ -55,7 +73,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
     def write(self, folder: Path) -> list[Path]:
-        """``report.md`` and its figures into ``folder``; returns the files."""
+        """``report.md``, its figures and ``report.html`` into ``folder``; returns the files."""
         net, files = self.net, []
         activity = None
         if self.x is not None and len(self.x):
@@ -84,8 +102,10 @@ class Report:
         else:
             lines += ["## Activity", "", f"Not measured: {self.no_samples}.", ""]
         lines += self._results()
-        (folder / REPORT_NAME).write_text("\n".join(lines))
-        return [folder / REPORT_NAME, *files]
+        text = "\n".join(lines)
+        (folder / REPORT_NAME).write_text(text)
+        (folder / HTML_NAME).write_text(to_html(text, folder))
+        return [folder / REPORT_NAME, folder / HTML_NAME, *files]
 
     def _header(self) -> list[str]:
         net, name = self.net, self.description

@@ -24,7 +24,7 @@ ONNX_NAME = "model.onnx"  # --target onnx: the float network unrolled over its s
 EPILOG = """\
 examples:
   snn-export model.pt --target lava                 write model_lava/network.net, report.md
-                                                    and its figures
+                                                    (and report.html) and its figures
   snn-export model.pt --target lava -o out/ --verify 200
                                                     also run 200 test samples in Lava and in
                                                     the emulator and compare every spike

@@ -28,7 +28,7 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
     code, stdout, _ = run([trained, "--target", "lava", "-o", out], capsys)
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["firing_rates.png", "network.net",
-                                                     "raster.png", "report.md"]
+                                                     "raster.png", "report.html", "report.md"]
     umask = os.umask(0)
     os.umask(umask)
     assert (out / "network.net").stat().st_mode & 0o777 == 0o666 & ~umask
@@ -56,7 +56,7 @@ def test_default_output_folder_and_json(trained, capsys, tmp_path):
     assert code == 0
     out = tmp_path / "net_lava"
     assert json.loads(stdout)["files"] == [str(out / f) for f in (
-        "network.net", "report.md", "raster.png", "firing_rates.png")]
+        "network.net", "report.md", "report.html", "raster.png", "firing_rates.png")]
 
 
 def test_evaluate_reports_the_deployed_accuracy_of_the_emulator(trained, tmp_path, capsys):

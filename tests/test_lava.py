@@ -87,7 +87,7 @@ def test_cli_verify_200_samples_bit_exact(trained, tmp_path, capsys):
     assert acc["lava"] == acc["emulator"]
     assert all(layer["differing"] == 0 and layer["spikes_lava"] > 0 for layer in summary["layers"])
     assert sorted(p.name for p in out.iterdir()) == ["firing_rates.png", "network.net",
-                                                     "raster.png", "report.md"]
+                                                     "raster.png", "report.html", "report.md"]
     report = (out / "report.md").read_text()
     assert "200 samples in Lava's CPU simulator and in the emulator: **bit-exact**" in report
     for layer in summary["layers"]:  # the per-group table, as --json says

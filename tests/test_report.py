@@ -1,5 +1,6 @@
 """The deployment report: every number in it recomputed independently from the written
 network and the emulator, and its figures checked as images."""
+import base64
 import re
 
 import numpy as np
@@ -75,6 +76,13 @@ def test_chain_report_states_what_the_network_and_emulator_say(trained, tmp_path
     image(out / "raster.png")
     image(out / "firing_rates.png")
     assert not (out / "masks.png").exists()
+    html = re.sub(r">\s+<", "><", (out / "report.html").read_text())
+    assert "<td>layer2</td><td>LIF</td><td>10</td><td>layer1 (Dense)</td>" in html
+    assert '<h2>Loihi 2 resources (estimate)</h2>' in html and "](" not in html
+    embedded = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', html)
+    assert [(base64.b64decode(data), alt) for data, alt in embedded] == [
+        ((out / "raster.png").read_bytes(), "spike raster"),
+        ((out / "firing_rates.png").read_bytes(), "firing rates")]
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +149,8 @@ def test_report_without_samples_says_why(tmp_path):
     assert "| firing rate |" in report and "| - | - | - |" in report
     assert not (tmp_path / "g_lava" / "raster.png").exists()
     assert nir
+    # the Affine's biases arrive through synapses from an always-on group
+    table = rows(report)
+    assert list(table) == ["always_on", "lif"]
+    assert table["always_on"]["neuron"] == "always on" and table["always_on"]["inputs"] == ""
+    assert table["lif"]["inputs"] == "input (Dense), always_on (Dense)"
