@@ -231,11 +231,10 @@ class _Builder:
         """The ``const`` node (shared) that carries biases into neurons of ``shape``: one
         source for a flat layer, one per position of a (C, H, W) layer."""
         shape = (1,) if len(shape) == 1 else (1, *shape[1:])
-        name = self.const.get(shape)
-        if name is None:
-            name = self.const[shape] = self.add("always_on" + "".join(f"_{n}" for n in shape[1:]),
-                                                "const", (), shape, shape=list(shape))
-        return name
+        if shape not in self.const:
+            label = "always_on" + "".join(f"_{n}" for n in shape[1:])
+            self.const[shape] = self.add(label, "const", (), shape, shape=list(shape))
+        return self.const[shape]
 
     def bias_synapse(self, name: str, values: torch.Tensor, shape: tuple) -> str:
         """Synapses from :meth:`always_on` into neuron ``name`` with weights ``values`` (one

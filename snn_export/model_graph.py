@@ -56,8 +56,8 @@ SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
 GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "time_linear",
           "attention")
 OPS = SPIKING + SYNAPTIC + GRADED
-ARITY = {"const": 0, "or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1, "batchnorm": 1,
-         "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
+ARITY = {"const": 0, "or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1,
+         "batchnorm": 1, "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
          "minmax": 1, "invert": 1, "time_mean": 1, "time_linear": 1,
          "attention": 3}  # lif and alif: one or more
 REQUIRED = {"lif": ("tau_mem", "threshold"),

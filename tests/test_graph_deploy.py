@@ -1,5 +1,7 @@
 """Residual and attention graphs: folding passes, gate neurons, delay alignment, the trained
 model's integer output equal to the emulator's, and real Lava runs of exported model.pt files."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from snn_export import checkpoint
 from snn_export.cli import main
 from snn_export.deploy import graph_hdf5
 from snn_export.deploy.lower_graph import lower_graph
+from snn_export.errors import SnnExportError
 from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpool_into_dense,
                                 fold_batchnorm)
 from snn_export.graph import INPUT
@@ -91,6 +94,39 @@ def test_gate_neurons_compute_their_truth_table_one_step_after_aligned_inputs(op
     spikes = emulator.run(net, np.ones((1, 4), dtype=np.int64)).spikes
     np.testing.assert_array_equal(spikes["j"][0, 3], truth)  # step 4: inputs of step 1
     np.testing.assert_array_equal(spikes["j"][0, :3], 0)
+
+
+def test_const_synapses_arrive_in_the_step_the_input_does():
+    """A const source fires at every step like the input, so a synapse from it (a bias, as
+    NIR imports carry them) reaches a neuron two hops deep through one relay, in the step
+    the input's spikes first can."""
+    lif = {"tau_mem": 1.0, "tau_syn": None, "threshold": 0.5}
+    nodes = [n for n in spiking_graph("or").to_dict()["nodes"] if n["name"] in ("fb", "b0",
+                                                                               "fb2")]
+    arch = {"name": "graph", "input": {"shape": [4], "bits": 1, "scale": 1.0}, "nodes": [
+        {"name": "on", "op": "const", "inputs": [], "shape": [1]}, *nodes,
+        {"name": "fon", "op": "linear", "inputs": ["on"], "out_features": 4, "bias": False},
+        {"name": "b", "op": "lif", "inputs": ["fb2", "fon"], **lif}]}
+    g = ModelGraph.from_dict(arch)
+    assert latencies(g) == {INPUT: 0, "on": 0, "b0": 1, "b": 2}
+    eye = torch.eye(4, dtype=torch.float64)
+    from_input = lower_graph(g, {"fb.weight": eye, "fb2.weight": eye,
+                                 "fon.weight": 0 * eye[:, :1]}, time_steps=6)
+    from_bias = lower_graph(g, {"fb.weight": 0 * eye, "fb2.weight": eye,
+                                "fon.weight": eye[:, :1]}, time_steps=6)
+    assert [n.name for n in from_bias.neurons] == ["on", "b0", "b", "on_delay1"]
+    x = np.ones((1, 4), dtype=np.int64)
+    first = {k: emulator.run(net, x).spikes["b"][0, :, 0] for k, net in
+             (("input", from_input), ("bias", from_bias))}
+    np.testing.assert_array_equal(first["input"], [0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(first["bias"], first["input"])
+    np.testing.assert_array_equal(emulator.run(from_bias, x).spikes["on"][0, :, 0], 1)
+    on = arch["nodes"][0]
+    for change, message in (({"inputs": ["input"]}, "takes 0 inputs, got 1"),
+                            ({"shape": [2, 3]}, "shape (2, 3) is not (n,) or (C, H, W)")):
+        arch["nodes"][0] = {**on, **change}
+        with pytest.raises(SnnExportError, match=re.escape(f"node 'on' (const): {message}")):
+            ModelGraph.from_dict(arch)
 
 
 def test_add_of_spikes_is_distributed_into_one_synapse_group_per_term():
