@@ -54,8 +54,8 @@ def gate(name: str, shape: tuple, op: str) -> Neurons:
 def const(name: str, shape: tuple) -> Neurons:
     """A group that spikes at every step from step 1: a relay gate whose bias, the input of
     one spike (:data:`UNIT`), stands in for an input."""
-    params = gate(name, shape, "relay").params
-    return Neurons(name, tuple(shape), params, np.full(int(np.prod(shape)), UNIT, dtype=np.int64))
+    bias = np.full(int(np.prod(shape)), UNIT, dtype=np.int64)
+    return Neurons(name, tuple(shape), gate(name, shape, "relay").params, bias)
 
 
 def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,

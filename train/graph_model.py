@@ -4,8 +4,8 @@ PyTorch with exactly the deployed timing.
 Timing: each spiking node sees its sources' spikes one step late (one synaptic hop), plus
 the alignment delay of its shallower branches (:func:`~snn_export.model_graph.alignment_delays`);
 every neuron integrates its bias from step 1 (a ``const`` node fires at every step, like the
-input). The graph is run node by node over all steps
-at once, so convolutions and batch statistics cover the batch and all steps together.
+input). The graph is run node by node over all steps at once, so convolutions and batch
+statistics cover the batch and all steps together.
 
 Modes:
 - ``quantized_mode = False``: float weights, float neuron dynamics. Batch norm uses batch
