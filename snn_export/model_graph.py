@@ -204,10 +204,11 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
 def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
     op = node.op
     if op == "const":
-        shape = tuple(int(s) for s in node.get("shape"))
-        if len(shape) not in (1, 3) or min(shape) < 1:
-            _fail(where, node, f"shape {shape} is not (n,) or (C, H, W)")
-        return shape
+        shape = node.get("shape")
+        if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3) or \
+                not all(isinstance(n, int) and n >= 1 for n in shape):
+            _fail(where, node, f"shape {shape!r} is not (n,) or (C, H, W) of positive integers")
+        return tuple(shape)
     x = ins[0]
     if op in ("lif", "alif"):
         if any(k not in ("synaptic", "graded") for k in kinds):

@@ -123,7 +123,8 @@ def test_const_synapses_arrive_in_the_step_the_input_does():
     np.testing.assert_array_equal(emulator.run(from_bias, x).spikes["on"][0, :, 0], 1)
     on = arch["nodes"][0]
     for change, message in (({"inputs": ["input"]}, "takes 0 inputs, got 1"),
-                            ({"shape": [2, 3]}, "shape (2, 3) is not (n,) or (C, H, W)")):
+                            ({"shape": [2, 3]}, "shape [2, 3] is not (n,) or (C, H, W)"),
+                            ({"shape": 4}, "shape 4 is not (n,) or (C, H, W)")):
         arch["nodes"][0] = {**on, **change}
         with pytest.raises(SnnExportError, match=re.escape(f"node 'on' (const): {message}")):
             ModelGraph.from_dict(arch)
