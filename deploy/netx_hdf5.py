@@ -63,6 +63,15 @@ def chain(net: Network) -> list[tuple[Dense, Neurons]]:
     return pairs
 
 
+def is_chain(net: Network) -> bool:
+    """Whether netx HDF5 can hold ``net`` (:func:`chain` would not refuse it)."""
+    try:
+        chain(net)
+    except SnnExportError:
+        return False
+    return True
+
+
 def write(net: Network, path: str | Path) -> None:
     """Write atomically (temporary file in the same folder, then rename)."""
     net.validate()

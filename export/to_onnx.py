@@ -42,7 +42,6 @@ from torch import nn
 from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
 from snn_export.train.graph_model import GraphSNN
-from snn_export.train.models import DenseSNN
 
 OPSET = 17
 INPUT_NAME = "levels"
@@ -52,7 +51,7 @@ OUTPUT_NAMES = ("counts", "spikes")
 class Unrolled(nn.Module):
     """``levels -> (counts, spikes)`` over a fixed number of steps (see the module docstring)."""
 
-    def __init__(self, model: DenseSNN | GraphSNN, time_steps: int, classes: int):
+    def __init__(self, model: GraphSNN, time_steps: int, classes: int):
         super().__init__()
         self.model, self.time_steps, self.classes = model, time_steps, classes
 
@@ -71,7 +70,7 @@ def input_shape(ckpt: dict) -> tuple[int, ...]:
     return (features,)
 
 
-def write_onnx(model: DenseSNN | GraphSNN, ckpt: dict, path: str | Path) -> dict:
+def write_onnx(model: GraphSNN, ckpt: dict, path: str | Path) -> dict:
     """Export ``model`` (from :func:`~snn_export.export.from_checkpoint.load_model`) to
     ``path``; nothing is written unless the exported file passes onnx's checks.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from snn_export.deploy import graph_hdf5, netx_hdf5
+from snn_export.deploy import formats
 from snn_export.readout import predict
 
 from . import emulator, lava_runner
@@ -94,21 +94,17 @@ def compare(emu: SimResult, lava: SimResult):
 def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
-    samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). A netx file (``.net``) runs through
-    stock netx loading; a graph file, or a NIR file snn-export wrote (``.nir``), is built from
-    Lava processes by the project's builder.
-    ``model`` (the trained model, or None) gives the float accuracy and, for graph models, its
-    quantized spikes, which must equal the emulator's (``model_differing``)."""
+    samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). Any format of
+    :mod:`snn_export.deploy.formats`: a netx file runs through stock netx loading, the
+    others are built from Lava processes by the project's builder.
+    ``model`` (the trained ``GraphSNN``, or None) gives the float accuracy and its quantized
+    spikes, which must equal the emulator's (``model_differing``)."""
     path = Path(path)
-    netx = path.suffix == ".net"
-    if path.suffix == ".nir":
-        from snn_export.export import from_nir
-        net = from_nir.read(path)
-    else:
-        net = netx_hdf5.read(path) if netx else graph_hdf5.read(path)
+    fmt = formats.of(path)
+    net = fmt.read(path)
     x = emulator.as_frames(net, x)
     emu = emulator.run(net, x)
-    if netx:
+    if fmt.stock_netx:
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
                                     names=[g.name for g in net.neurons], progress=progress)
     else:
@@ -120,11 +116,10 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
             model.quantized_mode = False
             float_acc = float(np.mean(predict(model.output(torch.from_numpy(x), net.time_steps))
                                       == y))
-            if hasattr(model, "graph"):  # a graph model: its deployed forward, layer by layer
-                model.quantized_mode = True
-                trained = model(torch.from_numpy(x), net.time_steps)
-                model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
-                                      for k, t in trained.items())
+            model.quantized_mode = True  # its deployed forward, layer by layer
+            trained = model(torch.from_numpy(x), net.time_steps)
+            model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
+                                  for k, t in trained.items())
     acc = {"float": float_acc,
            "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
            "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}

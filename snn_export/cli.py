@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from .errors import SnnExportError, VerificationMismatch
+from . import pipeline
+from .argparsing import Parser
+from .errors import NotCompliant, SnnExportError, VerificationMismatch
 from .export.nir_dialects import DIALECTS
 
-NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale")
-
 TARGETS = ("lava", "nir", "onnx")
-NETX_NAME = "network.net"  # chains: stock lava-dl netx HDF5
-GRAPH_NAME = "network.h5"  # everything else: the snn-export graph file
-NIR_NAME = "network.nir"  # --target nir: the deployed network as a NIR graph
-ONNX_NAME = "model.onnx"  # --target onnx: the float network unrolled over its steps
 
 EPILOG = """\
 examples:
@@ -45,15 +38,6 @@ examples:
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
 """
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with usage errors exiting 1 like every other error (2 and 3 have their
-    own meanings: not compliant, verification mismatch)."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,212 +89,67 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _atomic_files(out_dir: Path, write) -> list[Path]:
-    """``write(folder)`` into a temporary folder beside ``out_dir``, then move its files in:
-    on an error nothing is left half-written. Returns the files in ``out_dir``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        written = write(tmp)
-        out_dir.mkdir(exist_ok=True)
-        for f in written:
-            os.replace(f, out_dir / f.name)
-        return [out_dir / f.name for f in written]
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_description(out_dir: Path, net, graph: bool, target: str) -> tuple[Path, list]:
-    """The deployed network's file (netx, graph file or NIR) and the writer's warnings."""
-    from snn_export.deploy import graph_hdf5, netx_hdf5
-
-    name = NIR_NAME if target == "nir" else GRAPH_NAME if graph else NETX_NAME
-    warnings = []
-
-    def write(folder: Path) -> list[Path]:
-        if target == "nir":
-            from snn_export.export import to_nir
-            warnings.extend(to_nir.write(net, folder / name))
-        elif graph:
-            graph_hdf5.write(net, folder / name)
-        else:
-            netx_hdf5.write(net, folder / name)
-        return [folder / name]
-
-    (path,) = _atomic_files(out_dir, write)
-    return path, warnings
-
-
-def _lower_and_check(model, ckpt, model_path: Path, allow: frozenset):
-    """The deployable network (None if the graph itself is not compliant) and every
-    compliance violation, allowed or not (the graph's rules are checked first: a graph that
-    breaks one not in ``allow`` is not lowered)."""
-    from snn_export.deploy import compliance
-    from snn_export.deploy.lower import lower
-    from snn_export.deploy.lower_graph import lower_graph
-    from snn_export.export.from_checkpoint import to_graph
-    from snn_export.train.graph_model import GraphSNN
-
-    if not isinstance(model, GraphSNN):
-        net = lower(to_graph(model, ckpt, source=str(model_path)))
-        return net, compliance.check_network(net)
-    found = compliance.check_graph(model.graph)
-    if any(v.rule not in allow for v in found):
-        return None, found
-    net = lower_graph(model.graph, model.tensors(), int(ckpt["time_steps"]),
-                      {"source": str(model_path), "dataset": ckpt["dataset"],
-                       "training": ckpt.get("training", {})})
-    return net, found + compliance.check_network(net)
-
-
-def _load_nir(args, path: Path):
-    """A .nir input: (model, ckpt, data, None, warnings) for a graph another tool wrote
-    (read with the NIR options), or (None, None, data, network, []) for one snn-export wrote
-    (the deployed network itself)."""
-    from snn_export.export import from_nir, nir_import
-
-    graph = nir_import.read_graph(path)
-    data = None
-    if args.dataset:
-        if args.input_bits is not None or args.input_scale is not None:
-            raise SnnExportError("--input-bits and --input-scale come from --dataset; give one "
-                                 "or the other")
-        data = _dataset(args.dataset, args.time_steps, f"--dataset {args.dataset}",
-                        frames=args.time_steps)
-    elif args.verify or args.evaluate:
-        raise SnnExportError(f"{path}: --verify and --evaluate run test samples: name the "
-                             "dataset the network reads with --dataset (e.g. digits, mnist5k)")
-    if from_nir.written_by_snn_export(graph):
-        given = [o for o in NIR_OPTIONS if o != "dataset" and getattr(args, o) is not None]
-        if given:
-            raise SnnExportError(f"{path}: written by snn-export, which stores the step, the "
-                                 f"encoding and the registers: drop --{given[0].replace('_', '-')}")
-        if args.evaluate or args.target == "onnx":
-            raise SnnExportError(f"{path}: holds the deployed integer network only: "
-                                 + ("--evaluate compares it with the float model" if args.evaluate
-                                    else "--target onnx writes the float model")
-                                 + "; run it on the model.pt")
-        return None, None, data, from_nir.network(graph, path), []
-    how = nir_import.NirInput(args.dialect, args.time_steps or 0, args.dt,
-                              data.input_bits if data else args.input_bits or 1,
-                              data.input_scale if data else args.input_scale or 1.0)
-    model, ckpt, warnings = nir_import.load(graph, how, str(path))
-    ckpt["dataset"]["name"] = args.dataset or ""
-    if data is not None and ckpt["dataset"]["input_size"] != data.x_test.shape[-1]:
-        raise SnnExportError(f"--dataset {args.dataset}: samples of {data.x_test.shape[-1]} "
-                             f"values, but {path} reads {tuple(model.graph.input_shape)}")
-    return model, ckpt, data, None, warnings
-
-
-def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=None):
-    """A dataset by name; event data must have one frame per step."""
-    from snn_export.train import datasets
-    try:
-        data = datasets.load(name, root, frames=frames)
-    except ValueError as exc:
-        raise SnnExportError(f"{where}: {exc}") from None
-    if data.frames and time_steps and data.frames != time_steps:
-        raise SnnExportError(f"{where}: {data.frames} frames per sample, but --time-steps "
-                             f"{time_steps}: use --time-steps {data.frames}")
-    return data
-
-
 def _export(args) -> int:
-    from snn_export.deploy import compliance
-    from snn_export.export.from_checkpoint import load_model
-    from snn_export.sim.report import REPORT_NAME, SAMPLES as REPORT_SAMPLES, Report
-    from snn_export.train.graph_model import GraphSNN
-
     model_path = Path(args.model)
     for flag in ("verify", "evaluate"):
         if getattr(args, flag) < 0:
             raise SnnExportError(f"--{flag} N needs N >= 0")
-    net, warnings = None, []
-    no_data = "no --dataset given (a NIR file holds no samples)"
-    if model_path.suffix == ".nir":
-        model, ckpt, data, net, warnings = _load_nir(args, model_path)
-    else:
-        given = [o for o in NIR_OPTIONS if getattr(args, o) is not None]
-        if given:
-            raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
-                                 f"{model_path} holds its own settings")
-        model, ckpt = load_model(model_path)
-        if args.target == "onnx" and not args.check:
-            return _export_onnx(args, model, ckpt, model_path)
-        try:  # the test samples: for --verify and --evaluate, and the report's activity
-            data = _dataset(ckpt["dataset"].get("name"), None,
-                            f"{model_path}: field 'dataset.name'",
-                            ckpt["dataset"].get("split", {}).get("root", "data"),
-                            ckpt["dataset"].get("frames"))
-        except SnnExportError as exc:
-            if args.verify or args.evaluate:
-                raise
-            data, no_data = None, str(exc)
+    source = pipeline.load(model_path, **{o: getattr(args, o) for o in pipeline.NIR_OPTIONS})
+    out_dir = _out_dir(args, model_path)
     if args.target == "onnx" and not args.check:
-        return _export_onnx(args, model, ckpt, model_path)
-    if args.verify or args.evaluate:
-        for flag in ("verify", "evaluate"):
-            if getattr(args, flag) > len(data.x_test):
-                raise SnnExportError(f"--{flag} {getattr(args, flag)}: the {data.name} test "
-                                     f"split has only {len(data.x_test)} samples")
-    unknown = set(args.allow) - set(compliance.RULES)
-    if unknown:
-        raise SnnExportError(f"--allow {sorted(unknown)[0]}: unknown rule; known: "
-                             f"{', '.join(compliance.RULES)}")
-    if net is None:
-        net, found = _lower_and_check(model, ckpt, model_path, frozenset(args.allow))
-    else:
-        found = compliance.check_network(net)
-    violations = [v for v in found if v.rule not in set(args.allow)]
+        return _export_onnx(args, source, out_dir)
+    for flag in ("verify", "evaluate"):
+        if getattr(args, flag):
+            source.samples(getattr(args, flag), f"--{flag}")
+    if args.evaluate:
+        source.trained_model(pipeline.EVALUATE_NEEDS)
+    checked = pipeline.check(source, args.allow)
     if args.junit:
         from snn_export.atomic import atomic_path
+        from snn_export.deploy import compliance
         with atomic_path(Path(args.junit)) as tmp:
-            Path(tmp).write_text(compliance.to_junit(violations, str(model_path)))
-    if args.check or violations:
-        if args.json:
-            print(json.dumps(compliance.to_json(violations, str(model_path)), indent=2))
-        else:
-            print(compliance.to_text(violations, str(model_path)),
-                  file=sys.stdout if args.check else sys.stderr)
-        return 2 if violations else 0
-    graph = model is None or isinstance(model, GraphSNN)
-    out_dir = _out_dir(args, model_path)
-    description, written = _write_description(out_dir, net, graph, args.target)
-    warnings = warnings + written
+            Path(tmp).write_text(compliance.to_junit(checked.violations, str(model_path)))
+    if args.check or not checked.compliant:
+        _print_violations(args, checked.violations, model_path)
+        return 0 if checked.compliant else NotCompliant.exit_code
+    written = pipeline.write(checked.deployment(), out_dir, args.target)
+    warnings = source.warnings + written.warnings
     for warning in warnings:
         print(f"snn-export: warning: {warning}", file=sys.stderr)
-    report = Report(net, description.name, allowed=found, warnings=warnings)
-    if data is not None:
-        report.x = data.x_test[:REPORT_SAMPLES]
-    else:
-        report.no_samples = no_data
-    summary = {"target": args.target, "files": [str(description)], "compliant": True}
+    summary = {"target": args.target, "files": [str(written.description)], "compliant": True}
+    progress = not (args.quiet or args.json)
+    evaluation = verification = None
     try:
         if args.evaluate:
-            from snn_export.sim.evaluate import evaluate
-            report.evaluation = evaluate(net, model, data.x_test[:args.evaluate],
-                                         data.y_test[:args.evaluate],
-                                         progress=not (args.quiet or args.json))
-            summary["evaluation"] = report.evaluation.to_json()
+            evaluation = pipeline.evaluate(written.deployment, args.evaluate, progress)
+            summary["evaluation"] = evaluation.to_json()
         if args.verify:
-            from snn_export.sim.verify import verify
-            report.verification = verify(description, model, data.x_test[:args.verify],
-                                         data.y_test[:args.verify],
-                                         progress=not (args.quiet or args.json))
-            summary.update(report.verification.to_json())
+            verification = pipeline.verify(written, args.verify, progress)
+            summary.update(verification.to_json())
     finally:  # the report also tells of a mismatch
-        summary["files"] += [str(f) for f in _atomic_files(out_dir, report.write)]
+        summary["files"] += [str(f) for f in pipeline.report(written, evaluation, verification)]
         if warnings:
             summary["warnings"] = warnings
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print((out_dir / REPORT_NAME).read_text())
+        from snn_export.sim.report import REPORT_NAME
+        print((written.folder / REPORT_NAME).read_text())
         print("wrote " + ", ".join(summary["files"]))
-    if report.verification is not None and not report.verification.bit_exact:
-        raise VerificationMismatch(f"{description}: Lava and the emulator differ on "
-                                   f"{report.verification.mismatches} spikes and neuron states")
+    if verification is not None and not verification.bit_exact:
+        raise VerificationMismatch(f"{written.description}: Lava and the emulator differ on "
+                                   f"{verification.mismatches} spikes and neuron states")
     return 0
+
+
+def _print_violations(args, violations: list, model_path: Path) -> None:
+    from snn_export.deploy import compliance
+
+    if args.json:
+        print(json.dumps(compliance.to_json(violations, str(model_path)), indent=2))
+    else:
+        print(compliance.to_text(violations, str(model_path)),
+              file=sys.stdout if args.check else sys.stderr)
 
 
 def _out_dir(args, model_path: Path) -> Path:
@@ -323,16 +162,12 @@ def _shapes(tensors: dict) -> str:
     return ", ".join(f"{name} {tuple(shape)}" for name, shape in tensors.items())
 
 
-def _export_onnx(args, model, ckpt, model_path: Path) -> int:
+def _export_onnx(args, source: pipeline.Source, out_dir: Path) -> int:
     """The float inference network as ONNX; no lowering, so no Lava to verify against."""
-    from snn_export.export.to_onnx import write_onnx
-
     if args.verify or args.evaluate:
         raise SnnExportError("--verify and --evaluate run the deployed integer network: use "
                              "--target lava or nir (ONNX holds the float network)")
-    out_dir = _out_dir(args, model_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    facts = write_onnx(model, ckpt, out_dir / ONNX_NAME)
+    facts = pipeline.write_onnx(source, out_dir)
     summary = {"target": "onnx", "files": [facts["path"]], **facts}
     if args.json:
         print(json.dumps(summary, indent=2))

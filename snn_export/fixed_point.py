@@ -298,22 +298,3 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
             d_r=decay_from_tau(neuron["tau_r"]))
     return QuantizedGroup([quantize_weight(w.double(), exp) for w in weights],
                           quantize_bias(bias.double(), exp), exp, params)
-
-
-@dataclass(frozen=True)
-class QuantizedDense:
-    """Integer parameters of one Dense + LIF layer (tensors hold integers; float64)."""
-
-    weight: torch.Tensor  # (out, in), 2 * int8 mantissa
-    bias: torch.Tensor  # (out,), 13-bit mantissas
-    exp: int  # the layer's weight exponent
-    neuron: LIFParams
-
-
-def quantize_dense_lif(weight: torch.Tensor, bias: torch.Tensor, threshold: float,
-                       tau_mem: float, tau_syn: float | None) -> QuantizedDense:
-    """Lower one float Dense + LIF layer (input scaling already folded into ``weight``) with
-    :func:`quantize_group`."""
-    q = quantize_group([weight], bias, {"op": "lif", "tau_mem": tau_mem, "tau_syn": tau_syn,
-                                        "threshold": threshold})
-    return QuantizedDense(weight=q.weights[0], bias=q.bias, exp=q.exp, neuron=q.neuron)

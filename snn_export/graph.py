@@ -1,12 +1,10 @@
-"""The project's network descriptions.
+"""The deployed network description.
 
-- :class:`FloatNetwork`: what the export stage reads out of a trained model: float weights
-  (input scaling folded into the encoding layer), biases and neuron constants.
-- :class:`Network`: the deployable description the deploy stage lowers it to: a graph of
-  neuron groups (:class:`Neurons`) joined by synapse groups (:class:`Dense`, :class:`Sparse`,
-  :class:`Conv`),
-  with integer parameters in Loihi's fixed-point formats (integer numpy arrays). The sim
-  stage runs it in the emulator and, built from real Lava processes, in Lava.
+:class:`Network`: what the deploy stage lowers a trained
+:class:`~snn_export.model_graph.ModelGraph` to: a graph of neuron groups (:class:`Neurons`)
+joined by synapse groups (:class:`Dense`, :class:`Sparse`, :class:`Conv`), with integer
+parameters in Loihi's fixed-point formats (integer numpy arrays). The sim stage runs it in
+the emulator and, built from real Lava processes, in Lava.
 
 Timing (Lava's): every synapse group delivers at step ``t + 1`` what its source emitted at
 step ``t`` (plus its per-synapse delay, if any); a neuron group adds the inputs of all its
@@ -22,37 +20,9 @@ from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
-import torch
 
 from . import fixed_point as fp
 from .errors import SnnExportError
-
-
-@dataclass
-class FloatDenseLayer:
-    """A trained Dense + LIF layer. weight: (out, in) float tensor acting on float inputs
-    (for the encoding layer: on ``level * input_scale``, folded in); bias: (out,) float;
-    threshold in float units; time constants in steps (``tau_syn=None``: no current memory)."""
-
-    name: str
-    weight: torch.Tensor
-    bias: torch.Tensor
-    threshold: float
-    tau_mem: float
-    tau_syn: float | None
-
-
-@dataclass
-class FloatNetwork:
-    """A trained chain of Dense + LIF layers; the first reads integer input levels."""
-
-    layers: list[FloatDenseLayer]
-    input_size: int
-    time_steps: int
-    input_bits: int
-    metadata: dict = field(default_factory=dict)
-
-
 
 INPUT = "input"  # the source name of the network input
 MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)

@@ -307,6 +307,22 @@ def alignment_delays(graph: ModelGraph, lat: dict | None = None) -> dict[str, di
             for node in graph.nodes if node.op in SPIKING}
 
 
+def dense_chain(sizes: list[int], input_bits: int, input_scale: float, neuron: dict) -> ModelGraph:
+    """A chain of Dense + LIF layers (``snn-train --arch dense``): ``sizes`` = [inputs,
+    hidden..., outputs]; layer ``k`` (from 1) is a ``linear`` node ``fc<k>`` into a ``lif``
+    node ``layer<k>`` with the settings ``neuron`` (``tau_mem``, ``tau_syn``, ``threshold``).
+    Lowered, it is a chain that netx HDF5 holds."""
+    if len(sizes) < 2:
+        raise SnnExportError(f"a dense chain needs at least an input and an output size, got "
+                             f"{list(sizes)}")
+    nodes, src = [], INPUT
+    for k, n in enumerate(sizes[1:], 1):
+        nodes += [Node(f"fc{k}", "linear", (src,), {"out_features": int(n)}),
+                  Node(f"layer{k}", "lif", (f"fc{k}",), dict(neuron))]
+        src = f"layer{k}"
+    return ModelGraph((int(sizes[0]),), int(input_bits), float(input_scale), nodes)
+
+
 def check_time_steps(graph: ModelGraph, time_steps: int) -> None:
     """Refuse a step count with which the readout never sees the input, or that differs from
     the one a ``time_linear`` node was built for."""

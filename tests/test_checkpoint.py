@@ -7,7 +7,7 @@ from snn_export.errors import SnnExportError
 
 
 def minimal():
-    return {"architecture": {"name": "dense_snn", "sizes": [2, 1]},
+    return {"architecture": {"name": "graph", "nodes": []},
             "state_dict": {"w": torch.ones(1, 2)}, "quantization": {}, "dataset": {},
             "time_steps": 4, "training": {}}
 

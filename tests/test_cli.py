@@ -11,8 +11,8 @@ import torch
 
 from snn_export.cli import main
 from snn_export.deploy import netx_hdf5
-from snn_export.deploy.lower import lower
-from snn_export.export.from_checkpoint import load_model, to_graph
+from snn_export.deploy.lower_graph import lower_graph
+from snn_export.export.from_checkpoint import load_model
 
 from .conftest import save_graph_checkpoint
 
@@ -34,7 +34,7 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
     assert (out / "network.net").stat().st_mode & 0o777 == 0o666 & ~umask
     report = (out / "report.md").read_text()
     model, ckpt = load_model(trained)
-    expected = lower(to_graph(model, ckpt))
+    expected = lower_graph(model.graph, model.tensors(), ckpt["time_steps"])
     (e1, _), (e2, _) = netx_hdf5.chain(expected)
     assert f"| layer1 | LIF | 128 | input (Dense) | 8192 | 64 | 8-bit, e {e1.float_exp} |" in report
     assert f"| layer2 | LIF | 10 | layer1 (Dense) | 1280 | 128 | 8-bit, e {e2.float_exp} |" \
@@ -128,7 +128,8 @@ def test_snn_train_cli_writes_a_loadable_checkpoint(tmp_path):
     assert train_main(["-q", "--epochs", "1", "--hidden", "16", "--time-steps", "4",
                        "-o", str(path)]) == 0
     model, ckpt = load_model(path)
-    assert model.sizes == [64, 16, 10] and ckpt["time_steps"] == 4
+    assert [n.get("out_features") for n in model.graph.nodes if n.op == "linear"] == [16, 10]
+    assert model.graph.input_shape == (64,) and ckpt["time_steps"] == 4
     assert train_main(["-q", "-o", str(tmp_path / "nowhere" / "m.pt")]) == 1
 
 

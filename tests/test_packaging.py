@@ -66,7 +66,7 @@ def test_wheel_installs_stage_folders_as_subpackages(tmp_path):
         pytest.fail(proc.stderr[-2000:])
     (wheel,) = tmp_path.glob("snn_export-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("snn_export/cli.py", "snn_export/fixed_point.py", "snn_export/train/models.py",
+    for module in ("snn_export/cli.py", "snn_export/fixed_point.py", "snn_export/train/graph_model.py",
                    "snn_export/export/from_checkpoint.py", "snn_export/deploy/netx_hdf5.py",
                    "snn_export/sim/emulator.py"):
         assert module in names

@@ -5,59 +5,61 @@ import numpy as np
 import pytest
 import torch
 
-from snn_export.deploy.lower import lower
-from snn_export.export.from_checkpoint import load_model, to_graph
+from snn_export.deploy.lower_graph import lower_graph
+from snn_export.export.from_checkpoint import load_model
+from snn_export.model_graph import dense_chain
 from snn_export.sim import emulator
 from snn_export.train import datasets
-from snn_export.train.models import DenseSNN
+from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, config_from, evaluate, train
 
 
-def _emulated(model, ckpt_like, x, time_steps):
-    graph = to_graph(model, ckpt_like)
-    return list(emulator.run(lower(graph), x).spikes.values())
+def chain(sizes, input_scale, tau_mem=2.0, tau_syn=None):
+    """A Dense/LIF chain model (``snn-train --arch dense``), digits' 5-bit input."""
+    return GraphSNN(dense_chain(sizes, 5, input_scale, {"tau_mem": tau_mem, "tau_syn": tau_syn,
+                                                        "threshold": 1.0}))
 
 
 @pytest.mark.parametrize("seed, tau_syn", [(0, None), (1, 3.0), (2, None)])
 def test_quantized_forward_equals_emulator(seed, tau_syn):
     torch.manual_seed(seed)
     data = datasets.digits()
-    model = DenseSNN([64, 48, 10], tau_mem=2.0, tau_syn=tau_syn, input_scale=data.input_scale)
-    for layer in model.layers:  # livelier than the default init: many spikes to compare
-        torch.nn.init.normal_(layer.linear.weight, 0.0, 0.4)
-    ckpt_like = {"time_steps": 12, "dataset": data.metadata()}
+    model = chain([64, 48, 10], data.input_scale, tau_syn=tau_syn)
+    model.quantized_mode = True
+    for name, p in model.named_parameters():  # livelier than the default init: many spikes
+        if name.endswith("weight"):
+            torch.nn.init.normal_(p, 0.0, 0.4)
     x = data.x_test[:100]
     with torch.no_grad():
         trained_spikes = model(torch.from_numpy(x), 12)
-    emu = _emulated(model, ckpt_like, x, 12)
-    assert sum(int(s.sum()) for s in emu) > 1000
-    for t, e in zip(trained_spikes, emu):
-        np.testing.assert_array_equal(t.numpy().astype(np.uint8), e)
+    emu = emulator.run(lower_graph(model.graph, model.tensors(), 12), x).spikes
+    assert list(emu) == ["layer1", "layer2"] and sum(int(s.sum()) for s in emu.values()) > 1000
+    for name, t in trained_spikes.items():
+        np.testing.assert_array_equal(t.numpy().astype(np.uint8), emu[name])
 
 
 def test_lava_timing_one_step_per_hop():
     """Layer k sees the input first at step k + 1; biases act from step 1."""
-    model = DenseSNN([1, 1, 1], tau_mem=1.0, input_scale=1.0)
+    model = chain([1, 1, 1], 1.0, tau_mem=1.0)
     with torch.no_grad():
-        for layer in model.layers:
-            layer.linear.weight.fill_(2.0)
-            layer.linear.bias.fill_(0.0)
+        for name, p in model.named_parameters():
+            p.fill_(2.0 if name.endswith("weight") else 0.0)
     for quantized in (False, True):
         model.quantized_mode = quantized
         with torch.no_grad():
-            s1, s2 = model(torch.ones(1, 1, dtype=torch.int64), 4)
+            s1, s2 = model(torch.ones(1, 1, dtype=torch.int64), 4).values()
         assert s1[0, :, 0].tolist() == [0, 1, 1, 1]
         assert s2[0, :, 0].tolist() == [0, 0, 1, 1]
 
 
 def test_gradients_reach_every_parameter_in_both_modes():
     torch.manual_seed(0)
-    model = DenseSNN([64, 32, 10], input_scale=1 / 16)
+    model = chain([64, 32, 10], 1 / 16)
     x = torch.from_numpy(datasets.digits().x_train[:32])
     for quantized in (False, True):
         model.quantized_mode = quantized
         model.zero_grad()
-        model(x, 8)[-1].sum().backward()
+        model.output(x, 8).sum().backward()
         for name, p in model.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 

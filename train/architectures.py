@@ -4,6 +4,7 @@ forms for comparison (float only; the compliance check says what blocks them).
 Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`GraphSNN
 <snn_export.train.graph_model.GraphSNN>` trains it and the deploy stage lowers it.
 
+- :func:`dense`: a chain of Dense + LIF layers (``snn-train``'s default).
 - :func:`sew_resnet`: SEW-style basic blocks (SEW ResNet) whose residual join is chosen:
   ``or`` (ORRC, the OR-Spiking ResNet of the SynA paper: :func:`orrc_resnet`), ``and``,
   ``iand`` (``(NOT block) AND shortcut``) on binary spikes, or SEW's ``add`` (spike counts:
@@ -26,7 +27,9 @@ every spike of the last stage.
 """
 from __future__ import annotations
 
-from snn_export.model_graph import ModelGraph, Node, shapes
+import math
+
+from snn_export.model_graph import ModelGraph, Node, dense_chain, shapes
 
 
 class _Builder:
@@ -426,7 +429,15 @@ def spikeatconv(input_shape, num_classes: int, input_bits: int, input_scale: flo
                           head, _spikeatconv_block)
 
 
-ARCHITECTURES = {"orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
+def dense(input_shape, num_classes: int, input_bits: int, input_scale: float,
+          channels=(128,), neuron: dict | None = None, head: str = "pool") -> ModelGraph:
+    """A chain of Dense + LIF layers on the flattened input, ``channels`` the hidden sizes
+    (:func:`~snn_export.model_graph.dense_chain`; ``head`` does not apply)."""
+    return dense_chain([math.prod(input_shape), *channels, num_classes], input_bits,
+                       input_scale, neuron or lif())
+
+
+ARCHITECTURES = {"dense": dense, "orrc_resnet": orrc_resnet, "sew_resnet": sew_resnet,
                  "syna_resnet": syna_resnet, "syna_s_resnet": syna_s_resnet,
                  "syna_resnet_published": syna_resnet_published, "syna_t_resnet": syna_t_resnet,
                  "ms_resnet": ms_resnet, "biasnn_resnet": biasnn_resnet,

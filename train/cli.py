@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 from snn_export import checkpoint
-from snn_export.cli import Parser
+from snn_export.argparsing import Parser
 from snn_export.errors import SnnExportError
 
 from . import datasets
 from .surrogate import SURROGATES
-from .architectures import HEADS
-from .trainer import ARCHS, OPTIMIZERS, SCHEDULES, TrainConfig, config_from, train
+from .architectures import ARCHITECTURES, HEADS
+from .trainer import OPTIMIZERS, SCHEDULES, TrainConfig, config_from, train
 
 EPILOG = """\
 examples:
@@ -63,8 +63,8 @@ def parser() -> argparse.ArgumentParser:
                    help="folder of the non-embedded datasets: torchvision's layout for "
                         "images, tonic's for events (needs the events extra); nothing is "
                         "downloaded (default: %(default)s)")
-    p.add_argument("--arch", default=d.arch, choices=ARCHS, metavar="NAME",
-                   help=f"one of {', '.join(ARCHS)}. dense: a Dense/LIF chain; the others: "
+    p.add_argument("--arch", default=d.arch, choices=list(ARCHITECTURES), metavar="NAME",
+                   help=f"one of {', '.join(ARCHITECTURES)}. dense: a Dense/LIF chain; the others: "
                         "convolutional graphs (default: %(default)s)")
     p.add_argument("--hidden", metavar="N", type=int, nargs="*", default=list(d.hidden),
                    help="dense: hidden layer sizes; resnets: channels per stage; "

@@ -18,9 +18,7 @@ from snn_export.readout import predict
 from . import datasets
 from .architectures import ARCHITECTURES
 from .graph_model import GraphSNN
-from .models import DenseSNN
 
-ARCHS = ("dense", *ARCHITECTURES)
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "sgd": lambda params, lr: torch.optim.SGD(params, lr, momentum=0.9)}
 SCHEDULES = ("cosine", "step", "constant")
@@ -30,7 +28,7 @@ SCHEDULES = ("cosine", "step", "constant")
 class TrainConfig:
     dataset: str = "digits"
     data_dir: str = "data"  # where the folder datasets live (see datasets.py)
-    arch: str = "dense"  # "dense" (a Dense/LIF chain) or a name in ARCHITECTURES
+    arch: str = "dense"  # a name in ARCHITECTURES ("dense": a Dense/LIF chain)
     hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
     head: str = "pool"  # graph architectures: a name in HEADS (what the readout reads)
     blocks: int = 1  # ResNets: residual blocks per stage (one stage per entry of hidden)
@@ -56,7 +54,7 @@ def _device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def evaluate(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
+def evaluate(model: GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
              quantized: bool, batch_size: int = 256) -> tuple[float, dict[str, float]]:
     """Accuracy (the output spike count is largest for the true class; ties go to the
     lowest class index) and the firing rate of every spiking layer (spikes per neuron per
@@ -67,22 +65,14 @@ def evaluate(model: DenseSNN | GraphSNN, x: np.ndarray, y: np.ndarray, time_step
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             xb = torch.from_numpy(x[i:i + batch_size]).to(_device(model))
-            trains = _trains(model, xb, time_steps)
+            trains = model(model.shaped(xb), time_steps)
             for name, s in trains.items():
                 totals[name] = totals.get(name, 0.0) + float(s.double().sum())
-            out = trains[list(trains)[-1]] if isinstance(model, DenseSNN) else \
-                trains[model.graph.readout]
+            out = trains[model.graph.readout]
             correct += int((predict(out.flatten(2).cpu()) == y[i:i + batch_size]).sum())
     model.quantized_mode = mode
     sizes = {name: s[0, 0].numel() for name, s in trains.items()}
     return correct / len(x), {n: t / (len(x) * time_steps * sizes[n]) for n, t in totals.items()}
-
-
-def _trains(model: DenseSNN | GraphSNN, x: torch.Tensor, time_steps: int) -> dict:
-    """Spike trains (batch, T, ...) of every spiking layer, by name."""
-    if isinstance(model, GraphSNN):
-        return model(model.shaped(x), time_steps)
-    return {f"layer{k}": s for k, s in enumerate(model(x, time_steps), 1)}
 
 
 def _shifted(data: datasets.Dataset, idx: np.ndarray, shift: int,
@@ -172,7 +162,7 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     data = datasets.load(config.dataset, config.data_dir, frames=config.time_steps)
     model, architecture = build(config, data)
     model.to(device)
-    if isinstance(model, GraphSNN) and resume is None:
+    if resume is None and any(n.op == "batchnorm" for n in model.graph.nodes):
         calibrate_batchnorm(model, data.x_train[:512], config.time_steps)
     opt, sched = _optimizer(config, model.parameters())
     first, seconds = 0, 0.0
@@ -223,10 +213,8 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
     if not getattr(model, "graded_nodes", None):
         quant_acc, rates = evaluate(model, data.x_test, data.y_test, config.time_steps, True)
     results.update(float_test_accuracy=float_acc, quantized_test_accuracy=quant_acc)
-    if isinstance(model, GraphSNN):  # on the test set, with the deployed forward if any
-        results["test_metrics"] = metrics.summary(model.graph, rates, config.time_steps)
-    else:
-        results["test_metrics"] = {"firing_rates": rates}
+    # on the test set, with the deployed forward if any
+    results["test_metrics"] = metrics.summary(model.graph, rates, config.time_steps)
     return _checkpoint(config, model, architecture, data, results)
 
 
@@ -269,9 +257,12 @@ def calibrate_batchnorm(model: GraphSNN, x: np.ndarray, time_steps: int) -> None
     model.quantized_mode = mode
 
 
-def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | GraphSNN, dict]:
+def build(config: TrainConfig, data: datasets.Dataset) -> tuple[GraphSNN, dict]:
     """The untrained model and its checkpoint ``architecture`` field."""
     neuron = {"tau_mem": config.tau_mem, "tau_syn": config.tau_syn, "threshold": config.threshold}
+    if config.arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {config.arch!r}; available: "
+                         f"{', '.join(ARCHITECTURES)}")
     if data.frames and config.time_steps != data.frames:
         raise ValueError(f"{data.name} has {data.frames} event frames per sample, one per "
                          f"step: use --time-steps {data.frames}")
@@ -279,15 +270,6 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[DenseSNN | Graph
         raise ValueError(f"{data.name} is event data (a frame per step): train a graph "
                          "architecture (--arch orrc_resnet, ...); the dense chain reads "
                          "static samples")
-    if config.arch == "dense":
-        sizes = [data.x_train.shape[1], *config.hidden, data.num_classes]
-        model = DenseSNN(sizes, config.tau_mem, config.tau_syn, config.threshold,
-                         data.input_scale, config.surrogate, config.alpha)
-        return model, {"name": "dense_snn", "sizes": sizes, "readout": "spike_count",
-                       "neuron": {"type": "lif", **neuron, "surrogate": config.surrogate,
-                                  "alpha": config.alpha}}
-    if config.arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {config.arch!r}; available: {', '.join(ARCHS)}")
     make = ARCHITECTURES[config.arch]
     width = config.hidden[0] if config.arch == "attention_net" else tuple(config.hidden)
     extra = {}

@@ -1,0 +1,321 @@
+"""The deployment pipeline as a Python API: what ``snn-export`` runs, one step per function.
+
+::
+
+    from snn_export import pipeline
+
+    source = pipeline.load("model.pt")            # or a .nir file: load("net.nir", dialect=...)
+    checked = pipeline.check(source)              # spike-only compliance, the lowered network
+    deployment = checked.deployment()             # raises NotCompliant (exit status 2)
+    written = pipeline.write(deployment, "out")   # out/network.net (a chain) or network.h5
+    evaluation = pipeline.evaluate(deployment, 360)     # deployed accuracy, in the emulator
+    verification = pipeline.verify(written, 10)   # Lava against the emulator, spike for spike
+    pipeline.report(written, evaluation, verification)  # out/report.md, report.html, figures
+    pipeline.write_onnx(source, "onnx")           # the float network for onnxruntime
+
+Every step raises :class:`~snn_export.errors.SnnExportError` (one line naming the file,
+node or option) on bad input and writes nothing then. This module sits above the stages
+(train -> export -> deploy -> sim): it imports them, none of them imports it; the command
+line (:mod:`snn_export.cli`) only parses arguments, calls these functions and prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import NotCompliant, SnnExportError
+from .graph import Network
+
+NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale")
+ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
+EVALUATE_NEEDS = "--evaluate compares it with the float model"
+ONNX_NEEDS = "--target onnx writes the float model"
+
+
+@dataclass
+class Source:
+    """What a ``model.pt`` or ``.nir`` file holds.
+
+    model: the trainable model (``GraphSNN``), or None for a NIR file snn-export wrote,
+        which holds the deployed ``network`` itself.
+    checkpoint: the checkpoint's fields (for a NIR graph from another tool: the ones its
+        import implies: dataset, time steps).
+    data: the test samples of the model's dataset (None: ``no_data`` says why).
+    warnings: what reading the file found worth saying (approximations of a NIR import).
+    """
+
+    path: Path
+    model: object = None
+    checkpoint: dict | None = None
+    network: Network | None = None
+    data: object = None  # snn_export.train.datasets.Dataset
+    no_data: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def samples(self, n: int, what: str = "samples"):
+        """The first ``n`` test samples and labels; ``what`` names the request in errors."""
+        if n < 0:
+            raise SnnExportError(f"{what} N needs N >= 0")
+        if self.data is None:
+            raise SnnExportError(self.no_data)
+        if n > len(self.data.x_test):
+            raise SnnExportError(f"{what} {n}: the {self.data.name} test split has only "
+                                 f"{len(self.data.x_test)} samples")
+        return self.data.x_test[:n], self.data.y_test[:n]
+
+    def trained_model(self, needed_for: str):
+        """The trainable model; an error saying what ``needed_for`` it if there is none."""
+        if self.model is None:
+            raise SnnExportError(f"{self.path}: holds the deployed integer network only: "
+                                 f"{needed_for}; run it on the model.pt")
+        return self.model
+
+
+def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=None):
+    """A dataset by name; event data must have one frame per step."""
+    from snn_export.train import datasets
+    try:
+        data = datasets.load(name, root, frames=frames)
+    except ValueError as exc:
+        raise SnnExportError(f"{where}: {exc}") from None
+    if data.frames and time_steps and data.frames != time_steps:
+        raise SnnExportError(f"{where}: {data.frames} frames per sample, but --time-steps "
+                             f"{time_steps}: use --time-steps {data.frames}")
+    return data
+
+
+def load(path: str | Path, *, dialect: str | None = None, dt: float | None = None,
+         time_steps: int | None = None, dataset: str | None = None,
+         input_bits: int | None = None, input_scale: float | None = None) -> Source:
+    """Read a checkpoint (``model.pt``) or a NIR graph (``.nir``) and its test samples.
+
+    The keyword options are for NIR graphs, which hold neither the time step, nor the step
+    count, nor the input encoding (see :mod:`snn_export.export.nir_dialects`): ``dialect``
+    (``norse``, ``snntorch``, ``nir``), ``dt`` (seconds), ``time_steps``, and ``dataset``
+    (its encoding and samples) or ``input_bits`` and ``input_scale``. A checkpoint holds
+    its own settings and refuses them."""
+    path = Path(path)
+    options = dict(dialect=dialect, dt=dt, time_steps=time_steps, dataset=dataset,
+                   input_bits=input_bits, input_scale=input_scale)
+    if path.suffix == ".nir":
+        return _load_nir(path, options)
+    given = [o for o in NIR_OPTIONS if options[o] is not None]
+    if given:
+        raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
+                             f"{path} holds its own settings")
+    from snn_export.export.from_checkpoint import load_model
+
+    model, ckpt = load_model(path)
+    source = Source(path, model, ckpt)
+    meta = ckpt["dataset"]
+    try:  # the test samples: for verify and evaluate, and the report's activity
+        source.data = _dataset(meta.get("name"), None, f"{path}: field 'dataset.name'",
+                               meta.get("split", {}).get("root", "data"), meta.get("frames"))
+    except SnnExportError as exc:
+        source.no_data = str(exc)
+    return source
+
+
+def _load_nir(path: Path, options: dict) -> Source:
+    """A NIR graph another tool wrote (read with ``options``), or one snn-export wrote (the
+    deployed network itself)."""
+    from snn_export.export import from_nir, nir_import
+
+    graph = nir_import.read_graph(path)
+    source = Source(path, no_data=f"{path}: --verify and --evaluate run test samples: name "
+                    "the dataset the network reads with --dataset (e.g. digits, mnist5k)")
+    if options["dataset"]:
+        if options["input_bits"] is not None or options["input_scale"] is not None:
+            raise SnnExportError("--input-bits and --input-scale come from --dataset; give one "
+                                 "or the other")
+        source.data = _dataset(options["dataset"], options["time_steps"],
+                               f"--dataset {options['dataset']}", frames=options["time_steps"])
+    if from_nir.written_by_snn_export(graph):
+        given = [o for o in NIR_OPTIONS if o != "dataset" and options[o] is not None]
+        if given:
+            raise SnnExportError(f"{path}: written by snn-export, which stores the step, the "
+                                 f"encoding and the registers: drop --{given[0].replace('_', '-')}")
+        source.network = from_nir.network(graph, path)
+        return source
+    data = source.data
+    how = nir_import.NirInput(options["dialect"], options["time_steps"] or 0, options["dt"],
+                              data.input_bits if data else options["input_bits"] or 1,
+                              data.input_scale if data else options["input_scale"] or 1.0)
+    source.model, source.checkpoint, source.warnings = nir_import.load(graph, how, str(path))
+    source.checkpoint["dataset"]["name"] = options["dataset"] or ""
+    if data is not None and source.checkpoint["dataset"]["input_size"] != data.x_test.shape[-1]:
+        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
+                             f"{data.x_test.shape[-1]} values, but {path} reads "
+                             f"{tuple(source.model.graph.input_shape)}")
+    return source
+
+
+@dataclass
+class Deployment:
+    """The lowered integer network of a source, with the compliance violations the user
+    accepted (``allow``)."""
+
+    source: Source
+    network: Network
+    allowed: list = field(default_factory=list)  # deploy.compliance.Violation
+
+
+@dataclass
+class Checked:
+    """The compliance check's result. violations: the rules broken and not allowed;
+    allowed: those broken and allowed; network: the lowered network (None when the trained
+    graph itself breaks a rule not allowed: it is not lowered)."""
+
+    source: Source
+    violations: list
+    allowed: list
+    network: Network | None
+
+    @property
+    def compliant(self) -> bool:
+        return not self.violations
+
+    def deployment(self) -> Deployment:
+        """The deployable network; :class:`NotCompliant` if a rule not allowed is broken."""
+        if self.violations:
+            raise NotCompliant(self.violations)
+        return Deployment(self.source, self.network, self.allowed)
+
+
+def check(source: Source, allow=()) -> Checked:
+    """The spike-only compliance check (:mod:`snn_export.deploy.compliance`): the trained
+    graph's rules first (a graph that breaks one not in ``allow`` is not lowered), then the
+    lowered network's registers and resources. ``allow``: rule ids to accept."""
+    from snn_export.deploy import compliance
+    from snn_export.deploy.lower_graph import lower_graph
+
+    allow = frozenset(allow)
+    unknown = sorted(allow - set(compliance.RULES))
+    if unknown:
+        raise SnnExportError(f"--allow {unknown[0]}: unknown rule; known: "
+                             f"{', '.join(compliance.RULES)}")
+    net, found = source.network, []
+    if net is None:
+        found = compliance.check_graph(source.model.graph)
+        if all(v.rule in allow for v in found):
+            ckpt = source.checkpoint
+            net = lower_graph(source.model.graph, source.model.tensors(),
+                              int(ckpt["time_steps"]),
+                              {"source": str(source.path), "dataset": ckpt["dataset"],
+                               "training": ckpt.get("training", {})})
+    if net is not None:
+        found = found + compliance.check_network(net)
+    return Checked(source, [v for v in found if v.rule not in allow],
+                   [v for v in found if v.rule in allow], net)
+
+
+def lower(source: Source, allow=()) -> Deployment:
+    """:func:`check`, then the deployable network; :class:`NotCompliant` if it breaks a
+    rule not in ``allow``."""
+    return check(source, allow).deployment()
+
+
+def _atomic_files(out_dir: Path, write) -> list[Path]:
+    """``write(folder)`` into a temporary folder beside ``out_dir``, then move its files in:
+    on an error nothing is left half-written. Returns the files in ``out_dir``."""
+    import os
+    import shutil
+    import tempfile
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        written = write(tmp)
+        out_dir.mkdir(exist_ok=True)
+        for f in written:
+            os.replace(f, out_dir / f.name)
+        return [out_dir / f.name for f in written]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class Written:
+    """A deployed network's file: ``description`` (its path), the format's name, and the
+    writer's warnings (what the format cannot express)."""
+
+    deployment: Deployment
+    description: Path
+    format: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.description.parent
+
+
+def write(deployment: Deployment, folder: str | Path, target: str = "lava") -> Written:
+    """Write the deployed network into ``folder`` for ``target`` (``lava``: netx HDF5 for a
+    chain, else the snn-export graph file; ``nir``: a NIR graph), atomically
+    (:mod:`snn_export.deploy.formats`)."""
+    from snn_export.deploy import formats
+
+    fmt = formats.for_target(deployment.network, target)
+    warnings: list[str] = []
+
+    def put(tmp: Path) -> list[Path]:
+        warnings.extend(fmt.write(deployment.network, tmp / fmt.filename))
+        return [tmp / fmt.filename]
+
+    (path,) = _atomic_files(Path(folder), put)
+    return Written(deployment, path, fmt.name, warnings)
+
+
+def evaluate(deployment: Deployment, samples: int, progress: bool = False):
+    """Deployed accuracy on the first ``samples`` test samples: the integer network in the
+    exact emulator, next to the float model (:func:`snn_export.sim.evaluate.evaluate`)."""
+    from snn_export.sim.evaluate import evaluate as run
+
+    source = deployment.source
+    model = source.trained_model(EVALUATE_NEEDS)
+    x, y = source.samples(samples, "--evaluate")
+    return run(deployment.network, model, x, y, progress=progress)
+
+
+def verify(written: Written, samples: int, progress: bool = False):
+    """Run the written file in Lava's CPU simulator and the network in the emulator on the
+    first ``samples`` test samples and compare every spike and final state
+    (:func:`snn_export.sim.verify.verify`); the trained model's quantized spikes too."""
+    from snn_export.sim.verify import verify as run
+
+    source = written.deployment.source
+    x, y = source.samples(samples, "--verify")
+    return run(written.description, source.model, x, y, progress=progress)
+
+
+def report(written: Written, evaluation=None, verification=None,
+           warnings: list[str] | None = None) -> list[Path]:
+    """``report.md``, ``report.html`` and the figures beside the written file (atomically);
+    returns the files. ``warnings``: shown in the report (default: the source's and the
+    writer's)."""
+    from snn_export.sim.report import SAMPLES, Report
+
+    deployment = written.deployment
+    source = deployment.source
+    if warnings is None:
+        warnings = source.warnings + written.warnings
+    rep = Report(deployment.network, written.description.name, allowed=deployment.allowed,
+                 warnings=warnings, evaluation=evaluation, verification=verification)
+    if source.data is not None:
+        rep.x = source.data.x_test[:SAMPLES]
+    else:
+        rep.no_samples = "no --dataset given (a NIR file holds no samples)" \
+            if source.path.suffix == ".nir" else source.no_data
+    return _atomic_files(written.folder, rep.write)
+
+
+def write_onnx(source: Source, folder: str | Path) -> dict:
+    """The float inference network unrolled over its steps as ``folder/model.onnx``
+    (:func:`snn_export.export.to_onnx.write_onnx`); returns its facts (path, opset, inputs,
+    outputs)."""
+    from snn_export.export.to_onnx import write_onnx as run
+
+    model = source.trained_model(ONNX_NEEDS)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return run(model, source.checkpoint, folder / ONNX_NAME)
