@@ -1,15 +1,19 @@
 """The snn-export graph file: any :class:`~snn_export.graph.Network` in one HDF5 file.
 
 For networks that netx HDF5 cannot hold (several inputs per group, Conv, delays, ATRLIF,
-recurrence). Version 2 layout (version 1, still read, lacks sparse synapses) (all integers as stored in the graph, see
-:mod:`snn_export.graph` for units and bit widths):
+recurrence). Version 3 layout (all integers as stored in the graph, see
+:mod:`snn_export.graph` for units and bit widths; versions 1 and 2, still read, lack the
+neuron groups' roles, read as plain layers, and version 1 lacks sparse synapses):
 
-``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 2``,
+``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 3``,
 ``input_shape``, ``input_bits``, ``time_steps``, ``metadata`` (JSON text).
 
 ``/neurons/<i>`` (``i`` = 0, 1, ... in the network's order): attributes ``name``, ``kind``
 (``lif`` or ``atrlif``), ``shape``, the parameters (LIF: ``vth du dv``; ATRLIF:
-``theta_0 theta_step d_i d_v d_theta d_r``), ``reset_interval``, ``reset_offset``;
+``theta_0 theta_step d_i d_v d_theta d_r``), ``reset_interval``, ``reset_offset``, the
+role (:class:`~snn_export.graph.Role`): ``role`` (``layer``, ``gate``, ``relay`` or
+``always_on``), ``mask`` (0 or 1), for a gate ``logic`` (``or``, ``and``, ``andnot`` or
+``maxpool``), for a relay ``source`` (the group it delays) and ``delay`` (steps);
 dataset ``bias``.
 
 ``/synapses/<i>``: attributes ``name``, ``kind`` (``dense``, ``sparse`` or ``conv``),
@@ -33,10 +37,10 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
-from snn_export.graph import Conv, Dense, Network, Neurons, Sparse
+from snn_export.graph import Conv, Dense, Network, Neurons, Role, Sparse
 
 FORMAT = "snn-export-graph"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _PARAMS = {"lif": fp.LIFParams, "atrlif": fp.ATRLIFParams}
 
 
@@ -51,7 +55,12 @@ def write(net: Network, path: str | Path, extra=None) -> None:
             h = f.create_group(f"neurons/{i}")
             h.attrs.update(name=g.name, kind=g.kind, shape=np.array(g.shape),
                            reset_interval=g.reset_interval, reset_offset=g.reset_offset,
-                           **dataclasses.asdict(g.params))
+                           **dataclasses.asdict(g.params), role=g.role.kind,
+                           mask=int(g.role.mask))
+            if g.role.logic is not None:
+                h.attrs["logic"] = g.role.logic
+            if g.role.source is not None:
+                h.attrs.update(source=g.role.source, delay=g.role.delay)
             h.create_dataset("bias", data=g.bias.astype(np.int32))
         for i, s in enumerate(net.synapses):
             h = f.create_group(f"synapses/{i}")
@@ -100,7 +109,8 @@ def read(path: str | Path) -> Network:
                                           for k in dataclasses.fields(_PARAMS[kind])})
                 neurons.append(Neurons(str(a["name"]), tuple(int(n) for n in a["shape"]), params,
                                        f[where]["bias"][()].astype(np.int64),
-                                       int(a["reset_interval"]), int(a["reset_offset"])))
+                                       int(a["reset_interval"]), int(a["reset_offset"]),
+                                       _role(a) if version >= 3 else Role()))
             for i in range(len(f.get("synapses", {}))):
                 where = f"/synapses/{i}"
                 h = f[where]
@@ -133,3 +143,10 @@ def read(path: str | Path) -> Network:
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise SnnExportError(f"{path}: {where}: unreadable or missing field ({exc})") from None
     return net.validated(source=path)
+
+
+def _role(a) -> Role:
+    """A neuron group's role from its attributes (version 3)."""
+    return Role(str(a["role"]), str(a["logic"]) if "logic" in a else None,
+                str(a["source"]) if "source" in a else None,
+                int(a["delay"]) if "delay" in a else 0, bool(a["mask"]))

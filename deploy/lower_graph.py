@@ -24,10 +24,14 @@ Passes, applied per spiking node in graph order:
 Neuron groups keep their node's name; relays are ``<source>_delay<d>``; the synapse groups
 into a group are ``<group>.<input node>`` (``<group>.<input node>.<k>_<term>`` for the terms
 of an add).
+
+Every group records its :class:`~snn_export.graph.Role`: ``layer`` (lif, alif), ``gate``
+with its logic (joins, max-pooling), ``relay`` with its source and delay, ``always_on``
+(const); the second input of an AND or AND NOT gate (behind its relays) is marked ``mask``.
 """
 from __future__ import annotations
 
-import re
+import dataclasses
 
 import numpy as np
 import torch
@@ -35,7 +39,7 @@ import torch
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.folding import fold
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
 from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
                                     pair, shapes, spike_terms)
 
@@ -44,18 +48,21 @@ UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
 GATE_VTH = {"or": 1, "and": 2 * UNIT - 1, "andnot": 1, "relay": 1, "maxpool": 1}
 
 
-def gate(name: str, shape: tuple, op: str) -> Neurons:
+def gate(name: str, shape: tuple, op: str, role: Role | None = None) -> Neurons:
     """A memoryless integer neuron group: ``u`` and ``v`` forget everything every step
-    (``du = 4095``, ``dv = 4096``), so it spikes iff this step's input exceeds ``vth``."""
+    (``du = 4095``, ``dv = 4096``), so it spikes iff this step's input exceeds ``vth``.
+    role: the group's role (default: a gate of logic ``op``)."""
     params = fp.LIFParams(vth=GATE_VTH[op], du=fp.DECAY_UNITY - 1, dv=fp.DECAY_UNITY)
-    return Neurons(name, tuple(shape), params, np.zeros(int(np.prod(shape)), dtype=np.int64))
+    return Neurons(name, tuple(shape), params, np.zeros(int(np.prod(shape)), dtype=np.int64),
+                   role=role or Role("gate", logic=op))
 
 
 def const(name: str, shape: tuple) -> Neurons:
     """A group that spikes at every step from step 1: a relay gate whose bias, the input of
     one spike (:data:`UNIT`), stands in for an input."""
     bias = np.full(int(np.prod(shape)), UNIT, dtype=np.int64)
-    return Neurons(name, tuple(shape), gate(name, shape, "relay").params, bias)
+    role = Role("always_on")
+    return Neurons(name, tuple(shape), gate(name, shape, "relay", role).params, bias, role=role)
 
 
 def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,
@@ -93,7 +100,8 @@ class _Lowering:
         if not any(n.name == name for n in self.neurons):
             prev = self.relay(source, delay - 1)
             shape = self.shapes[source]
-            self.neurons.append(gate(name, shape, "relay"))
+            self.neurons.append(gate(name, shape, "relay", Role("relay", source=source,
+                                                                delay=delay)))
             self.synapses.append(identity(f"{name}.{prev}", prev, name, shape, shape, UNIT))
         return name
 
@@ -107,7 +115,8 @@ class _Lowering:
                               {"op": node.op, **node.attrs})
         shape = self.shapes[node.name]
         bias = q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten()
-        self.neurons.append(Neurons(node.name, shape, q.neuron, bias.numpy().astype(np.int64)))
+        self.neurons.append(Neurons(node.name, shape, q.neuron, bias.numpy().astype(np.int64),
+                                    role=Role("layer")))
         for e, s, w in zip(node.inputs, syns, q.weights):
             w = w.detach().numpy().astype(np.int64)
             terms = spike_terms(self.graph, s.source)
@@ -143,6 +152,9 @@ class _Lowering:
             weight = -UNIT if (node.op == "andnot" and k == 1) else UNIT
             self.synapses.append(identity(f"{node.name}.in{k}", self.source(node, src),
                                           node.name, self.shapes[src], shape, weight))
+        if node.op in ("and", "andnot") and node.inputs[1] != INPUT:
+            mask = next(n for n in self.neurons if n.name == node.inputs[1])
+            mask.role = dataclasses.replace(mask.role, mask=True)
 
 
 def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
@@ -169,18 +181,3 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
     net.validate()
     return net
 
-
-def mask_groups(net: Network) -> list[str]:
-    """The neuron groups that gate others as binary masks (SynA's and BIASNN's attention
-    masks): the second input (``<gate>.in1``) of an AND or AND NOT gate, through relays."""
-    and_params = gate("", (1,), "and").params
-    found = []
-    for s in net.synapses:
-        if s.name != f"{s.target}.in1" or s.source == INPUT:
-            continue
-        if net.group(s.target).params == and_params or np.any(np.asarray(s.weight) < 0):
-            source = re.sub(r"_delay\d+$", "", s.source)
-            source = source if any(g.name == source for g in net.neurons) else s.source
-            if source not in found:
-                found.append(source)
-    return found

@@ -9,7 +9,7 @@ import numpy as np
 
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
 
 from .nir_import import read_graph
 from .to_nir import FORMAT_VERSION
@@ -65,7 +65,16 @@ def _neurons(name: str, node) -> Neurons:
     return Neurons(name=name, shape=tuple(int(n) for n in np.atleast_1d(m["shape"])),
                    params=params, bias=np.asarray(m["bias_mant"], dtype=np.int64),
                    reset_interval=int(m["reset_interval"]),
-                   reset_offset=int(m["reset_offset"]))
+                   reset_offset=int(m["reset_offset"]), role=_role(m))
+
+
+def _role(m) -> Role:
+    """A neuron group's role from its node's metadata (a plain layer where absent)."""
+    if "role" not in m:
+        return Role()
+    return Role(_text(m["role"]), _text(m["logic"]) if "logic" in m else None,
+                _text(m["source"]) if "source" in m else None,
+                int(m["delay"]) if "delay" in m else 0, bool(int(m["mask"])))
 
 
 def _synapses(name: str, node):

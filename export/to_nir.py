@@ -25,7 +25,9 @@ register values from which :mod:`snn_export.export.from_nir` rebuilds the networ
 bit: Loihi's rounding (decays toward zero, negative ``weight_exp`` flooring the sum, 24-bit
 wrap and saturation), the integer fields (``vth``, ``du``, ``dv``, ``bias_mant``, raw
 weights, ``weight_exp``, ``num_weight_bits``, ``sign_mode``), ATRLIF's adaptive threshold
-and refractoriness, and periodic resets. :func:`to_nir` also returns a warning naming each
+and refractoriness, periodic resets, and each neuron group's role (``role``, ``mask`` and
+a gate's ``logic`` or a relay's ``source`` and ``delay``, as in the graph file; absent:
+a plain layer). :func:`to_nir` also returns a warning naming each
 node whose NIR parameters alone describe it only approximately in a way beyond rounding.
 """
 from __future__ import annotations
@@ -120,7 +122,12 @@ def _neuron_node(nir, group: Neurons):
     bias = group.bias.reshape(shape).astype(np.float64)
     meta = {"kind": group.kind, "shape": np.array(shape), "bias_mant": group.bias.copy(),
             "reset_interval": group.reset_interval, "reset_offset": group.reset_offset,
-            "rounding": "Loihi fixed point: decays round toward zero, 24-bit states"}
+            "rounding": "Loihi fixed point: decays round toward zero, 24-bit states",
+            "role": group.role.kind, "mask": int(group.role.mask)}
+    if group.role.logic is not None:
+        meta["logic"] = group.role.logic
+    if group.role.source is not None:
+        meta.update(source=group.role.source, delay=group.role.delay)
     warning = None
     if group.kind == "lif":
         p = group.params

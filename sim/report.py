@@ -23,7 +23,6 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export import metrics
 from snn_export.deploy.compliance import Loihi2Limits, Violation, resources
-from snn_export.deploy.lower_graph import mask_groups
 from snn_export.graph import Dense, Network
 
 from . import emulator, plots
@@ -32,13 +31,7 @@ from .emulator import as_frames
 REPORT_NAME, HTML_NAME = "report.md", "report.html"
 RASTER_NAME, RATES_NAME, MASKS_NAME = "raster.png", "firing_rates.png", "masks.png"
 SAMPLES = 16  # test samples the activity is measured on
-RELAY = re.compile(r"_delay\d+$")
-
-
-def _carrier(net, name: str) -> bool:
-    """Relays and always-on groups: they carry delays and biases, not features (left out
-    of the raster, grey among the firing rates)."""
-    return bool(RELAY.search(name)) or not net.incoming(name)
+CARRIERS = ("relay", "always_on")  # roles that carry delays and biases, not features
 
 
 _STYLE = ("body{font-family:sans-serif;max-width:80em;margin:2em auto;padding:0 1em}"
@@ -82,7 +75,8 @@ class Report:
             if activity else None
         lines = self._header() + self._table(rates) + self._resources() + self._energy(rates)
         if activity:
-            carriers = {g.name for g in net.neurons if _carrier(net, g.name)}
+            # relays and always-on groups: left out of the raster, grey among the rates
+            carriers = {g.name for g in net.neurons if g.role.kind in CARRIERS}
             plots.raster(folder / RASTER_NAME, net, activity,
                          [g.name for g in net.neurons if g.name not in carriers])
             plots.firing_rates(folder / RATES_NAME, rates, carriers)
@@ -91,7 +85,7 @@ class Report:
                       f"Measured in the integer emulator on {len(self.x)} test samples.", "",
                       f"![spike raster]({RASTER_NAME})", "", f"![firing rates]({RATES_NAME})",
                       ""]
-            masks = mask_groups(net)
+            masks = net.masks()
             if masks:
                 plots.masks(folder / MASKS_NAME, net, activity, masks, self.x)
                 files.append(folder / MASKS_NAME)
@@ -147,13 +141,12 @@ class Report:
             else:
                 threshold = f"{p.theta_0} (+{p.theta_step})"
                 decays = f"i {p.d_i}, v {p.d_v}, theta {p.d_theta}, r {p.d_r}"
-            memoryless = g.kind == "lif" and (p.du, p.dv) == (fp.DECAY_UNITY - 1, fp.DECAY_UNITY)
-            kind = "relay" if RELAY.search(g.name) else "always on" if not incoming else \
-                "gate" if memoryless else g.kind.upper()
+            kind = {"layer": g.kind.upper(), "always_on": "always on"}.get(g.role.kind,
+                                                                           g.role.kind)
             delay = max([int(s.delays.max()) for s in incoming
                          if isinstance(s, Dense) and s.delays is not None] or [0])
-            if RELAY.search(g.name):
-                delay = int(RELAY.search(g.name).group()[len("_delay"):])
+            if g.role.kind == "relay":
+                delay = g.role.delay
             names = {g.name, *(s.name for s in incoming)}
             broken = sorted({v.rule for v in self.allowed if v.layer in names})
             macs = sum(ops[s.name].macs for s in incoming) if ops else None

@@ -6,6 +6,14 @@ joined by synapse groups (:class:`Dense`, :class:`Sparse`, :class:`Conv`), with 
 parameters in Loihi's fixed-point formats (integer numpy arrays). The sim stage runs it in
 the emulator and, built from real Lava processes, in Lava.
 
+Roles: every neuron group says what it is (:class:`Role`): a trained ``layer`` (the
+default, so groups built by hand or read from netx files are layers), a ``gate`` (a join or
+a max-pool, with its ``logic``), a ``relay`` (its ``source`` group delayed by ``delay``
+steps) or an ``always_on`` group (a ``const`` node's); ``mask`` marks a group that gates
+others as a binary attention mask (the second input of an AND or AND NOT gate, directly or
+through relays). The deploy stage sets them while lowering; the sim stage's report reads
+them.
+
 Timing (Lava's): every synapse group delivers at step ``t + 1`` what its source emitted at
 step ``t`` (plus its per-synapse delay, if any); a neuron group adds the inputs of all its
 synapse groups; every neuron integrates its bias from step 1. The network input (graded
@@ -29,6 +37,46 @@ MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)
 
 NeuronParams = Union[fp.LIFParams, fp.ATRLIFParams]
 
+ROLE_KINDS = ("layer", "gate", "relay", "always_on")
+GATE_LOGIC = ("or", "and", "andnot", "maxpool")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a neuron group is in the lowered graph.
+
+    kind: ``"layer"`` (a trained lif / alif layer), ``"gate"`` (a join or max-pool gate),
+        ``"relay"`` (a delay step), ``"always_on"`` (a ``const`` node: spikes at every step).
+    logic: a gate's ``"or"``, ``"and"``, ``"andnot"`` or ``"maxpool"``; None otherwise.
+    source, delay: a relay's: the group it delays and by how many steps (>= 1); None and 0
+        otherwise.
+    mask: the group gates others as a binary attention mask (the second input of an AND or
+        AND NOT gate, directly or through relays).
+    """
+
+    kind: str = "layer"
+    logic: str | None = None
+    source: str | None = None
+    delay: int = 0
+    mask: bool = False
+
+    def validate(self, group: str) -> None:
+        if self.kind not in ROLE_KINDS:
+            raise ValueError(f"neurons {group}: unknown role {self.kind!r}, expected one of "
+                             f"{ROLE_KINDS}")
+        if (self.logic is not None) != (self.kind == "gate") or \
+                (self.kind == "gate" and self.logic not in GATE_LOGIC):
+            raise ValueError(f"neurons {group}: role {self.kind} with logic {self.logic!r} "
+                             f"(a gate's is one of {GATE_LOGIC}, other roles have none)")
+        relay = self.kind == "relay"
+        if (relay and (not self.source or self.delay < 1)) or \
+                (not relay and (self.source is not None or self.delay)):
+            raise ValueError(f"neurons {group}: role {self.kind} with source {self.source!r} "
+                             f"and delay {self.delay} (a relay has a source group and a delay "
+                             ">= 1, other roles neither)")
+        if not isinstance(self.mask, bool):
+            raise ValueError(f"neurons {group}: role mask {self.mask!r} is not a bool")
+
 
 @dataclass
 class Neurons:
@@ -41,6 +89,7 @@ class Neurons:
     reset_interval: LIF only; > 0 makes it Lava's ``LIFReset``: ``u`` and ``v`` are zeroed
         before integrating at every step ``t`` (1-based) with
         ``t % reset_interval == reset_offset % reset_interval``.
+    role: what the group is (:class:`Role`); a plain layer unless lowering says otherwise.
     """
 
     name: str
@@ -49,6 +98,7 @@ class Neurons:
     bias: np.ndarray
     reset_interval: int = 0
     reset_offset: int = 0
+    role: Role = field(default_factory=Role)
 
     @property
     def size(self) -> int:
@@ -71,6 +121,9 @@ class Neurons:
         if self.reset_interval < 0 or (self.reset_interval and self.kind != "lif"):
             raise ValueError(f"neurons {self.name}: reset_interval needs a LIF group and a "
                              "value >= 0")
+        if not isinstance(self.role, Role):
+            raise ValueError(f"neurons {self.name}: role {self.role!r} is not a Role")
+        self.role.validate(self.name)
 
 
 def _check_weight_fields(syn) -> None:
@@ -261,6 +314,11 @@ class Network:
     def incoming(self, name: str) -> list[Synapses]:
         return [s for s in self.synapses if s.target == name]
 
+    def masks(self) -> list[str]:
+        """The neuron groups that gate others as binary attention masks (SynA's and
+        BIASNN's), in network order."""
+        return [n.name for n in self.neurons if n.role.mask]
+
     def validated(self, source) -> "Network":
         """This network if it is valid, else :class:`SnnExportError` naming ``source`` (the
         file it was read from) and the group or synapse at fault."""
@@ -287,6 +345,9 @@ class Network:
         for n in self.neurons:
             n.validate()
         known = {n.name for n in self.neurons}
+        for n in self.neurons:
+            if n.role.kind == "relay" and n.role.source not in known:
+                raise ValueError(f"neurons {n.name}: relay of unknown group {n.role.source!r}")
         for s in self.synapses:
             if s.source not in known | {INPUT} or s.target not in known:
                 raise ValueError(f"synapses {s.name}: unknown source {s.source!r} or target "

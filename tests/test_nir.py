@@ -53,6 +53,7 @@ def test_every_lowered_graph_round_trips_bit_exact(case, data, tmp_path_factory)
     time_steps = latencies(graph)[graph.readout] + 3
     net = lower_graph(graph, model.tensors(), time_steps)
     back = round_trip(net, tmp_path_factory.mktemp("nir") / "g.nir")
+    assert [(g.name, g.role) for g in back.neurons] == [(g.name, g.role) for g in net.neurons]
     x = data.draw(inputs((net.input_shape, net.input_bits, time_steps), samples=4))
     assert_same_run(net, back, x)
 

@@ -10,7 +10,6 @@ from matplotlib.image import imread
 from snn_export import checkpoint, metrics
 from snn_export.cli import main
 from snn_export.deploy import compliance, graph_hdf5, netx_hdf5
-from snn_export.deploy.lower_graph import mask_groups
 from snn_export.export.from_checkpoint import load_model
 from snn_export.sim import emulator, plots
 from snn_export.sim.report import SAMPLES
@@ -102,12 +101,13 @@ def test_attention_report_shows_the_masks(attention, tmp_path):
     model, _ = load_model(attention)
     # the masks are exactly the graph's gating inputs: the second input of AND / AND NOT
     gating = [n.inputs[1] for n in model.graph.nodes if n.op in ("and", "andnot")]
-    assert sorted(mask_groups(net)) == sorted(gating) and gating
+    assert sorted(net.masks()) == sorted(gating) and gating
     listed = re.search(r"Attention masks \((.*?)\)", report).group(1)
-    assert listed == ", ".join(f"`{m}`" for m in mask_groups(net))
+    assert listed == ", ".join(f"`{m}`" for m in net.masks())
     table = rows(report)
     assert list(table) == [g.name for g in net.neurons]
-    relays = [g for g in table if re.search(r"_delay\d+$", g)]
+    relays = [g.name for g in net.neurons if g.role.kind == "relay"]
+    assert relays == [g for g in table if re.search(r"_delay\d+$", g)]
     assert relays and all(table[g]["neuron"] == "relay" for g in relays)
     assert all(table[g]["delay"] == g.rsplit("_delay", 1)[1] for g in relays)
     joins = [n.name for n in model.graph.nodes if n.op in ("or", "and", "andnot")]
