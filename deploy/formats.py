@@ -4,7 +4,7 @@
 |---|---|---|---|
 | ``netx`` | ``network.net`` | chains of Dense + CUBA LIF layers (:mod:`.netx_hdf5`) | stock lava-dl netx |
 | ``graph`` | ``network.h5`` | any :class:`~snn_export.graph.Network` (:mod:`.graph_hdf5`) | the project's Lava builder |
-| ``nir`` | ``network.nir`` | any network, registers exact in metadata (:mod:`snn_export.export.to_nir`) | NIR tools; read back bit for bit |
+| ``nir`` | ``network.nir`` | any network, registers exact in metadata (:mod:`.to_nir`) | NIR tools; read back bit for bit |
 
 ``--target lava`` writes netx when the lowered network is a chain that netx holds (decided
 by the network's shape, not by how it was trained) and the graph file otherwise;
@@ -19,17 +19,7 @@ from typing import Callable
 from snn_export.errors import SnnExportError
 from snn_export.graph import Network
 
-from . import graph_hdf5, netx_hdf5
-
-
-def _write_nir(net: Network, path: Path) -> list[str]:
-    from snn_export.export import to_nir
-    return to_nir.write(net, path)
-
-
-def _read_nir(path: Path) -> Network:
-    from snn_export.export import from_nir
-    return from_nir.read(path)
+from . import from_nir, graph_hdf5, netx_hdf5, to_nir
 
 
 def _quiet(write) -> Callable[[Network, Path], list[str]]:
@@ -58,7 +48,7 @@ class Format:
 
 NETX = Format("netx", "network.net", _quiet(netx_hdf5.write), netx_hdf5.read, stock_netx=True)
 GRAPH = Format("graph", "network.h5", _quiet(graph_hdf5.write), graph_hdf5.read)
-NIR = Format("nir", "network.nir", _write_nir, _read_nir)
+NIR = Format("nir", "network.nir", to_nir.write, from_nir.read)
 FORMATS = {f.suffix: f for f in (NETX, GRAPH, NIR)}
 TARGETS = ("lava", "nir")  # targets that write a deployed network
 

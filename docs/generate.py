@@ -100,7 +100,8 @@ def page_compliance() -> str:
 
 
 def page_nir() -> str:
-    from snn_export.export import nir_dialects, nir_import, to_nir
+    from snn_export.deploy import to_nir
+    from snn_export.export import nir_dialects, nir_import
 
     return "\n".join(["# NIR", "", "## Writing (`--target nir`)", "", markdown(to_nir.__doc__),
                       "", "## Reading graphs other tools wrote", "",

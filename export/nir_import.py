@@ -45,7 +45,16 @@ from snn_export.model_graph import ModelGraph, Node, latencies
 from snn_export.train.graph_model import GraphSNN
 
 from . import nir_dialects
-from .to_nir import import_nir
+
+def import_nir():
+    """The nir package, or an error that says how to install it."""
+    try:
+        import nir
+    except ImportError:
+        raise SnnExportError("NIR files need the nir package: pip install "
+                             "'snn-export[interchange]'") from None
+    return nir
+
 
 SYNAPSES = ("Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "SumPool2d")
 

@@ -108,7 +108,7 @@ class Report:
                 f"input_message_bits={net.input_bits})`" if netx else
                 "snn-export graph file; run it with `snn_export.sim.lava_runner.run("
                 "snn_export.deploy.graph_hdf5.read(path), x)`" if name.endswith(".h5") else
-                "NIR graph; `snn_export.export.from_nir.read(path)` rebuilds the network")
+                "NIR graph; `snn_export.deploy.from_nir.read(path)` rebuilds the network")
         return [
             "# snn-export deployment report", "",
             f"- description: `{name}` ({load})",

@@ -119,7 +119,8 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
 def _load_nir(path: Path, options: dict) -> Source:
     """A NIR graph another tool wrote (read with ``options``), or one snn-export wrote (the
     deployed network itself)."""
-    from snn_export.export import from_nir, nir_import
+    from snn_export.deploy import from_nir
+    from snn_export.export import nir_import
 
     graph = nir_import.read_graph(path)
     source = Source(path, no_data=f"{path}: --verify and --evaluate run test samples: name "

@@ -23,7 +23,7 @@ from .strategies import input_specs, inputs, networks
 from .test_graph_deploy import graphs
 
 nir = pytest.importorskip("nir")
-from snn_export.export import from_nir, to_nir  # noqa: E402  (needs nir)
+from snn_export.deploy import from_nir, to_nir  # noqa: E402  (needs nir)
 
 
 def assert_same_run(a: Network, b: Network, x) -> int:

@@ -218,7 +218,7 @@ def test_a_bad_role_in_a_graph_file_is_refused_by_name(tmp_path):
 @pytest.mark.parametrize("arch", ["syna_s", "biasnn", "orrc_with_consts"])
 def test_nir_keeps_roles(arch, tmp_path):
     pytest.importorskip("nir")
-    from snn_export.export import from_nir, to_nir
+    from snn_export.deploy import from_nir, to_nir
     net = lowered(ARCHITECTURES[arch]())
     to_nir.write(net, tmp_path / "g.nir")
     back = from_nir.read(tmp_path / "g.nir")

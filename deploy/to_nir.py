@@ -21,7 +21,7 @@ Conventions (also stated in the graph's ``metadata["snn_export"]``):
   1``), as in Lava; the NIR graph carries that only in metadata.
 
 What NIR cannot express is kept in each node's ``metadata["snn_export"]``, the exact
-register values from which :mod:`snn_export.export.from_nir` rebuilds the network bit for
+register values from which :mod:`snn_export.deploy.from_nir` rebuilds the network bit for
 bit: Loihi's rounding (decays toward zero, negative ``weight_exp`` flooring the sum, 24-bit
 wrap and saturation), the integer fields (``vth``, ``du``, ``dv``, ``bias_mant``, raw
 weights, ``weight_exp``, ``num_weight_bits``, ``sign_mode``), ATRLIF's adaptive threshold
@@ -39,20 +39,11 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
+from snn_export.export.nir_import import import_nir
 from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
 
 FORMAT_VERSION = 1
 OUTPUT = "output"
-
-
-def import_nir():
-    """The nir package, or an error that says how to install it."""
-    try:
-        import nir
-    except ImportError:
-        raise SnnExportError("NIR files need the nir package: pip install "
-                             "'snn-export[interchange]'") from None
-    return nir
 
 
 def to_nir(net: Network):

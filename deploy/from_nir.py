@@ -1,6 +1,6 @@
 """Read a NIR file that snn-export wrote back into the exact deployable
 :class:`~snn_export.graph.Network` (from the register values kept in node metadata; see
-:mod:`snn_export.export.to_nir`)."""
+:mod:`snn_export.deploy.to_nir`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,8 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
 
-from .nir_import import read_graph
+from snn_export.export.nir_import import read_graph
+
 from .to_nir import FORMAT_VERSION
 
 
