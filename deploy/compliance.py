@@ -26,7 +26,7 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Sparse
 from snn_export.metrics import footprint
-from snn_export.model_graph import JOINS, ModelGraph, Node
+from snn_export.model_graph import JOINS, ModelGraph, Node, origin
 
 GRAPH_RULES = {
     "spike-only/graded-input": "Loihi synapses carry spikes: only the encoding layer (the "
@@ -78,9 +78,6 @@ class Violation:
 
 # --- The float graph ---
 
-_PASS_THROUGH = ("batchnorm", "avgpool", "flatten")  # looked through to find what a synapse reads
-
-
 def check_graph(graph: ModelGraph, allow: frozenset[str] = frozenset()) -> list[Violation]:
     """The spike-only and causality rules, in graph order. ``allow``: rule ids the user
     accepts (e.g. ``"spike-only/graded-join"`` for a chip with graded spikes); their
@@ -100,13 +97,6 @@ def _describe(graph: ModelGraph, name: str) -> str:
     return f"{name} ({graph.node(name).op}, {graph.kind(name)})"
 
 
-def _origin(graph: ModelGraph, name: str) -> str:
-    """The node whose values reach ``name``'s output through batchnorm, avgpool and flatten."""
-    while name != INPUT and graph.node(name).op in _PASS_THROUGH:
-        name = graph.node(name).inputs[0]
-    return name
-
-
 def _spike_range(graph: ModelGraph, name: str) -> int | None:
     """The largest value of ``name`` if it carries spike counts (1 for binary spikes; an ADD
     or MUL of spike counts: their sum or product), else None."""
@@ -124,13 +114,13 @@ def _spike_range(graph: ModelGraph, name: str) -> int | None:
 
 def _synapse(graph: ModelGraph, node: Node) -> list[Violation]:
     """spike-only/graded-input. Spike counts from an ADD or MUL are reported there, not here."""
-    origin = _origin(graph, node.inputs[0])
-    if origin == INPUT or _spike_range(graph, origin) is not None:
+    src = origin(graph, node.inputs[0])
+    if src == INPUT or _spike_range(graph, src) is not None:
         return []
     return [Violation("spike-only/graded-input", node.name,
-                      f"{node.op} reads the {graph.kind(origin)} values of "
-                      f"{_describe(graph, origin)}, not spikes; put a lif or alif neuron "
-                      f"between {origin} and {node.name}")]
+                      f"{node.op} reads the {graph.kind(src)} values of "
+                      f"{_describe(graph, src)}, not spikes; put a lif or alif neuron "
+                      f"between {src} and {node.name}")]
 
 
 def _add(graph: ModelGraph, node: Node) -> list[Violation]:

@@ -41,7 +41,8 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import fold
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
 from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
-                                    pair, shapes, spike_terms)
+                                    pair, refuse_graded, require_spike_inputs, shapes,
+                                    spike_terms)
 
 UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
@@ -133,10 +134,7 @@ class _Lowering:
                     self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
 
     def gate_group(self, node) -> None:
-        for src in node.inputs:
-            if self.graph.kind(src) != "spikes":
-                raise SnnExportError(f"node {node.name!r} ({node.op}): input {src!r} is not "
-                                     "spikes; joins and max-pooling act on binary spikes")
+        require_spike_inputs(self.graph, node)
         shape = self.shapes[node.name]
         self.neurons.append(gate(node.name, shape, node.op))
         if node.op == "maxpool":
@@ -173,9 +171,9 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
             low.gate_group(node)
         elif node.op == "const":
             low.neurons.append(const(node.name, low.shapes[node.name]))
-        elif graph.kind(node.name) == "graded" and spike_terms(graph, node.name) is None:
-            raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values and "
-                                 "cannot be deployed spike-only; run `snn-export --check`")
+        else:
+            refuse_graded(graph, node, " and cannot be deployed spike-only; run "
+                          "`snn-export --check`")
     net = Network(tuple(graph.input_shape), graph.input_bits, time_steps, low.neurons,
                   low.synapses, {**(metadata or {}), "readout": graph.readout})
     net.validate()

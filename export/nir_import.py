@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT
+from snn_export.graph import INPUT, conv_output_size
 from snn_export.model_graph import ModelGraph, Node, latencies
 from snn_export.train.graph_model import GraphSNN
 
@@ -190,9 +190,8 @@ class _Builder:
                 self.fail(name, f"padding {node.padding!r}: give the padding as numbers")
             geometry = {k: [int(v) for v in np.broadcast_to(np.asarray(getattr(node, k)), (2,))]
                         for k in ("stride", "padding", "dilation")}
-            h, wd = ((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(
-                shape[1:], w.shape[2:], geometry["stride"], geometry["padding"],
-                geometry["dilation"]))
+            h, wd = conv_output_size(shape[1:], w.shape[2:], geometry["stride"],
+                                     geometry["padding"], geometry["dilation"])
             ours = self.add(name, "conv", (src,), (w.shape[0], h, wd), out_channels=w.shape[0],
                             kernel=list(w.shape[2:]), groups=int(node.groups), bias=True,
                             **geometry)

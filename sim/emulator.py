@@ -24,21 +24,13 @@ from .result import SimResult, state_names
 EXACT_BOUND = 2.0**53
 
 
-def _fan_in(syn) -> int:
-    if isinstance(syn, Conv):
-        return int(np.prod(syn.weight.shape[1:]))
-    if isinstance(syn, Sparse):
-        return syn.fan_in()
-    return int(syn.weight.shape[1])
-
-
 def check_exact(net: Network) -> None:
     """Raise ``ValueError`` unless every partial sum of every synapse group is an exact
     float64 integer."""
     for syn in net.synapses:
         in_max = float(2**net.input_bits - 1) if syn.source == INPUT else 1.0
         w = syn.weight if isinstance(syn, Conv) else syn.effective_weight()
-        bound = float(np.abs(w).max(initial=0)) * in_max * _fan_in(syn)
+        bound = float(np.abs(w).max(initial=0)) * in_max * syn.fan_in()
         if not isinstance(syn, Conv):
             bound *= 2.0 ** max(syn.weight_exp, 0)
         if bound >= EXACT_BOUND:
@@ -106,14 +98,6 @@ class _ConvOp:
         return fp.wrap24(out.reshape(batch, 1, -1))
 
 
-def _neuron_init(group: Neurons, batch: int, like: torch.Tensor) -> dict:
-    zeros = like.new_zeros(batch, group.size)
-    state = {name: zeros for name in state_names(group)}
-    if group.kind == "atrlif":
-        state["theta"] = zeros + float(group.params.theta_0 << fp.ACT_SHIFT)
-    return state
-
-
 def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int):
     """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes."""
     p = group.params
@@ -179,7 +163,7 @@ def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 1
 
 def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict):
     batch = x.shape[0]
-    state = {g.name: _neuron_init(g, batch, x) for g in net.neurons}
+    state = {g.name: fp.initial_state(g.params, x.new_zeros(batch, g.size)) for g in net.neurons}
     buffers = {s.name: x.new_zeros(batch, ops[s.name].slots, net.group(s.target).size)
                for s in net.synapses}
     from_input = [s for s in net.synapses if s.source == INPUT]

@@ -50,7 +50,7 @@ class Group:
     shape: tuple  # ours
     kind: str
     neuron: object  # the Lava process
-    theta_0: int = 0
+    params: object = None  # ours (fp.LIFParams or fp.ATRLIFParams); None: netx's LIF
 
 
 @dataclass
@@ -83,14 +83,14 @@ def build(net: Network) -> Built:
                           bias_exp=fp.BIAS_EXP, name=g.name)
             proc = LIFReset(reset_interval=g.reset_interval, reset_offset=g.reset_offset,
                             **kwargs) if g.reset_interval else LIF(**kwargs)
-            groups.append(Group(g.name, tuple(g.shape), "lif", proc))
+            groups.append(Group(g.name, tuple(g.shape), "lif", proc, p))
         else:
             scale = float(fp.DECAY_UNITY)
             proc = ATRLIF(shape=shape, delta_i=p.d_i / scale, delta_v=p.d_v / scale,
                           delta_theta=p.d_theta / scale, delta_r=p.d_r / scale,
                           theta_0=p.theta_0, theta_step=p.theta_step, theta=p.theta_0,
                           bias_mant=bias, bias_exp=fp.BIAS_EXP, name=g.name)
-            groups.append(Group(g.name, tuple(g.shape), "atrlif", proc, p.theta_0))
+            groups.append(Group(g.name, tuple(g.shape), "atrlif", proc, p))
         procs[g.name] = proc
     inputs, buffers = [], []
     for s in net.synapses:

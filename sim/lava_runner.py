@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from snn_export import fixed_point as fp
@@ -111,8 +112,8 @@ def _state_vars(g: Group) -> dict:
 def _reset(built: Built) -> None:
     """Every neuron state and synapse buffer back to its initial value."""
     for g in built.groups:
+        init = fp.initial_state(g.params, torch.zeros(())) if g.params else {}  # netx: zeros
         for name, var in _state_vars(g).items():
-            init = (g.theta_0 << fp.ACT_SHIFT) if name == "theta" else 0
-            var.set(np.full(var.shape, init))
+            var.set(np.full(var.shape, int(init.get(name, 0))))
     for var in built.buffers:
         var.set(np.zeros(var.shape))

@@ -151,9 +151,9 @@ def atrlif_step(i: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.
                 a: torch.Tensor, bias_mant: torch.Tensor, p: ATRLIFParams, spike_fn=None):
     """One step of Lava's ``PyATRLIFModelFixed``. Returns ``(i, v, theta, r, spikes)``.
 
-    All states are int32 registers in internal units; ``theta`` starts at
-    ``theta_0 << 6`` (Lava sets it on the first step). spike_fn: as for :func:`lif_step`,
-    applied to ``v - r - theta + 1`` (so that ``> 0`` means ``v - r >= theta``).
+    All states are int32 registers in internal units, starting from :func:`initial_state`
+    (``theta`` at ``theta_0 << 6``, as Lava sets it on the first step). spike_fn: as for
+    :func:`lif_step`, applied to ``v - r - theta + 1`` (so that ``> 0`` means ``v - r >= theta``).
     """
     i = wrap_current(to_int32(decay(i, p.d_i + 1) + a * (1 << ACT_SHIFT)))
     v = saturate_voltage(to_int32(decay(v, p.d_v) + i + bias_mant * (1 << BIAS_EXP)))
@@ -166,6 +166,16 @@ def atrlif_step(i: torch.Tensor, v: torch.Tensor, theta: torch.Tensor, r: torch.
     r = to_int32(r + s * 2 * theta)
     theta = to_int32(theta + s * float(p.theta_step << ACT_SHIFT))
     return i, v, theta, r, s
+
+
+def initial_state(p: LIFParams | ATRLIFParams, like: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A neuron group's states before its first step, in Lava's names and order, each
+    shaped and typed like ``like``: LIF ``u, v`` zero; ATRLIF ``i, v, r`` zero and ``theta``
+    at ``theta_0 << 6``."""
+    zeros = torch.zeros_like(like)
+    if isinstance(p, LIFParams):
+        return {"u": zeros, "v": zeros}
+    return {"i": zeros, "v": zeros, "theta": zeros + float(p.theta_0 << ACT_SHIFT), "r": zeros}
 
 
 # --- Synapses (Lava's Dense and Conv process models) ---

@@ -78,6 +78,13 @@ class Role:
             raise ValueError(f"neurons {group}: role mask {self.mask!r} is not a bool")
 
 
+def conv_output_size(size, kernel, stride, padding=(0, 0), dilation=(1, 1)) -> tuple:
+    """Output (height, width) of a convolution or pooling window over an input of
+    (height, width) ``size`` (PyTorch's formula; every argument a (height, width) pair)."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
+
+
 @dataclass
 class Neurons:
     """A group of neurons with shared parameters.
@@ -170,6 +177,10 @@ class Dense:
         """The integer weights Lava applies (before ``weight_exp``)."""
         return fp.synapse_weights(self.weight, self.num_weight_bits, self.sign_mode)
 
+    def fan_in(self) -> int:
+        """Synapses into one target neuron: every source neuron."""
+        return int(self.weight.shape[1])
+
     def validate(self, n_source: int, n_target: int) -> None:
         w = self.weight
         if w.shape != (n_target, n_source):
@@ -202,11 +213,14 @@ class Conv:
     float_exp: int | None = None
 
     def output_shape(self, in_shape: tuple) -> tuple:
-        _, h, w = in_shape
-        kh, kw = self.weight.shape[2:]
-        out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(
-            (h, w), (kh, kw), self.stride, self.padding, self.dilation)]
+        out = conv_output_size(in_shape[1:], self.weight.shape[2:], self.stride, self.padding,
+                               self.dilation)
         return (int(self.weight.shape[0]), *out)
+
+    def fan_in(self) -> int:
+        """Synapses into one target neuron: its kernel window over the input channels of its
+        group (padding included)."""
+        return int(np.prod(self.weight.shape[1:]))
 
     def validate(self, in_shape: tuple, out_shape: tuple) -> None:
         w = self.weight

@@ -24,10 +24,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from .graph import INPUT, Conv, Dense, Network, Sparse
-from .model_graph import ModelGraph, conv_geometry, shapes, spike_terms
+from .model_graph import ModelGraph, conv_geometry, origin, shapes, spike_terms
 
 E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
 E_AC_PJ = 0.9  # energy of one accumulate (pJ)
@@ -44,13 +42,6 @@ class LayerOps:
     acs: float
 
 
-def _origin(graph: ModelGraph, name: str) -> str:
-    """What a synaptic node reads, looking through avgpool and flatten."""
-    while name != INPUT and graph.node(name).op in ("avgpool", "flatten"):
-        name = graph.node(name).inputs[0]
-    return name
-
-
 def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) -> list[LayerOps]:
     """Per conv and linear node, in graph order; ``rates``: firing rate of every spiking
     node (the trainer's ``evaluate`` measures them on the test set)."""
@@ -65,7 +56,7 @@ def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) ->
             flops = math.prod(shape[node.name]) * n_in[0] // g["groups"] * math.prod(g["kernel"])
         else:
             flops = shape[node.name][0] * n_in[0]
-        src = _origin(graph, node.inputs[0])
+        src = origin(graph, node.inputs[0])
         terms = [src] if src != INPUT and graph.kind(src) == "spikes" else \
             spike_terms(graph, src) if src != INPUT else None
         if terms is None:  # graded values: the input, or a published form's real values
@@ -80,12 +71,10 @@ def footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:
     """(stored synapses, synapses per target neuron) of one synapse group of ``net``; a Conv
     counts as its dense equivalent (every target neuron its own kernel window, padding
     included)."""
+    fan = s.fan_in()
     if isinstance(s, Conv):
-        fan = int(np.prod(s.weight.shape[1:]))
         return net.group(s.target).size * fan, fan
-    if isinstance(s, Sparse):
-        return int(s.weight.size), s.fan_in()
-    return int(s.weight.size), int(s.weight.shape[1])
+    return int(s.weight.size), fan
 
 
 def network_ops(net: Network, rates: dict[str, float]) -> list[LayerOps]:

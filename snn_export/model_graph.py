@@ -48,7 +48,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SnnExportError
-from .graph import INPUT
+from .graph import INPUT, conv_output_size
 
 SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool", "const")
 JOINS = ("or", "and", "andnot")
@@ -56,6 +56,7 @@ SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
 GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "time_linear",
           "attention")
 OPS = SPIKING + SYNAPTIC + GRADED
+PASS_THROUGH = ("batchnorm", "avgpool", "flatten")  # synaptic nodes that only pass values on
 ARITY = {"const": 0, "or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1,
          "batchnorm": 1, "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
          "minmax": 1, "invert": 1, "time_mean": 1, "time_linear": 1,
@@ -159,11 +160,6 @@ def conv_geometry(node: Node) -> dict:
             "groups": int(node.get("groups", 1))}
 
 
-def _conv_out(size: tuple, kernel, stride, padding=(0, 0), dilation=(1, 1)) -> tuple:
-    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
-
-
 def broadcasts(mask: tuple, to: tuple) -> bool:
     """True if a mask of shape ``mask`` broadcasts to ``to`` (PyTorch rules, same rank)."""
     return len(mask) == len(to) and all(m in (1, t) for m, t in zip(mask, to))
@@ -230,13 +226,13 @@ def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
         if x[0] % g["groups"] or out_c % g["groups"]:
             _fail(where, node, f"groups={g['groups']} does not divide {x[0]} input and "
                   f"{out_c} output channels")
-        hw = _conv_out(x[1:], g["kernel"], g["stride"], g["padding"], g["dilation"])
+        hw = conv_output_size(x[1:], g["kernel"], g["stride"], g["padding"], g["dilation"])
         if min(hw) < 1:
             _fail(where, node, f"the kernel does not fit the {x[1:]} input")
         return (out_c, *hw)
     if op == "maxpool":
         k = pair(node.get("kernel"))
-        hw = _conv_out(x[1:], k, pair(node.get("stride", node.get("kernel"))))
+        hw = conv_output_size(x[1:], k, pair(node.get("stride", node.get("kernel"))))
         if min(hw) < 1:
             _fail(where, node, f"the kernel does not fit the {x[1:]} input")
         return (x[0], *hw)
@@ -256,6 +252,14 @@ def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
     if op == "attention" and any(s != x for s in ins):
         _fail(where, node, f"q, k and v have different shapes {ins}")
     return x  # batchnorm and the graded activations keep the shape
+
+
+def origin(graph: ModelGraph, name: str) -> str:
+    """The node (or :data:`INPUT`) whose values reach ``name``'s output through the
+    pass-through synaptic nodes batchnorm, avgpool and flatten: ``name`` unless it is one."""
+    while name != INPUT and graph.node(name).op in PASS_THROUGH:
+        name = graph.node(name).inputs[0]
+    return name
 
 
 def spike_sources(graph: ModelGraph, name: str) -> list[str]:
@@ -285,6 +289,22 @@ def spike_terms(graph: ModelGraph, name: str) -> list[str] | None:
         else:
             return None
     return terms
+
+
+def require_spike_inputs(graph: ModelGraph, node: Node) -> None:
+    """Refuse a join or max-pooling node with an input that is not spikes (the graph input
+    or a synaptic or graded node): raises :class:`SnnExportError` naming it."""
+    for src in node.inputs:
+        if graph.kind(src) != "spikes":
+            raise SnnExportError(f"node {node.name!r} ({node.op}): input {src!r} is not "
+                                 "spikes; joins and max-pooling act on binary spikes")
+
+
+def refuse_graded(graph: ModelGraph, node: Node, context: str) -> None:
+    """Refuse a node that passes graded values (any graded node but an add of spikes):
+    raises :class:`SnnExportError` naming it, ``context`` (what cannot run it) appended."""
+    if graph.kind(node.name) == "graded" and spike_terms(graph, node.name) is None:
+        raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values{context}")
 
 
 def latencies(graph: ModelGraph) -> dict[str, int]:

@@ -37,7 +37,8 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import FloatSynapse, fold, fold_batchnorm
 from snn_export.graph import INPUT
 from snn_export.model_graph import (GRADED, JOINS, SPIKING, ModelGraph, alignment_delays,
-                                    conv_geometry, pair, shapes, spike_terms)
+                                    conv_geometry, pair, refuse_graded, require_spike_inputs,
+                                    shapes, spike_terms)
 
 from .surrogate import spike_fn
 
@@ -129,10 +130,9 @@ class GraphSNN(nn.Module):
                 trains[node.name] = self._gate(node, trains)
             elif node.op == "const":
                 trains[node.name] = x.new_ones(x.shape[0], time_steps, *self.shapes[node.name])
-            elif self.quantized_mode and node.name in self.graded_nodes:
-                raise SnnExportError(f"node {node.name!r} ({node.op}) passes graded values: "
-                                     "the model runs only in float (its published, "
-                                     "non-deployable form); see `snn-export --check`")
+            elif self.quantized_mode:
+                refuse_graded(g, node, ": the model runs only in float (its published, "
+                              "non-deployable form); see `snn-export --check`")
         return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
 
     def _reads_graded(self, name: str) -> bool:
@@ -256,14 +256,13 @@ class GraphSNN(nn.Module):
         if not self.quantized_mode:
             return self._float_dynamics(node, a, bias)
         if node.op == "lif":
-            u = v = torch.zeros_like(a[:, 0])
+            u, v = fp.initial_state(params, a[:, 0]).values()
             out = []
             for t in range(a.shape[1]):
                 u, v, s = fp.lif_step(u, v, a[:, t], bias, params, self.spike)
                 out.append(s)
             return torch.stack(out, 1)
-        i = v = r = torch.zeros_like(a[:, 0])
-        theta = torch.full_like(i, float(params.theta_0 << fp.ACT_SHIFT))
+        i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
         out = []
         for t in range(a.shape[1]):
             i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], bias, params, self.spike)
@@ -296,10 +295,7 @@ class GraphSNN(nn.Module):
 
     def _gate(self, node, trains: dict) -> torch.Tensor:
         """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
-        for src in node.inputs:
-            if src == INPUT or self.graph.kind(src) != "spikes":
-                raise SnnExportError(f"node {node.name!r} ({node.op}): input {src!r} is not "
-                                     "spikes")
+        require_spike_inputs(self.graph, node)
         a = self._source(node, node.inputs[0], trains)
         if node.op == "maxpool":
             b, t = a.shape[:2]
