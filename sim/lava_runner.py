@@ -17,6 +17,8 @@ back to the graph's (C, H, W) order.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +45,10 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              names: list[str] | None = None, progress: bool = True) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava."""
     import_lava()
-    from lava.lib.dl import netx
+    # lava-dl's slayer prints a note about an optional dataset toolbox on its first import:
+    # to stderr, so that stdout stays the report or the --json summary
+    with contextlib.redirect_stdout(sys.stderr):
+        from lava.lib.dl import netx
 
     net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits)
     names = names or [f"layer{k + 1}" for k in range(len(net.layers))]

@@ -83,7 +83,7 @@ def test_cli_verify_200_samples_bit_exact(trained, tmp_path, capsys):
     assert summary["samples"] == 200 and summary["bit_exact"] is True and summary["mismatches"] == 0
     acc = summary["accuracy"]
     assert acc["float"] >= 0.90
-    assert abs(acc["lava"] - acc["float"]) <= 0.01
+    assert abs(acc["lava"] - acc["float"]) <= 0.01 + 1e-9  # at most 2 of 200 samples
     assert acc["lava"] == acc["emulator"]
     assert all(layer["differing"] == 0 and layer["spikes_lava"] > 0 for layer in summary["layers"])
     assert sorted(p.name for p in out.iterdir()) == ["firing_rates.png", "network.net",
