@@ -26,7 +26,7 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Sparse
 from snn_export.metrics import footprint
-from snn_export.model_graph import JOINS, ModelGraph, Node, origin
+from snn_export.model_graph import JOINS, ModelGraph, Node, op_entry, origin
 
 GRAPH_RULES = {
     "spike-only/graded-input": "Loihi synapses carry spikes: only the encoding layer (the "
@@ -86,8 +86,8 @@ def check_graph(graph: ModelGraph, allow: frozenset[str] = frozenset()) -> list[
     if unknown:
         raise SnnExportError(f"unknown rule id(s) to allow: {', '.join(unknown)}; known: "
                              f"{', '.join(GRAPH_RULES)}")
-    found = [v for node in graph.nodes if node.op in _CHECKS
-             for v in _CHECKS[node.op](graph, node)]
+    found = [v for node in graph.nodes
+             for v in op_entry(_CHECKS, node, "compliance")(graph, node)]
     return [v for v in found if v.rule not in allow]
 
 
@@ -204,7 +204,16 @@ def _join(graph: ModelGraph, node: Node) -> list[Violation]:
                       "or alif neuron in front of it")]
 
 
-_CHECKS = {"conv": _synapse, "linear": _synapse, "add": _add, "mul": _mul,
+def _no_rule(graph: ModelGraph, node: Node) -> list[Violation]:
+    """No graph rule: neurons and const emit binary spikes; batchnorm, avgpool and flatten
+    are checked where the conv or linear node that reads them is (:func:`_synapse`)."""
+    return []
+
+
+# op -> (graph, node) -> its violations; every op in OPS has an entry
+_CHECKS = {"lif": _no_rule, "alif": _no_rule, "const": _no_rule,
+           "batchnorm": _no_rule, "avgpool": _no_rule, "flatten": _no_rule,
+           "conv": _synapse, "linear": _synapse, "add": _add, "mul": _mul,
            "sigmoid": _activation, "relu": _activation, "minmax": _activation,
            "invert": _invert, "time_mean": _time_mean, "time_linear": _time_linear,
            "attention": _attention,

@@ -39,14 +39,15 @@ import torch
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.folding import fold
+from snn_export.gates import GATES
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
-from snn_export.model_graph import (JOINS, ModelGraph, alignment_delays, check_time_steps,
-                                    pair, refuse_graded, require_spike_inputs, shapes,
-                                    spike_terms)
+from snn_export.model_graph import (GRADED, JOINS, SYNAPTIC, ModelGraph, alignment_delays,
+                                    check_time_steps, op_entry, pair, refuse_graded,
+                                    require_spike_inputs, shapes, spike_terms)
 
 UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
-GATE_VTH = {"or": 1, "and": 2 * UNIT - 1, "andnot": 1, "relay": 1, "maxpool": 1}
+GATE_VTH = {op: g.vth for op, g in GATES.items()}
 
 
 def gate(name: str, shape: tuple, op: str, role: Role | None = None) -> Neurons:
@@ -133,26 +134,54 @@ class _Lowering:
                 else:
                     self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
 
-    def gate_group(self, node) -> None:
+    def gate_group(self, node) -> tuple:
+        """The gate neuron group of a join or maxpool (its synapses: :meth:`join_synapses`,
+        :meth:`pool_synapses`); returns its shape."""
         require_spike_inputs(self.graph, node)
         shape = self.shapes[node.name]
         self.neurons.append(gate(node.name, shape, node.op))
-        if node.op == "maxpool":
-            src = node.inputs[0]
-            c = shape[0]
-            kh, kw = pair(node.get("kernel"))
-            self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src), node.name,
-                                      np.full((c, 1, kh, kw), UNIT, dtype=np.int64),
-                                      stride=pair(node.get("stride", node.get("kernel"))),
-                                      groups=c))
-            return
-        for k, src in enumerate(node.inputs):
-            weight = -UNIT if (node.op == "andnot" and k == 1) else UNIT
+        return shape
+
+    def join_synapses(self, node) -> None:
+        shape = self.gate_group(node)
+        weights = op_entry(GATES, node, "lowering (gates)").weights
+        for k, (src, weight) in enumerate(zip(node.inputs, weights, strict=True)):
             self.synapses.append(identity(f"{node.name}.in{k}", self.source(node, src),
                                           node.name, self.shapes[src], shape, weight))
         if node.op in ("and", "andnot") and node.inputs[1] != INPUT:
             mask = next(n for n in self.neurons if n.name == node.inputs[1])
             mask.role = dataclasses.replace(mask.role, mask=True)
+
+    def pool_synapses(self, node) -> None:
+        shape = self.gate_group(node)
+        (weight,) = op_entry(GATES, node, "lowering (gates)").weights
+        src = node.inputs[0]
+        c = shape[0]
+        kh, kw = pair(node.get("kernel"))
+        self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src), node.name,
+                                  np.full((c, 1, kh, kw), weight, dtype=np.int64),
+                                  stride=pair(node.get("stride", node.get("kernel"))),
+                                  groups=c))
+
+    def const_group(self, node) -> None:
+        self.neurons.append(const(node.name, self.shapes[node.name]))
+
+    def folded(self, node) -> None:
+        """A synaptic node: folded into the synapses of the neurons that read it."""
+
+    def graded(self, node) -> None:
+        """A graded node: refused, except an add of spikes, which is distributed into its
+        consumers' synapses (one copy per term, :meth:`neuron_group`)."""
+        refuse_graded(self.graph, node, " and cannot be deployed spike-only; run "
+                      "`snn-export --check`")
+
+
+# op -> (lowering, node) -> None: appends the node's neuron and synapse groups
+_LOWER = {"lif": _Lowering.neuron_group, "alif": _Lowering.neuron_group,
+          **{op: _Lowering.join_synapses for op in JOINS},
+          "maxpool": _Lowering.pool_synapses, "const": _Lowering.const_group,
+          **{op: _Lowering.folded for op in SYNAPTIC},
+          **{op: _Lowering.graded for op in GRADED}}
 
 
 def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
@@ -165,15 +194,7 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
     check_time_steps(graph, time_steps)
     low = _Lowering(graph, tensors)
     for node in graph.nodes:
-        if node.op in ("lif", "alif"):
-            low.neuron_group(node)
-        elif node.op in JOINS or node.op == "maxpool":
-            low.gate_group(node)
-        elif node.op == "const":
-            low.neurons.append(const(node.name, low.shapes[node.name]))
-        else:
-            refuse_graded(graph, node, " and cannot be deployed spike-only; run "
-                          "`snn-export --check`")
+        op_entry(_LOWER, node, "lowering")(low, node)
     net = Network(tuple(graph.input_shape), graph.input_bits, time_steps, low.neurons,
                   low.synapses, {**(metadata or {}), "readout": graph.readout})
     net.validate()

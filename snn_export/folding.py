@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from .errors import SnnExportError
 from .graph import INPUT
-from .model_graph import ModelGraph, conv_geometry, pair, spike_terms
+from .model_graph import GRADED, SPIKING, ModelGraph, conv_geometry, op_entry, pair, spike_terms
 
 
 @dataclass
@@ -95,14 +95,28 @@ def fold(graph: ModelGraph, name: str, tensors: Mapping[str, torch.Tensor],
     :func:`~snn_export.model_graph.shapes`.
     """
     node = graph.node(name)
-    if node.op == "batchnorm":
-        syn = fold(graph, node.inputs[0], tensors, shapes)
-        return fold_batchnorm(syn, tensors[f"{name}.weight"], tensors[f"{name}.bias"],
-                              tensors[f"{name}.running_mean"], tensors[f"{name}.running_var"],
-                              float(node.get("eps", 1e-5)))
-    if node.op not in ("conv", "linear"):
-        raise SnnExportError(f"node {name!r} ({node.op}): a neuron's input must be a conv or "
-                             "linear node, optionally followed by batchnorm")
+    return op_entry(_FOLD, node, "folding")(graph, node, tensors, shapes)
+
+
+def _fold_batchnorm(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
+                    shapes: Mapping[str, tuple]) -> FloatSynapse:
+    name = node.name
+    syn = fold(graph, node.inputs[0], tensors, shapes)
+    return fold_batchnorm(syn, tensors[f"{name}.weight"], tensors[f"{name}.bias"],
+                          tensors[f"{name}.running_mean"], tensors[f"{name}.running_var"],
+                          float(node.get("eps", 1e-5)))
+
+
+def _not_a_chain_end(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
+                     shapes: Mapping[str, tuple]) -> FloatSynapse:
+    raise SnnExportError(f"node {node.name!r} ({node.op}): a neuron's input must be a conv or "
+                         "linear node, optionally followed by batchnorm")
+
+
+def _fold_layer(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
+                shapes: Mapping[str, tuple]) -> FloatSynapse:
+    """A conv or linear node, with the avgpool and flatten in front of it."""
+    name = node.name
     weight = tensors[f"{name}.weight"]
     bias = tensors.get(f"{name}.bias")
     bias = weight.new_zeros(weight.shape[0]) if bias is None else bias
@@ -125,3 +139,10 @@ def fold(graph: ModelGraph, name: str, tensors: Mapping[str, torch.Tensor],
     syn = FloatSynapse(src, "dense", weight, bias)
     return syn if pool is None else fold_avgpool_into_dense(syn, shapes[src],
                                                             pair(pool.get("kernel")))
+
+
+# op -> (graph, node, tensors, shapes) -> the synapse of the chain ending at the node; a chain
+# ends in a conv or linear node, or in a batchnorm after one
+_FOLD = {"conv": _fold_layer, "linear": _fold_layer, "batchnorm": _fold_batchnorm,
+         "avgpool": _not_a_chain_end, "flatten": _not_a_chain_end,
+         **{op: _not_a_chain_end for op in (*SPIKING, *GRADED)}}

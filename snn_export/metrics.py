@@ -25,7 +25,8 @@ import math
 from dataclasses import asdict, dataclass
 
 from .graph import INPUT, Conv, Dense, Network, Sparse
-from .model_graph import ModelGraph, conv_geometry, origin, shapes, spike_terms
+from .model_graph import (GRADED, SPIKING, ModelGraph, conv_geometry, op_entry, origin, shapes,
+                          spike_terms)
 
 E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
 E_AC_PJ = 0.9  # energy of one accumulate (pJ)
@@ -48,14 +49,9 @@ def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) ->
     shape = shapes(graph)
     rows = []
     for node in graph.nodes:
-        if node.op not in ("conv", "linear"):
+        flops = op_entry(_FLOPS, node, "metrics")(node, shape)
+        if flops is None:
             continue
-        n_in = shape[node.inputs[0]]
-        if node.op == "conv":
-            g = conv_geometry(node)
-            flops = math.prod(shape[node.name]) * n_in[0] // g["groups"] * math.prod(g["kernel"])
-        else:
-            flops = shape[node.name][0] * n_in[0]
         src = origin(graph, node.inputs[0])
         terms = [src] if src != INPUT and graph.kind(src) == "spikes" else \
             spike_terms(graph, src) if src != INPUT else None
@@ -65,6 +61,29 @@ def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) ->
         rate = sum(rates[t] for t in terms)
         rows.append(LayerOps(node.name, src, flops, 0.0, time_steps * flops * rate))
     return rows
+
+
+def _conv_flops(node, shape: dict) -> int:
+    g = conv_geometry(node)
+    n_in = shape[node.inputs[0]]
+    return math.prod(shape[node.name]) * n_in[0] // g["groups"] * math.prod(g["kernel"])
+
+
+def _linear_flops(node, shape: dict) -> int:
+    return shape[node.name][0] * shape[node.inputs[0]][0]
+
+
+def _not_counted(node, shape: dict) -> None:
+    """Not a layer of its own: gates are bit operations (see the module docstring), neurons
+    and const have no synapses, batchnorm, avgpool and flatten fold into the next layer and
+    graded nodes are float operations outside this count."""
+    return None
+
+
+# op -> (node, shapes) -> multiply-accumulates per step, or None: not counted
+_FLOPS = {**{op: _not_counted for op in (*SPIKING, *GRADED)},
+          "conv": _conv_flops, "linear": _linear_flops,
+          "batchnorm": _not_counted, "avgpool": _not_counted, "flatten": _not_counted}
 
 
 def footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:

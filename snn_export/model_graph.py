@@ -197,61 +197,124 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
     return out
 
 
+def op_entry(table: dict, node: Node, stage: str):
+    """``table[node.op]``: what ``stage`` does with ``node``. Every stage that gives ops their
+    meaning dispatches through such a table, one entry per op in :data:`OPS` (a handler, or a
+    refusal by name); an op the table lacks raises :class:`SnnExportError` naming the node
+    and the op, never a silent default."""
+    try:
+        return table[node.op]
+    except (KeyError, TypeError):
+        raise SnnExportError(f"node {node.name!r} ({node.op}): the {stage} stage has no rule "
+                             f"for op {node.op!r}; it knows: {', '.join(table)}") from None
+
+
 def _shape(where: str, node: Node, ins: list, kinds: list) -> tuple:
-    op = node.op
-    if op == "const":
-        shape = node.get("shape")
-        if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3) or \
-                not all(isinstance(n, int) and n >= 1 for n in shape):
-            _fail(where, node, f"shape {shape!r} is not (n,) or (C, H, W) of positive integers")
-        return tuple(shape)
+    return op_entry(_SHAPES, node, "shape")(where, node, ins, kinds)
+
+
+def _shape_const(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    shape = node.get("shape")
+    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3) or \
+            not all(isinstance(n, int) and n >= 1 for n in shape):
+        _fail(where, node, f"shape {shape!r} is not (n,) or (C, H, W) of positive integers")
+    return tuple(shape)
+
+
+def _shape_neuron(where: str, node: Node, ins: list, kinds: list) -> tuple:
     x = ins[0]
-    if op in ("lif", "alif"):
-        if any(k not in ("synaptic", "graded") for k in kinds):
-            _fail(where, node, "a neuron's inputs are synaptic nodes (conv, linear, batchnorm); "
-                  "put a conv or linear between it and spikes")
-        if any(s != x for s in ins):
-            _fail(where, node, f"inputs have different shapes {ins}")
-        return x
-    if op in JOINS or op in ("add", "mul"):
-        if op == "or" and ins[1] != x or not broadcasts(ins[1], x):
-            _fail(where, node, f"input shapes {ins[0]} and {ins[1]} do not match"
-                  + ("" if op == "or" else " (the second may broadcast to the first)"))
-        return x
-    if op in ("conv", "maxpool", "avgpool") and len(x) != 3:
+    if any(k not in ("synaptic", "graded") for k in kinds):
+        _fail(where, node, "a neuron's inputs are synaptic nodes (conv, linear, batchnorm); "
+              "put a conv or linear between it and spikes")
+    if any(s != x for s in ins):
+        _fail(where, node, f"inputs have different shapes {ins}")
+    return x
+
+
+def _shape_binary(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    """Joins, add and mul: the second input equals the first (or) or broadcasts to it."""
+    op, x = node.op, ins[0]
+    if op == "or" and ins[1] != x or not broadcasts(ins[1], x):
+        _fail(where, node, f"input shapes {ins[0]} and {ins[1]} do not match"
+              + ("" if op == "or" else " (the second may broadcast to the first)"))
+    return x
+
+
+def _needs_chw(where: str, node: Node, x: tuple) -> None:
+    if len(x) != 3:
         _fail(where, node, f"needs a (C, H, W) input, got {x}")
-    if op == "conv":
-        g = conv_geometry(node)
-        out_c = int(node.get("out_channels"))
-        if x[0] % g["groups"] or out_c % g["groups"]:
-            _fail(where, node, f"groups={g['groups']} does not divide {x[0]} input and "
-                  f"{out_c} output channels")
-        hw = conv_output_size(x[1:], g["kernel"], g["stride"], g["padding"], g["dilation"])
-        if min(hw) < 1:
-            _fail(where, node, f"the kernel does not fit the {x[1:]} input")
-        return (out_c, *hw)
-    if op == "maxpool":
-        k = pair(node.get("kernel"))
-        hw = conv_output_size(x[1:], k, pair(node.get("stride", node.get("kernel"))))
-        if min(hw) < 1:
-            _fail(where, node, f"the kernel does not fit the {x[1:]} input")
-        return (x[0], *hw)
-    if op == "avgpool":
-        k = pair(node.get("kernel"))
-        if x[1] % k[0] or x[2] % k[1]:
-            _fail(where, node, f"kernel {k} must divide the input's height and width {x[1:]}")
-        return (x[0], x[1] // k[0], x[2] // k[1])
-    if op == "linear":
-        if len(x) != 1:
-            _fail(where, node, f"needs a flat input, got {x}: add a flatten node")
-        return (int(node.get("out_features")),)
-    if op == "flatten":
-        return (math.prod(x),)
-    if op in ("minmax", "attention") and len(x) != 3:
-        _fail(where, node, f"needs a (C, H, W) input, got {x}")
-    if op == "attention" and any(s != x for s in ins):
+
+
+def _shape_conv(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    x = ins[0]
+    _needs_chw(where, node, x)
+    g = conv_geometry(node)
+    out_c = int(node.get("out_channels"))
+    if x[0] % g["groups"] or out_c % g["groups"]:
+        _fail(where, node, f"groups={g['groups']} does not divide {x[0]} input and "
+              f"{out_c} output channels")
+    hw = conv_output_size(x[1:], g["kernel"], g["stride"], g["padding"], g["dilation"])
+    if min(hw) < 1:
+        _fail(where, node, f"the kernel does not fit the {x[1:]} input")
+    return (out_c, *hw)
+
+
+def _shape_maxpool(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    x = ins[0]
+    _needs_chw(where, node, x)
+    k = pair(node.get("kernel"))
+    hw = conv_output_size(x[1:], k, pair(node.get("stride", node.get("kernel"))))
+    if min(hw) < 1:
+        _fail(where, node, f"the kernel does not fit the {x[1:]} input")
+    return (x[0], *hw)
+
+
+def _shape_avgpool(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    x = ins[0]
+    _needs_chw(where, node, x)
+    k = pair(node.get("kernel"))
+    if x[1] % k[0] or x[2] % k[1]:
+        _fail(where, node, f"kernel {k} must divide the input's height and width {x[1:]}")
+    return (x[0], x[1] // k[0], x[2] // k[1])
+
+
+def _shape_linear(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    x = ins[0]
+    if len(x) != 1:
+        _fail(where, node, f"needs a flat input, got {x}: add a flatten node")
+    return (int(node.get("out_features")),)
+
+
+def _shape_flatten(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    return (math.prod(ins[0]),)
+
+
+def _shape_same(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    """batchnorm and the graded activations keep the shape."""
+    return ins[0]
+
+
+def _shape_minmax(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    _needs_chw(where, node, ins[0])
+    return ins[0]
+
+
+def _shape_attention(where: str, node: Node, ins: list, kinds: list) -> tuple:
+    x = ins[0]
+    _needs_chw(where, node, x)
+    if any(s != x for s in ins):
         _fail(where, node, f"q, k and v have different shapes {ins}")
-    return x  # batchnorm and the graded activations keep the shape
+    return x
+
+
+# op -> shape rule (where, node, input shapes, input kinds) -> output shape; validates
+_SHAPES = {"const": _shape_const, "lif": _shape_neuron, "alif": _shape_neuron,
+           **{op: _shape_binary for op in (*JOINS, "add", "mul")},
+           "maxpool": _shape_maxpool, "conv": _shape_conv, "linear": _shape_linear,
+           "batchnorm": _shape_same, "avgpool": _shape_avgpool, "flatten": _shape_flatten,
+           "sigmoid": _shape_same, "relu": _shape_same, "minmax": _shape_minmax,
+           "invert": _shape_same, "time_mean": _shape_same, "time_linear": _shape_same,
+           "attention": _shape_attention}
 
 
 def origin(graph: ModelGraph, name: str) -> str:

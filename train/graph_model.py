@@ -26,7 +26,8 @@ comparison; quantized mode refuses them, as the compliance check does.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,10 +36,11 @@ from torch import nn
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.folding import FloatSynapse, fold, fold_batchnorm
+from snn_export.gates import GATES
 from snn_export.graph import INPUT
-from snn_export.model_graph import (GRADED, JOINS, SPIKING, ModelGraph, alignment_delays,
-                                    conv_geometry, pair, refuse_graded, require_spike_inputs,
-                                    shapes, spike_terms)
+from snn_export.model_graph import (GRADED, JOINS, SPIKING, SYNAPTIC, ModelGraph,
+                                    alignment_delays, conv_geometry, op_entry, pair,
+                                    refuse_graded, require_spike_inputs, shapes, spike_terms)
 
 from .surrogate import spike_fn
 
@@ -47,19 +49,37 @@ BN_MOMENTUM = 0.1
 
 def _module(node, in_shape: tuple) -> nn.Module | None:
     """The trainable parameters of a synaptic node (PyTorch's own layers)."""
-    if node.op == "conv":
-        g = conv_geometry(node)
-        return nn.Conv2d(in_shape[0], int(node.get("out_channels")), g["kernel"], g["stride"],
-                         g["padding"], g["dilation"], g["groups"], bias=bool(node.get("bias", True)))
-    if node.op == "linear":
-        return nn.Linear(in_shape[0], int(node.get("out_features")),
-                         bias=bool(node.get("bias", True)))
-    if node.op == "batchnorm":
-        bn = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
-        return bn(in_shape[0], eps=float(node.get("eps", 1e-5)))
-    if node.op == "time_linear":  # weight (steps, steps): output step t reads every step s
-        return nn.Linear(int(node.get("steps")), int(node.get("steps")))
+    return op_entry(_MODULES, node, "training (parameters)")(node, in_shape)
+
+
+def _conv_module(node, in_shape: tuple) -> nn.Module:
+    g = conv_geometry(node)
+    return nn.Conv2d(in_shape[0], int(node.get("out_channels")), g["kernel"], g["stride"],
+                     g["padding"], g["dilation"], g["groups"], bias=bool(node.get("bias", True)))
+
+
+def _linear_module(node, in_shape: tuple) -> nn.Module:
+    return nn.Linear(in_shape[0], int(node.get("out_features")), bias=bool(node.get("bias", True)))
+
+
+def _batchnorm_module(node, in_shape: tuple) -> nn.Module:
+    bn = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
+    return bn(in_shape[0], eps=float(node.get("eps", 1e-5)))
+
+
+def _time_linear_module(node, in_shape: tuple) -> nn.Module:
+    # weight (steps, steps): output step t reads every step s
+    return nn.Linear(int(node.get("steps")), int(node.get("steps")))
+
+
+def _no_parameters(node, in_shape: tuple) -> None:
     return None
+
+
+# op -> its trainable parameters (node, input shape) -> module or None
+_MODULES = {**{op: _no_parameters for op in (*SPIKING, *SYNAPTIC, *GRADED)},
+            "conv": _conv_module, "linear": _linear_module, "batchnorm": _batchnorm_module,
+            "time_linear": _time_linear_module}
 
 
 def shift(train: torch.Tensor, steps: int) -> torch.Tensor:
@@ -124,15 +144,10 @@ class GraphSNN(nn.Module):
         trains, values = {INPUT: x}, {}
         tensors = self.tensors()
         for node in g.nodes:
-            if node.op in ("lif", "alif"):
-                trains[node.name] = self._neurons(node, trains, tensors, values)
-            elif node.op in JOINS or node.op == "maxpool":
-                trains[node.name] = self._gate(node, trains)
-            elif node.op == "const":
-                trains[node.name] = x.new_ones(x.shape[0], time_steps, *self.shapes[node.name])
-            elif self.quantized_mode:
-                refuse_graded(g, node, ": the model runs only in float (its published, "
-                              "non-deployable form); see `snn-export --check`")
+            out = op_entry(_FORWARD, node, "training")(self, node, x, time_steps, trains,
+                                                       tensors, values)
+            if out is not None:
+                trains[node.name] = out
         return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
 
     def _reads_graded(self, name: str) -> bool:
@@ -156,38 +171,9 @@ class GraphSNN(nn.Module):
         if g.kind(name) == "spikes":
             return self._source(node, name, trains)
         n = g.node(name)
+        compute = op_entry(_VALUES, n, "training (values)")
         ins = [self._value(node, s, trains, cache) for s in n.inputs]
-        x = ins[0]
-        if n.op in ("conv", "linear", "batchnorm"):
-            out = per_frame(self.ops[name], x)
-        elif n.op == "avgpool":
-            out = per_frame(lambda f: F.avg_pool2d(f, pair(n.get("kernel"))), x)
-        elif n.op == "flatten":
-            out = x.flatten(2)
-        elif n.op == "add":
-            out = ins[0] + ins[1]
-        elif n.op == "mul":
-            out = ins[0] * ins[1]
-        elif n.op == "sigmoid":
-            out = torch.sigmoid(x)
-        elif n.op == "relu":
-            out = torch.relu(x)
-        elif n.op == "minmax":
-            low = x.amin((-2, -1), keepdim=True)
-            out = (x - low) / (x.amax((-2, -1), keepdim=True) - low + 1e-6)
-        elif n.op == "invert":
-            out = 1 - x
-        elif n.op == "attention":  # tokens: positions; features: channels
-            q, k, v = (t.flatten(3) for t in ins)
-            scores = torch.einsum("btcp,btcr->btpr", q, k) / q.shape[-1]
-            out = torch.einsum("btpr,btcr->btcp", scores, v).reshape(x.shape)
-        elif n.op == "time_linear":  # every step reads all steps (not causal)
-            if x.shape[1] != int(n.get("steps")):
-                raise SnnExportError(f"node {name!r} (time_linear) maps {n.get('steps')} "
-                                     f"steps; run the model with time_steps={n.get('steps')}")
-            out = self.ops[name](x.movedim(1, -1)).movedim(-1, 1)
-        else:  # time_mean: every step sees the mean over all steps (not causal)
-            out = x.mean(1, keepdim=True).expand_as(x)
+        out = compute(self, n, ins)
         cache[key] = out
         return out
 
@@ -255,19 +241,7 @@ class GraphSNN(nn.Module):
         bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
         if not self.quantized_mode:
             return self._float_dynamics(node, a, bias)
-        if node.op == "lif":
-            u, v = fp.initial_state(params, a[:, 0]).values()
-            out = []
-            for t in range(a.shape[1]):
-                u, v, s = fp.lif_step(u, v, a[:, t], bias, params, self.spike)
-                out.append(s)
-            return torch.stack(out, 1)
-        i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
-        out = []
-        for t in range(a.shape[1]):
-            i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], bias, params, self.spike)
-            out.append(s)
-        return torch.stack(out, 1)
+        return op_entry(_DYNAMICS, node, "training (neurons)").quantized(self, a, bias, params)
 
     def _float_dynamics(self, node, a: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """The float neuron (CUBA LIF with hard reset, or ATRLIF's adaptive threshold)."""
@@ -275,35 +249,171 @@ class GraphSNN(nn.Module):
         keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
         keep_v = 1 - 1 / float(node.get("tau_mem"))
         th0 = float(node.get("threshold"))
+        fire = op_entry(_DYNAMICS, node, "training (neurons)").float_fire
         u = v = r = torch.zeros_like(a[:, 0])
         theta = torch.full_like(u, th0)
         out = []
         for t in range(a.shape[1]):
             u = u * keep_u + a[:, t]
             v = v * keep_v + u + bias
-            if node.op == "lif":
-                s = self.spike(v - th0, th0)
-                v = v * (1 - s)
-            else:
-                theta = (theta - th0) * (1 - 1 / float(node.get("tau_theta"))) + th0
-                r = r * (1 - 1 / float(node.get("tau_r")))
-                s = self.spike(v - r - theta, th0)
-                r = r + 2 * theta * s
-                theta = theta + float(node.get("theta_step")) * s
+            s, v, theta, r = fire(self, node, v, theta, r, th0)
             out.append(s)
         return torch.stack(out, 1)
 
     def _gate(self, node, trains: dict) -> torch.Tensor:
         """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
         require_spike_inputs(self.graph, node)
-        a = self._source(node, node.inputs[0], trains)
-        if node.op == "maxpool":
-            b, t = a.shape[:2]
-            k = pair(node.get("kernel"))
-            out = F.max_pool2d(a.reshape(b * t, *a.shape[2:]), k,
-                               pair(node.get("stride", node.get("kernel"))))
-            return out.reshape(b, t, *out.shape[1:])
-        m = self._source(node, node.inputs[1], trains)
-        if node.op == "or":
-            return a + m - a * m
-        return a * m if node.op == "and" else a * (1 - m)
+        boolean = op_entry(GATES, node, "training (gates)").boolean
+        return boolean(node, *(self._source(node, src, trains) for src in node.inputs))
+
+
+# --- The op tables: what each op means in training ---
+
+def _forward_neurons(model, node, x, time_steps, trains, tensors, values):
+    return model._neurons(node, trains, tensors, values)
+
+
+def _forward_gate(model, node, x, time_steps, trains, tensors, values):
+    return model._gate(node, trains)
+
+
+def _forward_const(model, node, x, time_steps, trains, tensors, values):
+    return x.new_ones(x.shape[0], time_steps, *model.shapes[node.name])
+
+
+def _forward_synaptic(model, node, x, time_steps, trains, tensors, values):
+    """No spikes of its own: the neurons reading it fold it (or compute it, :meth:`_value`)."""
+    return None
+
+
+def _forward_graded(model, node, x, time_steps, trains, tensors, values):
+    """Computed where read (:meth:`_value`); quantized mode refuses it unless it is an add of
+    spikes."""
+    if model.quantized_mode:
+        refuse_graded(model.graph, node, ": the model runs only in float (its published, "
+                      "non-deployable form); see `snn-export --check`")
+    return None
+
+
+# op -> (model, node, x, time_steps, trains, tensors, values) -> its spikes, or None
+_FORWARD = {"lif": _forward_neurons, "alif": _forward_neurons,
+            **{op: _forward_gate for op in (*JOINS, "maxpool")}, "const": _forward_const,
+            **{op: _forward_synaptic for op in SYNAPTIC},
+            **{op: _forward_graded for op in GRADED}}
+
+
+def _value_layer(model, n, ins):  # conv, linear, batchnorm: the node's own PyTorch layer
+    return per_frame(model.ops[n.name], ins[0])
+
+
+def _value_avgpool(model, n, ins):
+    return per_frame(lambda f: F.avg_pool2d(f, pair(n.get("kernel"))), ins[0])
+
+
+def _value_flatten(model, n, ins):
+    return ins[0].flatten(2)
+
+
+def _value_add(model, n, ins):
+    return ins[0] + ins[1]
+
+
+def _value_mul(model, n, ins):
+    return ins[0] * ins[1]
+
+
+def _value_sigmoid(model, n, ins):
+    return torch.sigmoid(ins[0])
+
+
+def _value_relu(model, n, ins):
+    return torch.relu(ins[0])
+
+
+def _value_minmax(model, n, ins):
+    x = ins[0]
+    low = x.amin((-2, -1), keepdim=True)
+    return (x - low) / (x.amax((-2, -1), keepdim=True) - low + 1e-6)
+
+
+def _value_invert(model, n, ins):
+    return 1 - ins[0]
+
+
+def _value_attention(model, n, ins):  # tokens: positions; features: channels
+    q, k, v = (t.flatten(3) for t in ins)
+    scores = torch.einsum("btcp,btcr->btpr", q, k) / q.shape[-1]
+    return torch.einsum("btpr,btcr->btcp", scores, v).reshape(ins[0].shape)
+
+
+def _value_time_linear(model, n, ins):  # every step reads all steps (not causal)
+    x = ins[0]
+    if x.shape[1] != int(n.get("steps")):
+        raise SnnExportError(f"node {n.name!r} (time_linear) maps {n.get('steps')} "
+                             f"steps; run the model with time_steps={n.get('steps')}")
+    return model.ops[n.name](x.movedim(1, -1)).movedim(-1, 1)
+
+
+def _value_time_mean(model, n, ins):  # every step sees the mean over all steps (not causal)
+    x = ins[0]
+    return x.mean(1, keepdim=True).expand_as(x)
+
+
+def _value_of_spikes(model, n, ins):
+    raise SnnExportError(f"node {n.name!r} ({n.op}) emits spikes: its consumers read them "
+                         "aligned (GraphSNN._source), not as a graded value")
+
+
+# op -> (model, node, input values) -> the node's float value (batch, T, ...)
+_VALUES = {**{op: _value_of_spikes for op in SPIKING},
+           "conv": _value_layer, "linear": _value_layer, "batchnorm": _value_layer,
+           "avgpool": _value_avgpool, "flatten": _value_flatten, "add": _value_add,
+           "mul": _value_mul, "sigmoid": _value_sigmoid, "relu": _value_relu,
+           "minmax": _value_minmax, "invert": _value_invert, "attention": _value_attention,
+           "time_linear": _value_time_linear, "time_mean": _value_time_mean}
+
+
+def _float_lif(model, node, v, theta, r, th0):
+    s = model.spike(v - th0, th0)
+    return s, v * (1 - s), theta, r
+
+
+def _float_alif(model, node, v, theta, r, th0):
+    theta = (theta - th0) * (1 - 1 / float(node.get("tau_theta"))) + th0
+    r = r * (1 - 1 / float(node.get("tau_r")))
+    s = model.spike(v - r - theta, th0)
+    r = r + 2 * theta * s
+    theta = theta + float(node.get("theta_step")) * s
+    return s, v, theta, r
+
+
+def _quantized_lif(model, a, bias, params):
+    u, v = fp.initial_state(params, a[:, 0]).values()
+    out = []
+    for t in range(a.shape[1]):
+        u, v, s = fp.lif_step(u, v, a[:, t], bias, params, model.spike)
+        out.append(s)
+    return torch.stack(out, 1)
+
+
+def _quantized_atrlif(model, a, bias, params):
+    i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
+    out = []
+    for t in range(a.shape[1]):
+        i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], bias, params, model.spike)
+        out.append(s)
+    return torch.stack(out, 1)
+
+
+@dataclass(frozen=True)
+class _Dynamics:
+    """A neuron op in training. float_fire: ``(model, node, v, theta, r, th0) -> (s, v, theta,
+    r)``, the spike and reset after the current and voltage update; quantized: ``(model, a,
+    bias, params) -> spikes``, the deployed integer neuron."""
+
+    float_fire: Callable
+    quantized: Callable
+
+
+_DYNAMICS = {"lif": _Dynamics(_float_lif, _quantized_lif),
+             "alif": _Dynamics(_float_alif, _quantized_atrlif)}  # Lava's ATRLIF
