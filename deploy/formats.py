@@ -32,13 +32,15 @@ def _quiet(write) -> Callable[[Network, Path], list[str]]:
 @dataclass(frozen=True)
 class Format:
     """One file format. write: ``(network, path) -> warnings`` (atomic); read: ``path ->
-    Network`` (errors name the file); stock_netx: the file is loaded by lava-dl's own
-    ``netx.hdf5.Network`` (else the project's Lava builder runs it)."""
+    Network`` (errors name the file); load: how to load it, for the report (``{name}``: the
+    file's name, ``{bits}``: the input bit width); stock_netx: the file is loaded by
+    lava-dl's own ``netx.hdf5.Network`` (else the project's Lava builder runs it)."""
 
     name: str
     filename: str
     write: Callable[[Network, Path], list[str]]
     read: Callable[[Path], Network]
+    load: str
     stock_netx: bool = False
 
     @property
@@ -46,9 +48,14 @@ class Format:
         return Path(self.filename).suffix
 
 
-NETX = Format("netx", "network.net", _quiet(netx_hdf5.write), netx_hdf5.read, stock_netx=True)
-GRAPH = Format("graph", "network.h5", _quiet(graph_hdf5.write), graph_hdf5.read)
-NIR = Format("nir", "network.nir", to_nir.write, from_nir.read)
+NETX = Format("netx", "network.net", _quiet(netx_hdf5.write), netx_hdf5.read,
+              "lava-dl netx HDF5; load with `netx.hdf5.Network(net_config='{name}', "
+              "input_message_bits={bits})`", stock_netx=True)
+GRAPH = Format("graph", "network.h5", _quiet(graph_hdf5.write), graph_hdf5.read,
+               "snn-export graph file; run it with `snn_export.sim.lava_runner.run("
+               "snn_export.deploy.graph_hdf5.read(path), x)`")
+NIR = Format("nir", "network.nir", to_nir.write, from_nir.read,
+             "NIR graph; `snn_export.deploy.from_nir.read(path)` rebuilds the network")
 FORMATS = {f.suffix: f for f in (NETX, GRAPH, NIR)}
 TARGETS = ("lava", "nir")  # targets that write a deployed network
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from snn_export import fixed_point as fp
 from snn_export import metrics
+from snn_export.deploy import formats
 from snn_export.deploy.compliance import Loihi2Limits, Violation, resources
 from snn_export.graph import Dense, Network
 
@@ -103,12 +104,7 @@ class Report:
 
     def _header(self) -> list[str]:
         net, name = self.net, self.description
-        netx = name.endswith(".net")
-        load = (f"lava-dl netx HDF5; load with `netx.hdf5.Network(net_config='{name}', "
-                f"input_message_bits={net.input_bits})`" if netx else
-                "snn-export graph file; run it with `snn_export.sim.lava_runner.run("
-                "snn_export.deploy.graph_hdf5.read(path), x)`" if name.endswith(".h5") else
-                "NIR graph; `snn_export.deploy.from_nir.read(path)` rebuilds the network")
+        load = formats.of(name).load.format(name=name, bits=net.input_bits)
         return [
             "# snn-export deployment report", "",
             f"- description: `{name}` ({load})",
