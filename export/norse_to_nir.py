@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from .to_nir import import_nir
+from .nir_import import import_nir
 
 NOT_PARAMETERS = ("input_type", "output_type", "metadata")
 
