@@ -7,7 +7,8 @@ Two passes, each reporting every violation it finds (not only the first):
   joins, float multiplies and activations, pooling over time).
 - :func:`check_network` on the lowered integer :class:`~snn_export.graph.Network`: the
   ``bits/*`` rules (every register within its bit width) and the ``resources/*`` rules
-  against :class:`Loihi2Limits`.
+  against :class:`Loihi2Limits` and the target system (:data:`SYSTEMS`): the network is
+  partitioned over cores and chips (:func:`partition`).
 
 Every rule has an id and a one-line rationale in :data:`RULES`. Violations come in a
 deterministic order (graph order) and render as text (:func:`to_text`), plain data
@@ -55,7 +56,9 @@ NETWORK_RULES = {
     "bits/bias": "Bias mantissas are 13-bit signed.",
     "bits/delay": f"Synaptic delays are 6-bit: 0..{MAX_DELAY} steps (netx DelayDense).",
     "resources/fan-in": "All synapses into one neuron live in its core's synaptic memory.",
-    "resources/cores": "The whole network must fit the neuromorphic cores of one chip.",
+    "resources/cores": "Each neuron group takes whole cores (enough for its neurons and "
+                       "incoming synaptic memory); placed in network order, they must fit the "
+                       "chips of the target system (--system; default one chip).",
 }
 RULES: dict[str, str] = {**GRAPH_RULES, **NETWORK_RULES}  # rule id -> rationale
 
@@ -326,8 +329,12 @@ class LayerResources:
 
     synapses: stored synapses; a Sparse counts its listed synapses; a Conv counts as its
         dense equivalent (every target neuron stores its own kernel window,
-        ``in_channels / groups * kh * kw``, padding included): an upper bound, as Lava's
-        Loihi 2 Conv storage is not published.
+        ``in_channels / groups * kh * kw``, padding included): an upper bound. How Lava's
+        Loihi 2 Conv stores its shared weights is not published: open-source Lava's Conv
+        process has CPU models only (``lava.proc.conv.models``: float and fixed point); its
+        Loihi 2 NeuroCore model is in Intel's lava-loihi extension, which is not public, and
+        lava-dl 0.3.0's release notes (https://github.com/lava-nc/lava-dl/discussions/111)
+        say only that it "can leverage Loihi 2's convolutional network compression".
     memory_bits: synapses x 8 weight bits (+ 6 delay bits for a DelayDense); a Sparse's
         index storage is not published and not counted.
     fan_in: synapses into one neuron. cores: :meth:`Loihi2Limits.cores`.
@@ -359,25 +366,143 @@ def resources(net: Network, limits: Loihi2Limits = Loihi2Limits()) -> list[Layer
     return rows
 
 
-def _resource_violations(net: Network, limits: Loihi2Limits) -> list[Violation]:
+@dataclass(frozen=True)
+class LoihiSystem:
+    """A Loihi 2 system the network is deployed on (``--system``): ``chips`` Loihi 2 chips of
+    :attr:`Loihi2Limits.cores_per_chip` cores each; ``name`` is the ``--system`` value and
+    ``what`` a few words for messages and the report. The named systems (:data:`SYSTEMS`);
+    any positive chip count ``N`` is accepted too:
+
+    - ``chip``: one Loihi 2 chip, as on Intel's single-chip Oheo Gulch board (the launch
+      reports below).
+    - ``kapoho-point``: Kapoho Point, Intel's board of 8 Loihi 2 chips, announced with
+      Loihi 2 in 2021 (press reports of the launch, e.g. fbhtechinfo.com, "Intel's new
+      Loihi-2 chip uses 1 million neurons",
+      https://fbhtechinfo.com/intels-new-loihi-2-chip-uses-1-million-neurons: Oheo Gulch
+      first, then "a version with eight neuromorphic computing processors (Kapoho Point)").
+    - ``hala-point``: Hala Point, the system of 1,152 Loihi 2 chips Intel built with Sandia
+      National Laboratories (announced April 2024; eeNews Europe, "Intel breaks a billion
+      neurons for world's largest neuromorphic computing system",
+      https://www.eenewseurope.com/en/intel-breaks-a-billion-neurons-for-worlds-largest-neuromorphic-computing-system/:
+      1,152 Loihi 2 processors,
+      1.15 billion neurons, 128 billion synapses, 140,544 neuromorphic cores). 140,544 cores
+      are 122 per chip, not 128: near Hala Point's capacity the chip count here, which fills
+      128 cores per chip, can be optimistic by up to 5%.
+    """
+
+    name: str
+    chips: int
+    what: str
+
+    def describe(self) -> str:
+        """``"<what> (--system <name>)"``."""
+        return f"{self.what} (--system {self.name})"
+
+
+SYSTEMS: dict[str, LoihiSystem] = {s.name: s for s in (  # --system name -> system
+    LoihiSystem("chip", 1, "one Loihi 2 chip"),
+    LoihiSystem("kapoho-point", 8, "Kapoho Point, an 8-chip Loihi 2 board"),
+    LoihiSystem("hala-point", 1152, "Hala Point, 1,152 Loihi 2 chips"),
+)}
+
+
+def loihi_system(value: str | int | LoihiSystem) -> LoihiSystem:
+    """The system a ``--system`` value names: a key of :data:`SYSTEMS`, or a positive chip
+    count (an int, or a string of digits). :class:`SnnExportError` for anything else, with
+    the known names."""
+    if isinstance(value, LoihiSystem):
+        return value
+    text = str(value).strip()
+    if text in SYSTEMS:
+        return SYSTEMS[text]
+    known = ", ".join(f"{s.name} ({_chips(s.chips)})" for s in SYSTEMS.values())
+    try:
+        chips = int(text)
+    except ValueError:
+        raise SnnExportError(f"unknown Loihi 2 system {text!r}; known: {known}; or a positive "
+                             "integer, the number of chips") from None
+    if chips < 1:
+        raise SnnExportError(f"{chips} chips: a system needs a positive number of chips; or "
+                             f"name one of {known}")
+    return LoihiSystem(str(chips), chips, f"{chips:,} Loihi 2 chip{'s' * (chips != 1)}")
+
+
+def _chips(n: int) -> str:
+    """``"1 chip"``, ``"1,152 chips"``."""
+    return f"{n:,} chip{'s' * (n != 1)}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one neuron group lands: ``cores`` cores starting at core ``first_core`` (counted
+    over the whole system, from 0), on ``chips`` (chip numbers, from 1)."""
+
+    layer: str
+    cores: int
+    first_core: int
+    chips: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The network over cores and chips: per group its :class:`Placement` (network order),
+    and in total the cores and chips needed, chips of ``cores_per_chip`` cores."""
+
+    groups: tuple[Placement, ...]
+    cores: int
+    chips: int
+    cores_per_chip: int
+
+    def chips_of(self, layer: str) -> str:
+        """``"1"`` or ``"1-2"``: the chips a group lands on."""
+        chips = next(p.chips for p in self.groups if p.layer == layer)
+        return str(chips[0]) if len(chips) == 1 else f"{chips[0]}-{chips[-1]}"
+
+
+def partition(net: Network, limits: Loihi2Limits = Loihi2Limits(),
+              rows: list[LayerResources] | None = None) -> Partition:
+    """A greedy placement in network order: each neuron group takes the whole cores
+    :meth:`Loihi2Limits.cores` gives it (no two groups share a core), on the next free
+    cores; chips are filled one after another, ``cores_per_chip`` cores each, and a group
+    whose cores do not fit the rest of a chip continues on the next (spikes cross chips on
+    Loihi 2's inter-chip links). No core is split, so the chips needed are
+    ``ceil(total cores / cores_per_chip)``. ``rows``: :func:`resources` of ``net``, if at
+    hand."""
+    rows = resources(net, limits) if rows is None else rows
+    per_chip, placed, core = limits.cores_per_chip, [], 0
+    for r in rows:
+        first, last = core // per_chip + 1, (core + r.cores - 1) // per_chip + 1
+        placed.append(Placement(r.layer, r.cores, core, tuple(range(first, last + 1))))
+        core += r.cores
+    return Partition(tuple(placed), core, max(1, math.ceil(core / per_chip)), per_chip)
+
+
+def _resource_violations(net: Network, limits: Loihi2Limits,
+                         system: LoihiSystem) -> list[Violation]:
     rows = resources(net, limits)
     found = [Violation("resources/fan-in", r.layer,
                        f"fan-in of {r.fan_in} synapses per neuron exceeds {limits.max_fan_in} "
                        "(one core's synaptic memory); use fewer inputs, channels or a smaller "
                        "kernel") for r in rows if r.fan_in > limits.max_fan_in]
-    total = sum(r.cores for r in rows)
-    if total > limits.cores_per_chip:
+    placed = partition(net, limits, rows)
+    if placed.chips > system.chips:
         big = max(rows, key=lambda r: r.cores)
-        found.append(Violation("resources/cores", big.layer,
-                               f"the network needs {total} cores, more than the "
-                               f"{limits.cores_per_chip} of one chip, and this layer "
-                               f"({big.neurons} neurons, {big.synapses} synapses) needs "
-                               f"{big.cores}; shrink it or split the network across chips"))
+        found.append(Violation(
+            "resources/cores", big.layer,
+            f"the network needs {placed.cores:,} cores on {placed.chips:,} chips "
+            f"({limits.cores_per_chip} cores each), but --system {system.name} ({system.what}) "
+            f"has {_chips(system.chips)}, and this layer, its largest group ({big.neurons:,} "
+            f"neurons, {big.synapses:,} synapses), needs {big.cores:,} cores; shrink it, or "
+            "name a larger --system"))
     return found
 
 
-def check_network(net: Network, limits: Loihi2Limits = Loihi2Limits()) -> list[Violation]:
-    """Bit widths (input, then each neuron group, then each synapse group) and resources."""
+def check_network(net: Network, limits: Loihi2Limits = Loihi2Limits(),
+                  system: str | int | LoihiSystem = "chip") -> list[Violation]:
+    """Bit widths (input, then each neuron group, then each synapse group) and resources:
+    fan-in per core, and the chips :func:`partition` needs against ``system``
+    (:func:`loihi_system`: a name in :data:`SYSTEMS` or a chip count)."""
+    system = loihi_system(system)
     found = []
     if not 1 <= net.input_bits <= fp.INPUT_BITS_MAX:
         found.append(Violation("bits/input", INPUT, f"input_bits={net.input_bits} is outside "
@@ -387,7 +512,7 @@ def check_network(net: Network, limits: Loihi2Limits = Loihi2Limits()) -> list[V
         found += _neuron_bits(group)
     for s in net.synapses:
         found += _synapse_bits(s)
-    return found + _resource_violations(net, limits)
+    return found + _resource_violations(net, limits, system)
 
 
 # --- Reports ---

@@ -92,11 +92,17 @@ def page_compliance() -> str:
     limits = compliance.Loihi2Limits()
     figures = [f"| `{f.name}` | {getattr(limits, f.name):,} |"
                for f in dataclasses.fields(limits)]
+    systems = [f"| `{s.name}` | {s.chips:,} | {s.what} |" for s in compliance.SYSTEMS.values()]
     return "\n".join(["# Compliance rules", "", markdown(compliance.__doc__), "",
                       "Allow a rule with `snn-export ... --allow <id>`.", "",
                       "| rule | why |", "|---|---|", *rows, "",
                       "## Loihi 2 limits", "", markdown(compliance.Loihi2Limits.__doc__), "",
-                      "| limit | value |", "|---|---|", *figures, ""])
+                      "| limit | value |", "|---|---|", *figures, "",
+                      "## Loihi 2 systems (`--system`)", "",
+                      markdown(compliance.LoihiSystem.__doc__), "",
+                      "| `--system` | chips | system |", "|---|---|---|", *systems, "",
+                      "## Partitioning over cores and chips", "",
+                      markdown(compliance.partition.__doc__), ""])
 
 
 def page_nir() -> str:

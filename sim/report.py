@@ -3,7 +3,8 @@ same as one self-contained page, ``report.html`` (figures embedded), to open in 
 
 Sections: what was written and how to load it; one row per neuron group (neurons, stored
 synapses, fan-in, weight bits and exponents, threshold, decays, delays, firing rate, ACs and
-MACs per sample, compliance); the Loihi 2 resource estimate with its assumptions; the
+MACs per sample, compliance); the Loihi 2 resource estimate with its assumptions (the
+target system, the cores and chips needed, the chip(s) of each group); the
 energy estimate (seed 004's Eq. 11); the figures (spike raster of one test sample, firing
 rates, and for attention networks heatmaps of the binary masks); after ``--evaluate`` the
 accuracies; after ``--verify`` the bit-exactness table per group.
@@ -23,7 +24,8 @@ import numpy as np
 from snn_export import fixed_point as fp
 from snn_export import metrics
 from snn_export.deploy import formats
-from snn_export.deploy.compliance import Loihi2Limits, Violation, resources
+from snn_export.deploy.compliance import (Loihi2Limits, LoihiSystem, Violation, loihi_system,
+                                          partition, resources)
 from snn_export.graph import Dense, Network
 
 from . import emulator, plots
@@ -55,13 +57,15 @@ def to_html(markdown: str, folder: Path) -> str:
 class Report:
     """What the report says. description: the written file's name; x: input samples for
     the activity (None: not available, with ``no_samples`` saying why); allowed: the
-    compliance violations the user accepted (``--allow``)."""
+    compliance violations the user accepted (``--allow``); system: the Loihi 2 system the
+    resource estimate is placed on (``--system``: a name or a chip count)."""
 
     net: Network
     description: str
     x: np.ndarray | None = None
     no_samples: str = ""
     allowed: list[Violation] = field(default_factory=list)
+    system: LoihiSystem | str | int = "chip"
     evaluation: object = None  # sim.evaluate.Evaluation
     verification: object = None  # sim.verify.VerifyResult
     warnings: list[str] = field(default_factory=list)
@@ -162,19 +166,27 @@ class Report:
 
     def _resources(self) -> list[str]:
         limits, rows = Loihi2Limits(), resources(self.net)
-        cores = sum(r.cores for r in rows)
+        system, placed = loihi_system(self.system), partition(self.net, limits, rows)
         bits = sum(r.memory_bits for r in rows)
+        fits = placed.chips <= system.chips
         return ["## Loihi 2 resources (estimate)", "",
                 f"- {sum(r.neurons for r in rows):,} neurons, {sum(r.synapses for r in rows):,} "
                 f"stored synapses, {bits / 8 / 1024:,.1f} KiB of synaptic memory",
-                f"- {cores} of {limits.cores_per_chip} cores of one chip"
-                + ("" if cores <= limits.cores_per_chip else " (does not fit one chip)"),
+                f"- system: {system.describe()}: {system.chips:,} x {limits.cores_per_chip} "
+                "cores",
+                f"- needs {placed.cores:,} cores on {_plural(placed.chips, 'chip')}: "
+                + ("fits" if fits else
+                   f"does not fit the system's {_plural(system.chips, 'chip')}"),
                 f"- assumptions: {limits.neurons_per_core:,} neurons and "
                 f"{limits.synaptic_memory_bits // 8 // 1024} KiB of synaptic memory per core "
-                "(published chip totals divided by 128 cores); one core or more per group; "
-                "8-bit weights, plus 6 bits per synapse with a delay; a Conv stored as its "
-                "dense equivalent (an upper bound: Lava's Loihi 2 Conv storage is not "
-                "published); a Sparse's index storage not counted", ""]
+                "(published chip totals divided by 128 cores); one core or more per group, "
+                "placed in network order, chip after chip (a group may continue on the next "
+                "chip); 8-bit weights, plus 6 bits per synapse with a delay; a Conv stored as "
+                "its dense equivalent (an upper bound: Lava's Loihi 2 Conv storage is not "
+                "published); a Sparse's index storage not counted", "",
+                "| group | synaptic memory (KiB) | cores | chip |", "|---|---|---|---|",
+                *[f"| {r.layer} | {r.memory_bits / 8 / 1024:,.1f} | {r.cores:,} "
+                  f"| {placed.chips_of(r.layer)} |" for r in rows], ""]
 
     def _energy(self, rates: dict | None) -> list[str]:
         if not rates:
@@ -217,6 +229,10 @@ def _weights(s) -> str:
     or relay's weight-2 synapses)."""
     bits = getattr(s, "num_weight_bits", fp.WEIGHT_BITS)  # a Conv's weights are 8-bit
     return f"{bits}-bit, " + ("unit" if s.float_exp is None else f"e {s.float_exp}")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def _num(value, fmt: str) -> str:

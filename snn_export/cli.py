@@ -27,6 +27,9 @@ examples:
   snn-export model.pt --target lava --verify 50 --json
   snn-export model.pt --target lava --check --junit compliance.xml
                                                     only the spike-only compliance check
+  snn-export model.pt --target lava --system kapoho-point
+                                                    a network too big for one chip, placed on
+                                                    the 8 chips of a Kapoho Point board
   snn-export model.pt --target nir --verify 10      the deployed network as NIR (model_nir/
                                                     network.nir), read back and run in Lava
   snn-export model.pt --target onnx                 the float network unrolled over its time
@@ -63,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--allow", action="append", default=[], metavar="RULE",
                    help="accept violations of this rule id (repeatable), e.g. "
                         "spike-only/graded-join")
+    p.add_argument("--system", default="chip", metavar="NAME|N",
+                   help="the Loihi 2 system the network must fit (rule resources/cores): chip "
+                        "(one chip, the default), kapoho-point (an 8-chip board), hala-point "
+                        "(1,152 chips) or a number of chips")
     p.add_argument("--junit", metavar="FILE",
                    help="also write the compliance result as JUnit XML (for CI test reports)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -94,6 +101,7 @@ def _export(args) -> int:
     for flag in ("verify", "evaluate"):
         if getattr(args, flag) < 0:
             raise SnnExportError(f"--{flag} N needs N >= 0")
+    pipeline.loihi_system(args.system)  # a bad value fails before the model is read
     source = pipeline.load(model_path, **{o: getattr(args, o) for o in pipeline.NIR_OPTIONS})
     out_dir = _out_dir(args, model_path)
     if args.target == "onnx" and not args.check:
@@ -103,7 +111,7 @@ def _export(args) -> int:
             source.samples(getattr(args, flag), f"--{flag}")
     if args.evaluate:
         source.trained_model(pipeline.EVALUATE_NEEDS)
-    checked = pipeline.check(source, args.allow)
+    checked = pipeline.check(source, args.allow, args.system)
     if args.junit:
         from snn_export.atomic import atomic_path
         from snn_export.deploy import compliance

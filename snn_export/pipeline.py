@@ -154,23 +154,26 @@ def _load_nir(path: Path, options: dict) -> Source:
 @dataclass
 class Deployment:
     """The lowered integer network of a source, with the compliance violations the user
-    accepted (``allow``)."""
+    accepted (``allow``) and the Loihi 2 system it was checked against (``system``)."""
 
     source: Source
     network: Network
     allowed: list = field(default_factory=list)  # deploy.compliance.Violation
+    system: object = "chip"  # deploy.compliance.LoihiSystem, or a --system value
 
 
 @dataclass
 class Checked:
     """The compliance check's result. violations: the rules broken and not allowed;
     allowed: those broken and allowed; network: the lowered network (None when the trained
-    graph itself breaks a rule not allowed: it is not lowered)."""
+    graph itself breaks a rule not allowed: it is not lowered); system: the Loihi 2 system
+    the resources were checked against (``deploy.compliance.LoihiSystem``)."""
 
     source: Source
     violations: list
     allowed: list
     network: Network | None
+    system: object = "chip"
 
     @property
     def compliant(self) -> bool:
@@ -180,13 +183,26 @@ class Checked:
         """The deployable network; :class:`NotCompliant` if a rule not allowed is broken."""
         if self.violations:
             raise NotCompliant(self.violations)
-        return Deployment(self.source, self.network, self.allowed)
+        return Deployment(self.source, self.network, self.allowed, self.system)
 
 
-def check(source: Source, allow=()) -> Checked:
+def loihi_system(value):
+    """The Loihi 2 system a ``--system`` value names (``deploy.compliance.loihi_system``); an
+    error naming ``--system``, the value and the valid ones otherwise."""
+    from snn_export.deploy import compliance
+
+    try:
+        return compliance.loihi_system(value)
+    except SnnExportError as exc:
+        raise SnnExportError(f"--system {value}: {exc}") from None
+
+
+def check(source: Source, allow=(), system="chip") -> Checked:
     """The spike-only compliance check (:mod:`snn_export.deploy.compliance`): the trained
     graph's rules first (a graph that breaks one not in ``allow`` is not lowered), then the
-    lowered network's registers and resources. ``allow``: rule ids to accept."""
+    lowered network's registers and resources. ``allow``: rule ids to accept; ``system``:
+    the Loihi 2 system the network must fit (a name in ``compliance.SYSTEMS``, e.g. ``chip``,
+    ``kapoho-point``, ``hala-point``, or a chip count)."""
     from snn_export.deploy import compliance
     from snn_export.deploy.lower_graph import lower_graph
 
@@ -195,6 +211,7 @@ def check(source: Source, allow=()) -> Checked:
     if unknown:
         raise SnnExportError(f"--allow {unknown[0]}: unknown rule; known: "
                              f"{', '.join(compliance.RULES)}")
+    system = loihi_system(system)
     net, found = source.network, []
     if net is None:
         found = compliance.check_graph(source.model.graph)
@@ -205,15 +222,15 @@ def check(source: Source, allow=()) -> Checked:
                               {"source": str(source.path), "dataset": ckpt["dataset"],
                                "training": ckpt.get("training", {})})
     if net is not None:
-        found = found + compliance.check_network(net)
+        found = found + compliance.check_network(net, system=system)
     return Checked(source, [v for v in found if v.rule not in allow],
-                   [v for v in found if v.rule in allow], net)
+                   [v for v in found if v.rule in allow], net, system)
 
 
-def lower(source: Source, allow=()) -> Deployment:
+def lower(source: Source, allow=(), system="chip") -> Deployment:
     """:func:`check`, then the deployable network; :class:`NotCompliant` if it breaks a
     rule not in ``allow``."""
-    return check(source, allow).deployment()
+    return check(source, allow, system).deployment()
 
 
 def _atomic_files(out_dir: Path, write) -> list[Path]:
@@ -301,7 +318,8 @@ def report(written: Written, evaluation=None, verification=None,
     if warnings is None:
         warnings = source.warnings + written.warnings
     rep = Report(deployment.network, written.description.name, allowed=deployment.allowed,
-                 warnings=warnings, evaluation=evaluation, verification=verification)
+                 system=deployment.system, warnings=warnings, evaluation=evaluation,
+                 verification=verification)
     if source.data is not None:
         rep.x = source.data.x_test[:SAMPLES]
     else:

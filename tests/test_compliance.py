@@ -298,7 +298,8 @@ def test_group_too_big_for_a_chip():
     assert resources(net)[-1].cores == limits.cores_per_chip + 1
     v = check_network(net)
     assert found(v) == [("resources/cores", "huge")]
-    assert "needs 130 cores, more than the 128 of one chip" in v[0].line()
+    assert "needs 130 cores on 2 chips (128 cores each), but --system chip (one Loihi 2 " \
+           "chip) has 1 chip" in v[0].line()
 
 
 def test_synaptic_memory_sets_the_cores():

@@ -69,7 +69,9 @@ def test_chain_report_states_what_the_network_and_emulator_say(trained, tmp_path
     energy = metrics.energy_pj(list(ops.values())) * 1e-6
     assert f"- {energy:.4f} uJ per sample: seed 004's Eq. 11" in report
     assert "- 138 neurons, 9,472 stored synapses" in report
-    assert "- 2 of 128 cores of one chip" in report
+    assert "- system: one Loihi 2 chip (--system chip): 1 x 128 cores" in report
+    assert "- needs 2 cores on 1 chip: fits" in report
+    assert "| layer1 | 8.0 | 1 | 1 |\n| layer2 | 1.2 | 1 | 1 |" in report
     assert f"on {SAMPLES} test samples" in report
     assert "![spike raster](raster.png)" in report and "masks.png" not in report
     image(out / "raster.png")
