@@ -51,10 +51,19 @@ def test_not_compliant_is_an_exception_with_exit_status_2(tmp_path):
     assert [v.rule for v in allowed.allowed] == ["spike-only/graded-join"]
     written = pipeline.write(allowed, tmp_path / "lava")
     assert written.format == "graph" and written.description.name == "network.h5"
-    nir = pipeline.write(allowed, tmp_path / "nir", target="nir")
-    assert nir.description.name == "network.nir"
-    back = formats.read(nir.description)
+    back = formats.read(written.description)
     assert [g.name for g in back.neurons] == [g.name for g in allowed.network.neurons]
+
+
+def test_nir_target_writes_and_reads_back_through_the_formats_table(tmp_path):
+    pytest.importorskip("nir")
+    source = pipeline.load(graph_checkpoint(tmp_path / "sew.pt", SEW_ADD))
+    allowed = pipeline.lower(source, allow=["spike-only/graded-join"])
+    nir = pipeline.write(allowed, tmp_path / "nir", target="nir")
+    assert nir.format == "nir" and nir.description.name == "network.nir"
+    back = formats.read(nir.description)
+    assert [(g.name, g.role) for g in back.neurons] == \
+        [(g.name, g.role) for g in allowed.network.neurons]
 
 
 def test_bad_requests_name_what_is_wrong(trained, tmp_path):
