@@ -10,7 +10,8 @@ Passes, applied per spiking node in graph order:
 - joins (``or``, ``and``, ``andnot``) become gate neurons (:func:`gate`): memoryless integer
   LIF neurons fed by unit synapses (weight +-2, the smallest even register value), one step
   of latency like every hop; a mask that broadcasts is expanded by a Sparse;
-- ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones) into an OR gate neuron;
+- ``maxpool`` of spikes becomes a sum-pool (depthwise Conv of ones, with the pooling's
+  zero padding) into an OR gate neuron;
 - ``const`` becomes a memoryless group without synapses whose bias alone makes it spike at
   every step (:func:`const`);
 - an ``add`` of spikes (SEW's ADD join, deployed only where the user allows
@@ -161,7 +162,7 @@ class _Lowering:
         self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src), node.name,
                                   np.full((c, 1, kh, kw), weight, dtype=np.int64),
                                   stride=pair(node.get("stride", node.get("kernel"))),
-                                  groups=c))
+                                  padding=pair(node.get("padding", 0)), groups=c))
 
     def const_group(self, node) -> None:
         self.neurons.append(const(node.name, self.shapes[node.name]))

@@ -46,11 +46,14 @@ def _andnot(node, a, b):
 
 
 def _window_or(node, a):
-    """Max-pooling of binary spikes (batch, T, C, H, W): the OR of each window."""
+    """Max-pooling of binary spikes (batch, T, C, H, W): the OR of each window (padded taps,
+    at most half the kernel, are silent: every window holds a real tap, so PyTorch's -inf
+    padding gives the same maximum as zeros)."""
     b, t = a.shape[:2]
     k = pair(node.get("kernel"))
     out = F.max_pool2d(a.reshape(b * t, *a.shape[2:]), k,
-                       pair(node.get("stride", node.get("kernel"))))
+                       pair(node.get("stride", node.get("kernel"))),
+                       pair(node.get("padding", 0)))
     return out.reshape(b, t, *out.shape[1:])
 
 

@@ -13,7 +13,8 @@ Operations (``Node.op``), by what they emit:
   threshold, Lava's ATRLIF: also ``theta_step`` (float threshold increase per spike),
   ``tau_theta`` and ``tau_r`` (steps)); the binary joins ``or``, ``and``, ``andnot``
   (``a AND NOT b``; SEW's IAND ``(1 - x) * y`` is ``andnot(y, x)``), whose second input may
-  broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``) of spikes;
+  broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``, default the
+  kernel; ``padding``, default 0, at most half the kernel: padded taps are silent) of spikes;
   ``const`` (no inputs; ``shape``): fires at every step, like the input presented at every
   step (latency 0). A synapse from it is a bias that starts when the input reaches its
   neuron, and that drives the neuron's synaptic current (NIR imports use it).
@@ -262,8 +263,10 @@ def _shape_conv(where: str, node: Node, ins: list, kinds: list) -> tuple:
 def _shape_maxpool(where: str, node: Node, ins: list, kinds: list) -> tuple:
     x = ins[0]
     _needs_chw(where, node, x)
-    k = pair(node.get("kernel"))
-    hw = conv_output_size(x[1:], k, pair(node.get("stride", node.get("kernel"))))
+    k, p = pair(node.get("kernel")), pair(node.get("padding", 0))
+    if any(2 * pi > ki or pi < 0 for pi, ki in zip(p, k)):
+        _fail(where, node, f"padding {p} must be 0 to half the kernel {k}")
+    hw = conv_output_size(x[1:], k, pair(node.get("stride", node.get("kernel"))), p)
     if min(hw) < 1:
         _fail(where, node, f"the kernel does not fit the {x[1:]} input")
     return (x[0], *hw)

@@ -8,12 +8,15 @@ import torch
 from snn_export.errors import SnnExportError
 from snn_export.model_graph import (ModelGraph, Node, alignment_delays, check_time_steps,
                                     latencies, shapes)
-from snn_export.train.architectures import (ARCHITECTURES, BIASNN_ALIF, JOIN_OPS, biasnn_resnet,
-                                            sew_resnet, syna_resnet)
+from snn_export.train.architectures import (ARCHITECTURES, AT_SIZE, BIASNN_ALIF, JOIN_OPS,
+                                            biasnn_resnet, sew_resnet, syna_resnet)
 from snn_export.train.graph_model import GraphSNN, shift
 from snn_export.train.surrogate import SURROGATES, spike_fn
 
 SHAPE = (1, 12, 12)
+# narrow widths of the seed networks at their sizes (a fixed number of stages)
+NARROW = {**{a: (4, 8, 8, 8) for a in AT_SIZE}, "resnet19": (8, 8, 8),
+          "syna_resnet19": (8, 8, 8)}
 
 
 def _run(model: GraphSNN, x: torch.Tensor, time_steps: int) -> dict:
@@ -316,8 +319,9 @@ def test_architecture_shapes_spikes_and_gradients(arch):
     """Every spiking node emits binary spikes of its declared shape; every parameter gets a
     finite, nonzero gradient in float mode, and in the deployed (quantized) mode for the
     deployable ones."""
-    channels = 6 if arch == "attention_net" else (8, 8)  # attention MLPs: 2 hidden units
+    channels = 6 if arch == "attention_net" else NARROW.get(arch, (8, 8))  # MLPs: 2 units
     graph = ARCHITECTURES[arch](SHAPE, 4, 8, 1 / 255, channels=channels)
+    steps = max(16, latencies(graph)[graph.readout] + 8)  # the networks at size: deep
     torch.manual_seed(0)
     model = _lively(GraphSNN(graph))
     with torch.no_grad():  # no ReLU of the attention MLPs starts dead
@@ -333,9 +337,9 @@ def test_architecture_shapes_spikes_and_gradients(arch):
         model.quantized_mode = quantized
         model.train(not quantized)  # float: batch statistics; quantized: the running ones
         model.zero_grad()
-        out = model(x, 16)
+        out = model(x, steps)
         for name, spikes in out.items():
-            assert spikes.shape == (3, 16, *size[name]), name
+            assert spikes.shape == (3, steps, *size[name]), name
             assert set(spikes.unique().tolist()) <= {0.0, 1.0}, name
         total = sum(s.sum() for s in out.values())
         assert total > 0
@@ -343,3 +347,141 @@ def test_architecture_shapes_spikes_and_gradients(arch):
         for name, p in model.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), (quantized, name)
             assert p.grad.abs().sum() > 0, (quantized, name)
+
+
+# --- The seed networks at their published sizes ---
+
+def _convs(graph: ModelGraph) -> list:
+    """(name, out channels, kernel, stride) of every conv outside the attention masks."""
+    return [(n.name, n.get("out_channels"), n.get("kernel"), n.get("stride", 1))
+            for n in graph.nodes if n.op == "conv" and "_ma" not in n.name
+            and "_ia" not in n.name]
+
+
+@pytest.mark.parametrize("attention", [None, "syna_c", "syna_s"])
+@pytest.mark.parametrize("dataset, input_shape, stem, pooled, side", [
+    ("mnist", (1, 28, 28), (3, 1), False, 4),  # 28, 14, 7, 4
+    ("fashion_mnist", (1, 28, 28), (3, 1), False, 4),  # the MNIST form
+    ("dvs_gesture", (2, 32, 32), (7, 2), True, 1),  # 16, pool 8, 4, 2, 1
+    ("cifar10_dvs", (2, 32, 32), (3, 2), True, 1),  # 32x32 frames: no adaptive pooling
+    ("cifar10_dvs", (2, 96, 96), (3, 2), True, 2)])  # AdaptiveAP(48): 48, 24, pool 12, 6, 3, 2
+def test_table_ix_layout(dataset, input_shape, stem, pooled, side, attention):
+    """Seed 004's Table IX: the stem (kernel, stride), max pooling k3s2p1 for the event
+    datasets, four plain conv 3x3 stride 1 layers at the first width, one downsampling
+    OR-SEW block per further width, average pooling, FC; spike-only."""
+    from snn_export.deploy.compliance import check_graph
+    from snn_export.train.architectures import table_ix
+    channels = (4, 8, 8, 8)
+    graph = table_ix(input_shape, 10, 8, 1 / 255, channels, dataset=dataset,
+                     attention=attention)
+    size = shapes(graph)
+    assert check_graph(graph) == []
+    convs = _convs(graph)
+    assert convs[0] == ("stem_conv", 4, *stem)
+    assert convs[1:5] == [(f"conv{k}_conv", 4, 3, 1) for k in range(1, 5)]
+    for s, c in enumerate(channels[1:], 1):  # block: a (stride 2), b, the 1x1 shortcut
+        assert convs[2 + 3 * s:5 + 3 * s] == [(f"s{s}b1_a_conv", c, 3, 2),
+                                              (f"s{s}b1_b_conv", c, 3, 1),
+                                              (f"s{s}b1_down_conv", c, 1, 2)]
+    assert len(convs) == 14
+    pools = [n for n in graph.nodes if n.op == "maxpool"]
+    assert [(p.get("kernel"), p.get("stride"), p.get("padding")) for p in pools] == \
+        ([(3, 2, 1)] if pooled else [])
+    assert [n.name for n in graph.nodes if n.op == "or"] == ["s1b1", "s2b1", "s3b1"]
+    assert size["s3b1"] == (8, side, side) and size["out"] == (10,)
+    gates = [n.name for n in graph.nodes if n.op == "andnot"]
+    assert gates == ([] if attention is None else
+                     [f"s{s}b1_{m}_gate" for s in (1, 2, 3) for m in ("ma", "ia")])
+    assert ("adaptive_pool" in size) == (input_shape[1] == 96)
+
+
+def test_table_ix_defaults_are_the_papers_and_128_frames_are_refused():
+    from snn_export.train.architectures import orrc_table9, syna_table9
+    graph = syna_table9((2, 32, 32), 11, 1, 1.0, dataset="dvs_gesture")
+    assert [c for _, c, _, _ in _convs(graph)] == [64] * 5 + [128] * 3 + [256] * 3 + [512] * 3
+    with pytest.raises(ValueError, match="AdaptiveAP"):
+        orrc_table9((2, 128, 128), 10, 1, 1.0, dataset="cifar10_dvs")
+
+
+def test_resnet18_19_and_biasnn_ms_resnet18_layouts():
+    """ResNet-18: 4 stages of 2 OR-SEW blocks; ResNet-19: 3, 3, 2 and a hidden FC layer;
+    BIASNN: an ALIF mask on blocks 2, 4 and 6 (every other block, not the last)."""
+    from snn_export.deploy.compliance import check_graph
+    from snn_export.train.architectures import (biasnn_ms_resnet18, resnet18, resnet19,
+                                                syna_resnet19)
+    shape = (3, 32, 32)
+    r18 = resnet18(shape, 10, 8, 1 / 255, (4, 8, 8, 8))
+    assert [n.name for n in r18.nodes if n.op == "or"] == \
+        [f"s{s}b{k}" for s in range(1, 5) for k in (1, 2)]
+    assert shapes(r18)["s4b2"] == (8, 4, 4)
+    r19 = resnet19(shape, 10, 8, 1 / 255, (4, 8, 8))
+    assert [n.name for n in r19.nodes if n.op == "or"] == \
+        [f"s{s}b{k}" for s, n in ((1, 3), (2, 3), (3, 2)) for k in range(1, n + 1)]
+    assert shapes(r19)["fc_h1"] == (256,) and shapes(r19)["s3b2"] == (8, 8, 8)
+    syna = syna_resnet19(shape, 10, 8, 1 / 255, (4, 8, 8))
+    assert sum(n.op == "andnot" for n in syna.nodes) == 16
+    bias = biasnn_ms_resnet18(shape, 10, 8, 1 / 255, (4, 8, 8, 8))
+    assert bias.node("stem_conv").get("kernel") == 7 and bias.node("stem_conv").get("stride") == 1
+    assert [n.name for n in bias.nodes if n.op == "alif"] == ["s1b2_ma", "s2b2_ma", "s3b2_ma"]
+    for graph in (r18, r19, syna, bias):
+        assert check_graph(graph) == []
+
+
+@pytest.mark.parametrize("arch, shape, dataset", [("syna_table9", (2, 32, 32), "dvs_gesture"),
+                                                  ("biasnn_ms_resnet18", (3, 16, 16), None)])
+def test_seed_networks_at_size_lower_and_match_the_emulator(arch, shape, dataset):
+    """Narrow, lowered with T beyond the depth: the trained model's quantized spikes equal
+    the emulator's, node for node (max pooling with padding included)."""
+    from snn_export.deploy.lower_graph import lower_graph
+    from snn_export.sim import emulator
+    kwargs = {"dataset": dataset} if dataset else {}
+    graph = ARCHITECTURES[arch](shape, 5, 1, 1.0, channels=(2, 4, 4, 4), **kwargs)
+    model = _lively(GraphSNN(graph))
+    with torch.no_grad():
+        for node in graph.nodes:  # the input layer lively at 1 bit
+            if node.op == "batchnorm":
+                model.ops[node.name].running_mean.uniform_(-0.5, 0.0)
+    model.quantized_mode = True
+    steps = latencies(graph)[graph.readout] + 3
+    torch.manual_seed(1)
+    x = torch.randint(0, 2, (2, *shape))
+    with torch.no_grad():
+        trained = model(x, steps)
+    emu = emulator.run(lower_graph(graph, model.tensors(), steps), x.numpy()).spikes
+    assert sum(int(t.sum()) for t in trained.values()) > 0
+    for name, t in trained.items():
+        np.testing.assert_array_equal(t.flatten(2).numpy(), emu[name], err_msg=name)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, side", [(3, 2, 1, 7), (2, 2, 1, 6),
+                                                           (3, 1, 1, 5)])
+def test_padded_maxpool_of_spikes_trains_as_it_deploys(kernel, stride, padding, side):
+    """maxpool with padding: shapes, the training forward (the OR of each window, padded
+    taps silent) and the lowered sum-pool gate agree."""
+    from snn_export.deploy.lower_graph import lower_graph
+    from snn_export.sim import emulator
+    from snn_export.train.architectures import lif
+    nodes = [Node("c1", "conv", ("input",), {"out_channels": 3, "kernel": 3, "padding": 1}),
+             Node("l1", "lif", ("c1",), lif(threshold=0.5)),
+             Node("pool", "maxpool", ("l1",), {"kernel": kernel, "stride": stride,
+                                               "padding": padding}),
+             Node("c2", "conv", ("pool",), {"out_channels": 2, "kernel": 1}),
+             Node("out", "lif", ("c2",), lif(threshold=0.5))]
+    graph = ModelGraph((1, side, side), 1, 1.0, nodes)
+    expect = (side + 2 * padding - kernel) // stride + 1
+    assert shapes(graph)["pool"] == (3, expect, expect)
+    torch.manual_seed(0)
+    model = GraphSNN(graph).eval()
+    model.quantized_mode = True
+    x = torch.randint(0, 2, (4, 1, side, side))
+    with torch.no_grad():
+        trained = model(x, 6)
+    emu = emulator.run(lower_graph(graph, model.tensors(), 6), x.numpy()).spikes
+    assert trained["pool"].sum() > 0
+    for name, t in trained.items():
+        np.testing.assert_array_equal(t.flatten(2).numpy(), emu[name], err_msg=name)
+    bad = ModelGraph((1, 6, 6), 1, 1.0, [*nodes[:2], Node("pool", "maxpool", ("l1",),
+                                                          {"kernel": 2, "padding": 2})])
+    with pytest.raises(SnnExportError, match="half the kernel"):
+        shapes(bad)
+

@@ -83,6 +83,26 @@ def test_blocks_needs_a_resnet():
         build(TrainConfig(arch="attention_net", hidden=(4,), blocks=2), datasets.digits())
 
 
+def test_seed_networks_take_the_papers_widths_and_the_datasets_layout():
+    """Without --hidden, the architecture's default widths (dense: 128; Table IX: 64 ...
+    512); the Table IX networks take their layout from the dataset's name; resnet18's
+    layout is fixed (no --blocks)."""
+    from snn_export.train.trainer import build
+
+    digits = datasets.digits()
+    dense, _ = build(TrainConfig(), digits)
+    assert dense.graph.node("fc1").get("out_features") == 128
+    table, _ = build(TrainConfig(arch="orrc_table9", time_steps=20), digits)
+    assert table.graph.node("s3b1_a_conv").get("out_channels") == 512
+    assert not any(n.op == "maxpool" for n in table.graph.nodes)
+    gesture, arch = build(TrainConfig(arch="syna_table9", dataset="dvs_gesture", time_steps=30,
+                                      hidden=(2, 4, 4, 4)), digits)
+    assert gesture.graph.node("stem_conv").get("kernel") == 7
+    assert [n["op"] for n in arch["nodes"]].count("maxpool") == 1
+    with pytest.raises(ValueError, match="resnet18 has no residual stages"):
+        build(TrainConfig(arch="resnet18", hidden=(2, 4, 4, 4), blocks=2), digits)
+
+
 def test_shift_augmentation_translates_images():
     from snn_export.train.trainer import _shifted
 

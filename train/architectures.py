@@ -5,6 +5,12 @@ Each builder returns a :class:`~snn_export.model_graph.ModelGraph`; :class:`Grap
 <snn_export.train.graph_model.GraphSNN>` trains it and the deploy stage lowers it.
 
 - :func:`dense`: a chain of Dense + LIF layers (``snn-train``'s default).
+- the seed networks at their published sizes (default widths: the papers'):
+  :func:`table_ix` (seed 004's Table IX for MNIST / DVS Gesture / CIFAR10-DVS:
+  :func:`orrc_table9`, :func:`syna_table9`, :func:`syna_s_table9`),
+  :func:`biasnn_ms_resnet18` (seed 000 on an MS-ResNet18-shaped spike-only backbone),
+  :func:`resnet18` and :func:`resnet19` (spike-only, optionally SynA-C:
+  :func:`syna_resnet18`, :func:`syna_resnet19`).
 - :func:`sew_resnet`: SEW-style basic blocks (SEW ResNet) whose residual join is chosen:
   ``or`` (ORRC, the OR-Spiking ResNet of the SynA paper: :func:`orrc_resnet`), ``and``,
   ``iand`` (``(NOT block) AND shortcut``) on binary spikes, or SEW's ``add`` (spike counts:
@@ -83,6 +89,25 @@ class _Builder:
             short = self.add(f"{name}_ia_gate", "andnot", [short, ia])
         return y, short
 
+    def block(self, name: str, x: str, shape: tuple, out: int, stride: int = 1,
+              join: str = "or", attention: str | None = None) -> tuple[str, tuple]:
+        """A SEW basic block on spikes ``x`` of ``shape`` (C, H, W): conv 3x3 (``stride``) +
+        batch norm + LIF, conv 3x3 + batch norm + LIF, joined by ``join`` (one of
+        :data:`JOIN_OPS`) with the shortcut: ``x`` itself, or where the stride or the
+        channels change a conv 1x1 (``stride``) + batch norm + LIF; ``attention`` (one of
+        :data:`ATTENTION`) gates the two paths first (:meth:`attend`). Returns the join and
+        its shape. ``join="or"``: seed 004's OR-SEW block."""
+        c, h, w = shape
+        y = self.conv_bn_lif(f"{name}_a", x, out, stride=stride)
+        y = self.conv_bn_lif(f"{name}_b", y, out)
+        short = x if (stride == 1 and out == c) else \
+            self.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
+        shape = (out, (h + stride - 1) // stride, (w + stride - 1) // stride)
+        if attention:
+            y, short = self.attend(name, attention, y, short, shape)
+        inputs = [short, y] if join == "iand" else [y, short]  # IAND: short AND NOT y
+        return self.add(name, JOIN_OPS[join], inputs), shape
+
     def biasnn_published(self, name: str, x: str) -> str:
         """BIASNN's attention as published on real values ``x``: ``x * (1 - S)``, S the
         ALIF spikes of the inverted, min-max normalised attention map (see :func:`ms_resnet`)."""
@@ -97,16 +122,22 @@ class _Builder:
         self.add(f"{name}_u", "invert", [f"{name}_s"])
         return self.add(name, "mul", [x, f"{name}_u"])
 
-    def head(self, src: str, shape: tuple, num_classes: int, head: str = "pool") -> str:
+    def head(self, src: str, shape: tuple, num_classes: int, head: str = "pool",
+             hidden: tuple = ()) -> str:
         """The linear readout (batch-normalised) into LIF neurons, reading the global average
         of every channel's spikes (``head="pool"``) or every spike (``"flatten"``: C*H*W
-        inputs, more to learn from at a larger fan-in)."""
+        inputs, more to learn from at a larger fan-in); ``hidden``: sizes of linear + batch
+        norm + LIF layers in between (``fc_h<k>``)."""
         if head not in HEADS:
             raise ValueError(f"head {head!r}: use one of {', '.join(HEADS)}")
         if head == "pool":
             src = self.add("pool", "avgpool", [src], kernel=[shape[1], shape[2]])
-        self.add("flat", "flatten", [src])
-        self.add("fc", "linear", ["flat"], out_features=num_classes)
+        src = self.add("flat", "flatten", [src])
+        for k, n in enumerate(hidden, 1):
+            self.add(f"fc_h{k}_fc", "linear", [src], out_features=int(n))
+            self.add(f"fc_h{k}_bn", "batchnorm", [f"fc_h{k}_fc"])
+            src = self.add(f"fc_h{k}", "lif", [f"fc_h{k}_bn"], **self.neuron)
+        self.add("fc", "linear", [src], out_features=num_classes)
         self.add("fc_bn", "batchnorm", ["fc"])
         return self.add("out", "lif", ["fc_bn"], **self.neuron)
 
@@ -147,22 +178,26 @@ def sew_resnet(input_shape, num_classes: int, input_bits: int, input_scale: floa
     b = _Builder(neuron or lif())
     stem_stride = 2 if min(input_shape[1:]) >= 16 else 1  # 28x28: work at 14x14
     x = b.conv_bn_lif("stem", "input", channels[0], stride=stem_stride)
-    c, h, w = channels[0], *[(n + stem_stride - 1) // stem_stride for n in input_shape[1:]]
-    for s, out in enumerate(channels):
-        for k in range(blocks):
-            name = f"s{s + 1}b{k + 1}"
-            stride = 2 if (s > 0 and k == 0) else 1
-            y = b.conv_bn_lif(f"{name}_a", x, out, stride=stride)
-            y = b.conv_bn_lif(f"{name}_b", y, out)
-            short = x if (stride == 1 and out == c) else \
-                b.conv_bn_lif(f"{name}_down", x, out, kernel=1, stride=stride)
-            c, h, w = out, (h + stride - 1) // stride, (w + stride - 1) // stride
-            if attention:
-                y, short = b.attend(name, attention, y, short, (c, h, w))
-            inputs = [short, y] if join == "iand" else [y, short]  # IAND: short AND NOT y
-            x = b.add(name, JOIN_OPS[join], inputs)
-    b.head(x, (c, h, w), num_classes, head)
+    shape = (channels[0], *[(n + stem_stride - 1) // stem_stride for n in input_shape[1:]])
+    x, shape = _stages(b, x, shape, [(out, blocks, 2 if s else 1)
+                                     for s, out in enumerate(channels)], join, attention)
+    b.head(x, shape, num_classes, head)
     return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def _stages(b: _Builder, x: str, shape: tuple, stages, join: str = "or",
+            attention: str | None = None, attended=None) -> tuple[str, tuple]:
+    """Residual stages of :meth:`_Builder.block`: ``stages`` lists (channels, blocks, stride
+    of the stage's first block); block ``k`` of stage ``s`` is ``s<s>b<k>`` (from 1).
+    attended: which blocks, numbered 1.. over the whole network, carry ``attention``
+    (default: all)."""
+    n = 0
+    for s, (out, count, stride) in enumerate(stages):
+        for k in range(count):
+            n += 1
+            x, shape = b.block(f"s{s + 1}b{k + 1}", x, shape, out, stride if k == 0 else 1,
+                               join, attention if attended is None or attended(n) else None)
+    return x, shape
 
 
 def orrc_resnet(input_shape, num_classes: int, input_bits: int, input_scale: float,
@@ -429,6 +464,163 @@ def spikeatconv(input_shape, num_classes: int, input_bits: int, input_scale: flo
                           head, _spikeatconv_block)
 
 
+# --- The seed networks as published, at their sizes (default widths: the papers') ---
+
+# Seed 004 (SynA), Table IX, by dataset: (stem kernel, stem stride, max pooling k3s2p1 after
+# the stem); every other dataset name (MNIST, Fashion-MNIST, ...) takes the MNIST form.
+TABLE_IX = {"mnist": (3, 1, False), "dvs_gesture": (7, 2, True), "cifar10_dvs": (3, 2, True)}
+CIFAR10_DVS_SIZE = 48  # CIFAR10-DVS: AdaptiveAP(48) in front of the stem
+
+
+def _ceil(n: int, stride: int) -> int:
+    return (n + stride - 1) // stride  # conv k (odd), padding k // 2; maxpool k3 p1
+
+
+def table_ix(input_shape, num_classes: int, input_bits: int, input_scale: float,
+             channels=(64, 128, 256, 512), neuron: dict | None = None, head: str = "pool",
+             dataset: str = "mnist", attention: str | None = None,
+             blocks: int = 1) -> ModelGraph:
+    """Seed 004's Table IX network for ``dataset`` (a key of :data:`TABLE_IX`; any other
+    name: the MNIST form), spike-only: the stem conv + batch norm + LIF (MNIST: c64k3s1p1;
+    DVS Gesture: c64k7s2p3; CIFAR10-DVS: c64k3s2p1), max pooling k3s2p1 of its spikes (the
+    event datasets), four conv 3x3 + batch norm + LIF layers at ``channels[0]``, one OR-SEW
+    block (:meth:`_Builder.block`, ``blocks`` per width) per further entry of ``channels``,
+    each halving the resolution, global average pooling and the linear readout.
+
+    attention: None (the OR-Spiking ResNet), ``"syna_c"`` or ``"syna_s"`` (SynA-C, SynA-S in
+    spike-only form, :meth:`_Builder.attend`) on every OR-SEW block.
+
+    CIFAR10-DVS's AdaptiveAP(48): frames of at most 48x48 (the project's 32x32 event
+    frames) go in as they are (adaptive pooling to a larger size would upsample); frames of
+    a multiple of 48 are average pooled (``adaptive_pool``, kernel size / 48); other sizes
+    (the sensor's 128x128) are refused, since adaptive pooling of 128 to 48 averages uneven,
+    overlapping windows, which an ``avgpool`` node (a kernel dividing its input) cannot
+    express."""
+    if len(channels) < 2:
+        raise ValueError(f"Table IX needs the plain layers' width and at least one OR-SEW "
+                         f"block's (the paper: 64 128 256 512), got {list(channels)}")
+    form = dataset if dataset in TABLE_IX else "mnist"
+    b = _Builder(neuron or lif())
+    src, (h, w) = "input", input_shape[1:]
+    if form == "cifar10_dvs" and max(h, w) > CIFAR10_DVS_SIZE:
+        if h % CIFAR10_DVS_SIZE or w % CIFAR10_DVS_SIZE:
+            raise ValueError(f"CIFAR10-DVS's AdaptiveAP({CIFAR10_DVS_SIZE}) of {h}x{w} frames "
+                             "averages uneven, overlapping windows, which average pooling (a "
+                             "kernel dividing its input) cannot express: bin the events at "
+                             f"{CIFAR10_DVS_SIZE}x{CIFAR10_DVS_SIZE}, a multiple of it, or at "
+                             "most that size")
+        src = b.add("adaptive_pool", "avgpool", [src],
+                    kernel=[h // CIFAR10_DVS_SIZE, w // CIFAR10_DVS_SIZE])
+        h = w = CIFAR10_DVS_SIZE
+    kernel, stride, pool = TABLE_IX[form]
+    x = b.conv_bn_lif("stem", src, channels[0], kernel=kernel, stride=stride)
+    shape = (channels[0], _ceil(h, stride), _ceil(w, stride))
+    if pool:
+        x = b.add("stem_pool", "maxpool", [x], kernel=3, stride=2, padding=1)
+        shape = (shape[0], _ceil(shape[1], 2), _ceil(shape[2], 2))
+    for k in range(4):
+        x = b.conv_bn_lif(f"conv{k + 1}", x, channels[0])
+    x, shape = _stages(b, x, shape, [(c, blocks, 2) for c in channels[1:]], "or", attention)
+    b.head(x, shape, num_classes, head)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def orrc_table9(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(64, 128, 256, 512), neuron: dict | None = None, head: str = "pool",
+                dataset: str = "mnist", blocks: int = 1) -> ModelGraph:
+    """:func:`table_ix` without attention: the OR-Spiking ResNet of Table IX."""
+    return table_ix(input_shape, num_classes, input_bits, input_scale, channels, neuron, head,
+                    dataset, None, blocks)
+
+
+def syna_table9(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                channels=(64, 128, 256, 512), neuron: dict | None = None, head: str = "pool",
+                dataset: str = "mnist", blocks: int = 1) -> ModelGraph:
+    """:func:`table_ix` with SynA-C (spike-only channel masks) on every OR-SEW block."""
+    return table_ix(input_shape, num_classes, input_bits, input_scale, channels, neuron, head,
+                    dataset, "syna_c", blocks)
+
+
+def syna_s_table9(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(64, 128, 256, 512), neuron: dict | None = None, head: str = "pool",
+                  dataset: str = "mnist", blocks: int = 1) -> ModelGraph:
+    """:func:`table_ix` with SynA-S (spike-only spatial masks) on every OR-SEW block."""
+    return table_ix(input_shape, num_classes, input_bits, input_scale, channels, neuron, head,
+                    dataset, "syna_s", blocks)
+
+
+def _resnet(input_shape, num_classes: int, input_bits: int, input_scale: float, channels,
+            blocks: tuple, neuron: dict | None, head: str, stem_kernel: int = 3,
+            attention: str | None = None, attended=None, hidden: tuple = ()) -> ModelGraph:
+    """A spike-only ResNet at full resolution: stem conv (``stem_kernel``, stride 1) + batch
+    norm + LIF at ``channels[0]``, then per entry of ``channels`` a stage of ``blocks[s]``
+    OR-SEW blocks (the first of every stage after the first: stride 2), the readout
+    (``hidden``: its hidden layers)."""
+    if len(channels) != len(blocks):
+        raise ValueError(f"{len(blocks)} stages of {list(blocks)} blocks: give {len(blocks)} "
+                         f"widths, got {list(channels)}")
+    b = _Builder(neuron or lif())
+    x = b.conv_bn_lif("stem", "input", channels[0], kernel=stem_kernel)
+    shape = (channels[0], *input_shape[1:])
+    x, shape = _stages(b, x, shape, [(c, n, 2 if s else 1)
+                                     for s, (c, n) in enumerate(zip(channels, blocks))],
+                       "or", attention, attended)
+    b.head(x, shape, num_classes, head, hidden)
+    return ModelGraph(tuple(input_shape), input_bits, input_scale, b.nodes)
+
+
+def resnet18(input_shape, num_classes: int, input_bits: int, input_scale: float,
+             channels=(64, 128, 256, 512), neuron: dict | None = None, head: str = "pool",
+             attention: str | None = None) -> ModelGraph:
+    """ResNet-18 for 32x32 images (the CIFAR variant: a conv 3x3 stride-1 stem, no max
+    pooling; He et al. 2016's four stages of two basic blocks), spike-only: OR-SEW blocks
+    (:meth:`_Builder.block`), ``attention`` (one of :data:`ATTENTION`) on every block."""
+    return _resnet(input_shape, num_classes, input_bits, input_scale, channels, (2, 2, 2, 2),
+                   neuron, head, attention=attention)
+
+
+def resnet19(input_shape, num_classes: int, input_bits: int, input_scale: float,
+             channels=(128, 256, 512), neuron: dict | None = None, head: str = "pool",
+             attention: str | None = None, fc_hidden: int = 256) -> ModelGraph:
+    """ResNet-19 as in the SNN literature (Zheng et al., "Going Deeper With
+    Directly-Trained Larger Spiking Neural Networks", AAAI 2021, the tdBN paper): a conv 3x3
+    stem at 128, stages of 3, 3 and 2 basic blocks at 128, 256 and 512, average pooling, a
+    hidden FC layer of ``fc_hidden`` (256) and the FC readout; spike-only: OR-SEW blocks,
+    ``attention`` on every block."""
+    return _resnet(input_shape, num_classes, input_bits, input_scale, channels, (3, 3, 2),
+                   neuron, head, attention=attention, hidden=(fc_hidden,) if fc_hidden else ())
+
+
+def syna_resnet18(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(64, 128, 256, 512), neuron: dict | None = None,
+                  head: str = "pool") -> ModelGraph:
+    """:func:`resnet18` with SynA-C (spike-only) on every block."""
+    return resnet18(input_shape, num_classes, input_bits, input_scale, channels, neuron, head,
+                    "syna_c")
+
+
+def syna_resnet19(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                  channels=(128, 256, 512), neuron: dict | None = None,
+                  head: str = "pool") -> ModelGraph:
+    """:func:`resnet19` with SynA-C (spike-only) on every block."""
+    return resnet19(input_shape, num_classes, input_bits, input_scale, channels, neuron, head,
+                    "syna_c")
+
+
+def biasnn_ms_resnet18(input_shape, num_classes: int, input_bits: int, input_scale: float,
+                       channels=(64, 128, 256, 512), neuron: dict | None = None,
+                       head: str = "pool") -> ModelGraph:
+    """BIASNN (seed 000), deployable, at its size: an MS-ResNet18-shaped spike-only backbone
+    (the paper's stem c64k7s1p3, eight basic blocks in four stages of two at 64, 128, 256,
+    512, OR joins in place of the membrane shortcut) with the ALIF binary spatial mask
+    (:meth:`_Builder.attend`, ``"biasnn"``, gating the block's backbone before its join)
+    "inserted after every other block, except for the last": blocks 2, 4 and 6."""
+    total = 8
+    return _resnet(input_shape, num_classes, input_bits, input_scale, channels, (2, 2, 2, 2),
+                   neuron, head, stem_kernel=7, attention="biasnn",
+                   attended=lambda n: n % 2 == 0 and n < total)
+
+
 def dense(input_shape, num_classes: int, input_bits: int, input_scale: float,
           channels=(128,), neuron: dict | None = None, head: str = "pool") -> ModelGraph:
     """A chain of Dense + LIF layers on the flattened input, ``channels`` the hidden sizes
@@ -442,4 +634,12 @@ ARCHITECTURES = {"dense": dense, "orrc_resnet": orrc_resnet, "sew_resnet": sew_r
                  "syna_resnet_published": syna_resnet_published, "syna_t_resnet": syna_t_resnet,
                  "ms_resnet": ms_resnet, "biasnn_resnet": biasnn_resnet,
                  "biasnn_published": biasnn_published, "attention_net": attention_net,
-                 "ma_snn": ma_snn, "staa_snn": staa_snn, "spikeatconv": spikeatconv}
+                 "ma_snn": ma_snn, "staa_snn": staa_snn, "spikeatconv": spikeatconv,
+                 "orrc_table9": orrc_table9, "syna_table9": syna_table9,
+                 "syna_s_table9": syna_s_table9, "biasnn_ms_resnet18": biasnn_ms_resnet18,
+                 "resnet18": resnet18, "syna_resnet18": syna_resnet18, "resnet19": resnet19,
+                 "syna_resnet19": syna_resnet19}
+# The seed networks at their published sizes (a fixed layout, default widths the papers'):
+# deep (26-43 hops), so trained with more steps than the short benchmark recipe's.
+AT_SIZE = ("orrc_table9", "syna_table9", "syna_s_table9", "biasnn_ms_resnet18", "resnet18",
+           "syna_resnet18", "resnet19", "syna_resnet19")

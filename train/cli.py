@@ -35,6 +35,9 @@ examples:
   snn-train --dataset nmnist --data-dir data --arch orrc_resnet --time-steps 16 -o nmnist.pt
                                                   N-MNIST from data/NMNIST (tonic's layout),
                                                   each recording binned into 16 frames
+  snn-train --dataset dvs_gesture --data-dir data --arch syna_table9 --time-steps 32 \\
+            -o gesture.pt                         seed 004's Table IX DVS Gesture network
+                                                  with SynA-C, at the paper's widths
 
 data-parallel on several GPUs (or CPU processes), one process each:
   torchrun --nproc_per_node 4 -m snn_export.train.cli --device cuda --dataset mnist5k ...
@@ -68,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
                         "convolutional graphs (default: %(default)s)")
     p.add_argument("--hidden", metavar="N", type=int, nargs="*", default=list(d.hidden),
                    help="dense: hidden layer sizes; resnets: channels per stage; "
-                        "attention_net: channels (default: %(default)s)")
+                        "attention_net: channels (default: the architecture's: dense 128, "
+                        "the *_table9 and *resnet18/19 networks the papers' widths)")
     p.add_argument("--blocks", metavar="N", type=int, default=d.blocks,
                    help="ResNets: residual blocks per stage, one stage per --hidden entry "
                         "(default: %(default)s)")

@@ -29,7 +29,9 @@ class TrainConfig:
     dataset: str = "digits"
     data_dir: str = "data"  # where the folder datasets live (see datasets.py)
     arch: str = "dense"  # a name in ARCHITECTURES ("dense": a Dense/LIF chain)
-    hidden: tuple[int, ...] = (128,)  # dense: hidden sizes; graph architectures: channels
+    # dense: hidden sizes; graph architectures: channels; empty: the architecture's default
+    # (dense: 128 hidden units; the seed networks at their sizes: the papers' widths)
+    hidden: tuple[int, ...] = ()
     head: str = "pool"  # graph architectures: a name in HEADS (what the readout reads)
     blocks: int = 1  # ResNets: residual blocks per stage (one stage per entry of hidden)
     time_steps: int = 16
@@ -271,17 +273,22 @@ def build(config: TrainConfig, data: datasets.Dataset) -> tuple[GraphSNN, dict]:
                          "architecture (--arch orrc_resnet, ...); the dense chain reads "
                          "static samples")
     make = ARCHITECTURES[config.arch]
-    width = config.hidden[0] if config.arch == "attention_net" else tuple(config.hidden)
+    params = inspect.signature(make).parameters
     extra = {}
+    if config.hidden:  # else the builder's default widths
+        extra["channels"] = config.hidden[0] if config.arch == "attention_net" else \
+            tuple(config.hidden)
     if config.blocks != 1:
-        if "blocks" not in inspect.signature(make).parameters:
-            raise ValueError(f"{config.arch} has no residual stages: --blocks applies to the "
-                             "ResNets")
-        extra = {"blocks": config.blocks}
-    if "time_steps" in inspect.signature(make).parameters:  # SynA-T maps the time axis
+        if "blocks" not in params:
+            raise ValueError(f"{config.arch} has no residual stages (or a fixed number of "
+                             "blocks per stage): --blocks applies to the other ResNets")
+        extra["blocks"] = config.blocks
+    if "time_steps" in params:  # SynA-T maps the time axis
         extra["time_steps"] = config.time_steps
+    if "dataset" in params:  # Table IX: the layout for this dataset
+        extra["dataset"] = config.dataset
     graph = make(data.image_shape, data.num_classes, data.input_bits, data.input_scale,
-                 neuron=neuron, channels=width, head=config.head, **extra)
+                 neuron=neuron, head=config.head, **extra)
     check_time_steps(graph, config.time_steps)
     model = GraphSNN(graph, config.surrogate, config.alpha)
     if config.quantization_aware and model.graded_nodes:
