@@ -153,7 +153,7 @@ OR_NODES[4]["op"] = "or"
     ("nope", f"snn-export: error: --system nope: unknown Loihi 2 system 'nope'; {KNOWN}; or a "
              "positive integer, the number of chips"),
     ("0", "snn-export: error: --system 0: 0 chips: a system needs a positive number of chips; "
-          f"or name one of chip (1 chip), kapoho-point (8 chips), hala-point (1,152 chips)"),
+          "or name one of chip (1 chip), kapoho-point (8 chips), hala-point (1,152 chips)"),
     ("-4", "snn-export: error: --system -4: -4 chips"),
 ])
 def test_a_bad_system_is_one_line_exit_1_and_nothing_written(tmp_path, capsys, value, message):
