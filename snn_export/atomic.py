@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,3 +24,19 @@ def atomic_path(path: str | Path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_files(out_dir: Path, write) -> list[Path]:
+    """``write(folder)`` into a temporary folder beside ``out_dir``, then move the files it
+    returns into ``out_dir``: on an error nothing is left half-written. Returns the files
+    in ``out_dir``."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        written = write(tmp)
+        out_dir.mkdir(exist_ok=True)
+        for f in written:
+            os.replace(f, out_dir / f.name)
+        return [out_dir / f.name for f in written]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

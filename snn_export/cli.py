@@ -98,9 +98,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _export(args) -> int:
     model_path = Path(args.model)
-    for flag in ("verify", "evaluate"):
-        if getattr(args, flag) < 0:
-            raise SnnExportError(f"--{flag} N needs N >= 0")
+    for flag in ("verify", "evaluate"):  # before the model is read
+        pipeline.check_count(getattr(args, flag), f"--{flag}")
     pipeline.loihi_system(args.system)  # a bad value fails before the model is read
     source = pipeline.load(model_path, **{o: getattr(args, o) for o in pipeline.NIR_OPTIONS})
     out_dir = _out_dir(args, model_path)

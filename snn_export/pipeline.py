@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_files
 from .errors import NotCompliant, SnnExportError
 from .graph import Network
 
@@ -30,6 +31,12 @@ NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_sc
 ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
 EVALUATE_NEEDS = "--evaluate compares it with the float model"
 ONNX_NEEDS = "--target onnx writes the float model"
+
+
+def check_count(n: int, what: str) -> None:
+    """Refuse a negative sample count ``n`` (``what``: the option that asked for it)."""
+    if n < 0:
+        raise SnnExportError(f"{what} N needs N >= 0")
 
 
 @dataclass
@@ -54,8 +61,7 @@ class Source:
 
     def samples(self, n: int, what: str = "samples"):
         """The first ``n`` test samples and labels; ``what`` names the request in errors."""
-        if n < 0:
-            raise SnnExportError(f"{what} N needs N >= 0")
+        check_count(n, what)
         if self.data is None:
             raise SnnExportError(self.no_data)
         if n > len(self.data.x_test):
@@ -233,25 +239,6 @@ def lower(source: Source, allow=(), system="chip") -> Deployment:
     return check(source, allow, system).deployment()
 
 
-def _atomic_files(out_dir: Path, write) -> list[Path]:
-    """``write(folder)`` into a temporary folder beside ``out_dir``, then move its files in:
-    on an error nothing is left half-written. Returns the files in ``out_dir``."""
-    import os
-    import shutil
-    import tempfile
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        written = write(tmp)
-        out_dir.mkdir(exist_ok=True)
-        for f in written:
-            os.replace(f, out_dir / f.name)
-        return [out_dir / f.name for f in written]
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 @dataclass
 class Written:
     """A deployed network's file: ``description`` (its path), the format's name, and the
@@ -280,7 +267,7 @@ def write(deployment: Deployment, folder: str | Path, target: str = "lava") -> W
         warnings.extend(fmt.write(deployment.network, tmp / fmt.filename))
         return [tmp / fmt.filename]
 
-    (path,) = _atomic_files(Path(folder), put)
+    (path,) = atomic_files(Path(folder), put)
     return Written(deployment, path, fmt.name, warnings)
 
 
@@ -325,7 +312,7 @@ def report(written: Written, evaluation=None, verification=None,
     else:
         rep.no_samples = "no --dataset given (a NIR file holds no samples)" \
             if source.path.suffix == ".nir" else source.no_data
-    return _atomic_files(written.folder, rep.write)
+    return atomic_files(written.folder, rep.write)
 
 
 def write_onnx(source: Source, folder: str | Path) -> dict:

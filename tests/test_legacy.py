@@ -52,16 +52,19 @@ def test_dense_snn_checkpoint_exports_the_same_netx_datasets(tmp_path, capsys):
         assert [f["snn_export"][k].attrs["name"] for k in ("1", "2")] == ["layer1", "layer2"]
 
 
-def test_dense_snn_checkpoint_resumes_as_a_graph(tmp_path):
-    from snn_export.train.trainer import config_from, train
+def test_dense_snn_checkpoint_fits_the_model_the_trainer_builds():
+    """``snn-train --resume`` of an old chain checkpoint: its recorded config builds the
+    graph the translation describes, and the translated tensors load into it exactly."""
+    from snn_export.train import datasets
+    from snn_export.train.trainer import build, config_from
 
     ckpt = checkpoint.load(LEGACY / "dense_v1.pt")
     config = config_from(ckpt)
     assert config.arch == "dense"
-    # the trainer builds the chain and loads the translated tensors; a final checkpoint
-    # holds no resume state (one written during training does)
-    with pytest.raises(ValueError, match="no resume state"):
-        train(config, progress=False, resume=ckpt)
+    model, architecture = build(config, datasets.load(config.dataset))
+    assert architecture["nodes"] == ckpt["architecture"]["nodes"]
+    model.load_state_dict(ckpt["state_dict"])  # strict: same names and shapes
+    assert torch.equal(model.ops["fc2"].weight, ckpt["state_dict"]["ops.fc2.weight"])
 
 
 def test_bad_dense_snn_checkpoints_are_refused_by_field(tmp_path):
