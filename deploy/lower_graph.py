@@ -20,15 +20,32 @@ Passes, applied per spiking node in graph order:
   still carries binary spikes only, at the cost of one copy of those synapses per term;
 - delay alignment (:func:`relay`): a shallower branch into a node is delayed by a chain of
   relay neurons (identity synapse, OR gate of one input), one per step, shared by all
-  nodes that need the same source delayed by the same amount.
+  nodes that need the same source delayed by the same amount;
+- biases (folded batch norm, linear and conv biases): a layer group has no Loihi bias (it
+  would act from step 1, before the input arrives); its bias is a synapse group from the
+  always-on group ``bias_source`` (one neuron spiking at every step), with the bias's own
+  exponent (:func:`snn_export.fixed_point.quantize_bias`) and a delay that makes it start
+  at step ``depth + 1``, when the group's first input arrives (delays beyond
+  :data:`~snn_export.graph.MAX_DELAY` go through always-on relays of ``bias_source``,
+  ``bias_source_delay<d>``, every ``MAX_DELAY + 1`` steps).
+
+Timing: the trained model runs the standard timing (a node's spikes at step ``t`` from its
+inputs at step ``t``); on the chip each hop takes a step. Every group emits the trained
+node's spikes delayed by its depth ``L`` (:func:`~snn_export.model_graph.latencies`): its
+state stays at rest until step ``L`` (nothing reaches it earlier: no bias, no spikes) and
+every term of its input, bias included, starts at step ``L + 1``. The network runs the
+trained step count plus the readout's depth; the readout's spike count over the run is its
+count over its window (steps ``L + 1 .. L + T``). Why this is exact: the project's timing
+note.
 
 Neuron groups keep their node's name; relays are ``<source>_delay<d>``; the synapse groups
 into a group are ``<group>.<input node>`` (``<group>.<input node>.<k>_<term>`` for the terms
-of an add).
+of an add) and ``<group>.bias``.
 
 Every group records its :class:`~snn_export.graph.Role`: ``layer`` (lif, alif), ``gate``
 with its logic (joins, max-pooling), ``relay`` with its source and delay, ``always_on``
-(const); the second input of an AND or AND NOT gate (behind its relays) is marked ``mask``.
+(const, ``bias_source``); the second input of an AND or AND NOT gate (behind its relays) is
+marked ``mask``.
 """
 from __future__ import annotations
 
@@ -41,12 +58,13 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.folding import fold
 from snn_export.gates import GATES
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
+from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Role, Sparse
 from snn_export.model_graph import (GRADED, JOINS, SYNAPTIC, ModelGraph, alignment_delays,
-                                    check_time_steps, op_entry, pair, refuse_graded,
-                                    require_spike_inputs, shapes, spike_terms)
+                                    check_time_steps, latencies, op_entry, pair,
+                                    refuse_graded, require_spike_inputs, shapes, spike_terms)
 
 UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
+BIAS_SOURCE = "bias_source"  # the always-on group that carries the biases
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
 GATE_VTH = {op: g.vth for op, g in GATES.items()}
 
@@ -87,7 +105,8 @@ class _Lowering:
     def __init__(self, graph: ModelGraph, tensors: dict):
         self.graph, self.tensors = graph, tensors
         self.shapes = shapes(graph)
-        self.delays = alignment_delays(graph)
+        self.depth = latencies(graph)
+        self.delays = alignment_delays(graph, self.depth)
         self.neurons: list[Neurons] = []
         self.synapses: list = []
 
@@ -108,6 +127,39 @@ class _Lowering:
             self.synapses.append(identity(f"{name}.{prev}", prev, name, shape, shape, UNIT))
         return name
 
+    def always_on(self, depth: int) -> str:
+        """The always-on group whose spikes start at step ``depth + 1`` (``depth`` a multiple
+        of ``MAX_DELAY + 1``): :data:`BIAS_SOURCE`, or a relay of it."""
+        if depth == 0:
+            if BIAS_SOURCE in self.shapes:
+                raise SnnExportError(f"node {BIAS_SOURCE!r}: the name is reserved for the "
+                                     "always-on group that carries the biases; rename the node")
+            if not any(n.name == BIAS_SOURCE for n in self.neurons):
+                self.neurons.append(const(BIAS_SOURCE, (1,)))
+            return BIAS_SOURCE
+        name = f"{BIAS_SOURCE}_delay{depth}"
+        if not any(n.name == name for n in self.neurons):
+            prev = self.always_on(depth - MAX_DELAY - 1)
+            self.neurons.append(gate(name, (1,), "relay", Role("relay", source=BIAS_SOURCE,
+                                                                 delay=depth)))
+            self.synapses.append(Dense(f"{name}.{prev}", prev, name,
+                                       np.array([[UNIT]]), delays=np.array([[MAX_DELAY]])))
+        return name
+
+    def bias(self, node, bias: torch.Tensor, bias_exp: int) -> None:
+        """The synapses that carry ``node``'s bias (units of ``a``, one per neuron) from step
+        ``depth + 1`` on; none for a zero bias."""
+        bias = bias.detach().numpy().astype(np.int64)
+        if not bias.any():
+            return
+        late = self.depth[node.name] - 1  # the spike of step 1 must arrive at depth + 1
+        src = self.always_on(late - late % (MAX_DELAY + 1))
+        delay = late % (MAX_DELAY + 1)
+        weight = (bias >> bias_exp)[:, None]  # 2 * int8 mantissas
+        self.synapses.append(Dense(f"{node.name}.bias", src, node.name, weight, bias_exp,
+                                   sign_mode="mixed",
+                                   delays=np.full(weight.shape, delay) if delay else None))
+
     def source(self, node, src: str) -> str:
         return self.relay(src, self.delays[node.name][src])
 
@@ -117,9 +169,11 @@ class _Lowering:
                               sum(s.bias.detach().double() for s in syns),
                               {"op": node.op, **node.attrs})
         shape = self.shapes[node.name]
-        bias = q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten()
-        self.neurons.append(Neurons(node.name, shape, q.neuron, bias.numpy().astype(np.int64),
+        size = int(np.prod(shape))
+        self.neurons.append(Neurons(node.name, shape, q.neuron, np.zeros(size, dtype=np.int64),
                                     role=Role("layer")))
+        self.bias(node, q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten(),
+                  q.bias_exp)
         for e, s, w in zip(node.inputs, syns, q.weights):
             w = w.detach().numpy().astype(np.int64)
             terms = spike_terms(self.graph, s.source)
@@ -196,8 +250,9 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
     low = _Lowering(graph, tensors)
     for node in graph.nodes:
         op_entry(_LOWER, node, "lowering")(low, node)
-    net = Network(tuple(graph.input_shape), graph.input_bits, time_steps, low.neurons,
-                  low.synapses, {**(metadata or {}), "readout": graph.readout})
+    net = Network(tuple(graph.input_shape), graph.input_bits,
+                  time_steps + low.depth[graph.readout], low.neurons, low.synapses,
+                  {**(metadata or {}), "readout": graph.readout})
     net.validate()
     return net
 

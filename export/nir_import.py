@@ -11,11 +11,10 @@ Node mapping (NIR -> :mod:`snn_export.model_graph`):
 - ``LIF``, ``CubaLIF``, ``IF``, ``Threshold`` -> ``lif``, with each tool's discretization
   (:mod:`snn_export.export.nir_dialects`) folded into the input weights;
 - biases (of ``Affine`` and ``Conv2d``, and the leak of a neuron without synaptic current)
-  -> synapses from an always-on ``const`` source: the source tools add a bias in the step
-  the input arrives, into the synaptic current, and so does this synapse, delayed like the
-  input by one step per hop. (A Loihi bias would act from step 1, before the input
-  arrives, and on the voltage.) The leak of a ``CubaLIF`` drives its voltage: it stays a
-  Loihi bias, with a warning;
+  -> the bias of the neuron's input synapse: the source tools add it at every step into
+  the synaptic current, as the trained model does (both run the standard timing; the
+  deploy stage delays it with the input on the chip). The leak of a ``CubaLIF`` drives its
+  voltage, not its current: refused unless zero;
 - several edges into a neuron are summed synapse groups; an edge from spikes (or the
   input) straight into a neuron gets unit synapses (a depthwise 1x1 conv or an identity
   matrix);
@@ -41,7 +40,7 @@ import torch
 
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, conv_output_size
-from snn_export.model_graph import ModelGraph, Node, latencies
+from snn_export.model_graph import ModelGraph, Node
 from snn_export.train.graph_model import GraphSNN
 
 from . import nir_dialects
@@ -144,7 +143,6 @@ class _Builder:
         self.ours: dict[str, str] = {}  # NIR name -> our name
         self.taken: set = set()
         self.consumer: dict[str, str] = {}  # conv / linear -> the neuron it feeds
-        self.const: dict[tuple, str] = {}  # shape -> always-on source (biases)
         self.warnings: list[str] = []
 
     def fail(self, name: str, message: str):
@@ -235,34 +233,10 @@ class _Builder:
             values = flat[:, 0]
         return torch.as_tensor(values.copy())
 
-    def always_on(self, shape: tuple) -> str:
-        """The ``const`` node (shared) that carries biases into neurons of ``shape``: one
-        source for a flat layer, one per position of a (C, H, W) layer."""
-        shape = (1,) if len(shape) == 1 else (1, *shape[1:])
-        if shape not in self.const:
-            label = "always_on" + "".join(f"_{n}" for n in shape[1:])
-            self.const[shape] = self.add(label, "const", (), shape, shape=list(shape))
-        return self.const[shape]
-
-    def bias_synapse(self, name: str, values: torch.Tensor, shape: tuple) -> str:
-        """Synapses from :meth:`always_on` into neuron ``name`` with weights ``values`` (one
-        per channel or feature): a bias that starts with the input and drives the current."""
-        src = self.always_on(shape)
-        if len(shape) == 3:
-            ours = self.add(f"{name}_bias", "conv", (src,), shape, out_channels=shape[0],
-                            kernel=[1, 1], bias=True)
-            self.tensors[f"{ours}.weight"] = values.reshape(-1, 1, 1, 1).clone()
-        else:
-            ours = self.add(f"{name}_bias", "linear", (src,), shape, out_features=shape[0],
-                            bias=True)
-            self.tensors[f"{ours}.weight"] = values.reshape(-1, 1).clone()
-        self.tensors[f"{ours}.bias"] = torch.zeros(shape[0], dtype=torch.float64)
-        return ours
-
     def neuron(self, name: str, node, srcs: list[str]) -> str:
-        """The ``lif`` for NIR neuron ``node``. The input synapses' biases, constant inputs
-        from the first step in the source tool, arrive through :meth:`bias_synapse` in the
-        step the input does, and into the current as the tool adds them."""
+        """The ``lif`` for NIR neuron ``node``. The input synapses' biases and a leak into a
+        neuron without current memory (constant inputs into the current) become the first
+        input synapse's bias."""
         inputs = [s if self.kind(s) in ("conv", "linear") else self.unit_synapse(name, s)
                   for s in srcs]
         shape = self.shape[inputs[0]]
@@ -272,8 +246,11 @@ class _Builder:
         self.warnings += [f"{self.where}: {w}" for w in n.warnings]
         gain = self.per_channel(name, n.gain, "gain (r, w_in or threshold)")
         drive = self.per_channel(name, n.drive, "leak")
-        memory = n.attrs["tau_syn"] is not None  # a drive into v is not an input into u
-        biases = sum(self.tensors[f"{s}.bias"] for s in inputs) * gain + (0 if memory else drive)
+        if n.attrs["tau_syn"] is not None and torch.any(drive != 0):
+            self.fail(name, "its leak (v_leak) drives the voltage of a neuron with a synaptic "
+                      "current; snn-export's neurons take a constant drive into the current "
+                      "only (as a bias): set v_leak to 0 or move it into the input's bias")
+        biases = sum(self.tensors[f"{s}.bias"] for s in inputs) * gain + drive
         for s in inputs:
             if s in self.consumer:
                 self.fail(name, f"its input {s!r} already feeds {self.consumer[s]!r}; "
@@ -281,10 +258,7 @@ class _Builder:
             w = self.tensors[f"{s}.weight"]
             self.tensors[f"{s}.weight"] = w * gain.reshape(-1, *[1] * (w.dim() - 1))
             self.tensors[f"{s}.bias"] = torch.zeros_like(gain)
-        if memory:
-            self.tensors[f"{inputs[0]}.bias"] = drive
-        if torch.any(biases != 0):
-            inputs.append(self.bias_synapse(name, biases, shape))
+        self.tensors[f"{inputs[0]}.bias"] = biases
         ours = self.add(name, "lif", tuple(inputs), shape, **n.attrs)
         for s in inputs:
             self.consumer[s] = ours
@@ -341,16 +315,6 @@ class _Builder:
         graph = ModelGraph(input_shape, self.how.input_bits, self.how.input_scale, self.nodes,
                            readout)
         graph.validate(self.where)
-        depth = latencies(graph)
-        nir_name = {ours: name for name, ours in self.ours.items()}
-        for n in graph.nodes:
-            if n.op == "lif" and any(torch.any(self.tensors[f"{s}.bias"] != 0) for s in n.inputs):
-                self.warnings.append(
-                    f"{self.where}: NIR node {nir_name[n.name]!r}: its leak (v_leak) drives the "
-                    "voltage of a neuron with a synaptic current, so it is a Loihi bias: it "
-                    f"acts from the first step, {depth[n.name]} step(s) before the input "
-                    f"arrives (one step per hop), where {self.how.dialect} applies both in the "
-                    "same step; the first spikes may differ from the source's")
         return graph, self.tensors, self.warnings
 
 

@@ -114,9 +114,21 @@ def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tenso
 
 def as_frames(net: Network, x) -> np.ndarray:
     """Flattened samples (samples, features) as (samples, *input_shape), and flattened event
-    frames (samples, T, features) as (samples, T, *input_shape)."""
+    frames (samples, T, features) as (samples, T, *input_shape); frames for the network's
+    :attr:`~snn_export.graph.Network.window` are followed by silent ones up to its
+    ``time_steps``."""
     x = np.asarray(x)
-    return x.reshape(*x.shape[:2 if x.ndim == 3 else 1], *net.input_shape)
+    x = x.reshape(*x.shape[:2 if x.ndim == 3 else 1], *net.input_shape)
+    late = net.time_steps - x.shape[1]
+    if x.ndim == len(net.input_shape) + 2 and x.shape[1] == net.window and late > 0:
+        x = np.concatenate([x, np.zeros((len(x), late, *x.shape[2:]), dtype=x.dtype)], 1)
+    return x
+
+
+def window_frames(net: Network, x: np.ndarray) -> torch.Tensor:
+    """What the trained model reads of :func:`as_frames` output: a static frame as it is,
+    event frames over the network's window only."""
+    return torch.from_numpy(x[:, :net.window] if x.ndim == len(net.input_shape) + 2 else x)
 
 
 def _as_input(net: Network, x) -> tuple[torch.Tensor, bool]:

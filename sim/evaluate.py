@@ -12,7 +12,7 @@ from snn_export.graph import Network
 from snn_export.readout import predict
 
 from . import emulator
-from .emulator import as_frames
+from .emulator import as_frames, window_frames
 
 
 @dataclass
@@ -45,6 +45,6 @@ def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int 
         xb = x[i:i + batch_size]
         deployed.append(predict(emulator.run(net, xb).spikes[net.readout]))
         with torch.no_grad():
-            floating.append(predict(model.output(torch.from_numpy(xb), net.time_steps)))
+            floating.append(predict(model.output(window_frames(net, xb), net.window)))
     return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)),
                       float(np.mean(np.concatenate(deployed) == y)))

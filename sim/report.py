@@ -113,11 +113,14 @@ class Report:
             "# snn-export deployment report", "",
             f"- description: `{name}` ({load})",
             f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels; "
-            f"{net.time_steps} steps per sample; readout `{net.readout}`",
-            "- timing: one step per synaptic hop (a group first sees the input one step after "
-            "its sources); biases act from step 1, except those carried by synapses from "
-            "always-on groups, which start with the input; shallower branches are delayed by "
-            "relay groups (`<source>_delay<d>`)",
+            f"{net.time_steps} steps per sample ({net.window} of input, then the readout's "
+            f"depth, {net.time_steps - net.window}); readout `{net.readout}`",
+            "- timing: the trained model's (standard: a layer's spikes at step t from its "
+            "input at step t), each group delayed by its depth on the chip, one step per "
+            "synaptic hop: a group is at rest until its first input arrives; layer biases are "
+            "synapses from the always-on group `bias_source`, delayed to start then; "
+            "shallower branches are delayed by relay groups (`<source>_delay<d>`); the "
+            "readout's spike count over the run is its count over its window",
             "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
             "decays, strict threshold v > vth << 6, reset to 0); bias = mantissa << 6",
             "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "

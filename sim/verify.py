@@ -91,6 +91,19 @@ def compare(emu: SimResult, lava: SimResult):
     return layers, first, total
 
 
+def differing_from_model(net, emu: SimResult, trained: dict) -> int:
+    """Spikes of the trained model's nodes (standard timing, ``net.window`` steps) that
+    differ from their groups' in the emulator, delayed by the group's depth: the group
+    must be silent before its depth, then emit the node's spikes."""
+    depths, total = net.depths(), 0
+    for name, spikes in trained.items():
+        deployed, d = emu.spikes[name], depths[name]
+        model = spikes.flatten(2).numpy()[:, :max(deployed.shape[1] - d, 0)]
+        total += int(deployed[:, :d].sum()) + \
+            int((deployed[:, d:d + model.shape[1]] != model).sum())
+    return total
+
+
 def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
@@ -98,7 +111,8 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     :mod:`snn_export.deploy.formats`: a netx file runs through stock netx loading, the
     others are built from Lava processes by the project's builder.
     ``model`` (the trained ``GraphSNN``, or None) gives the float accuracy and its quantized
-    spikes, which must equal the emulator's (``model_differing``)."""
+    spikes over the network's window, which must equal the emulator's delayed by each group's
+    depth (``model_differing``, :func:`differing_from_model`)."""
     path = Path(path)
     fmt = formats.of(path)
     net = fmt.read(path)
@@ -112,14 +126,13 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     layers, first, total = compare(emu, lava)
     float_acc, model_differing = None, 0
     if model is not None:
+        inputs = emulator.window_frames(net, x)
         with torch.no_grad():
             model.quantized_mode = False
-            float_acc = float(np.mean(predict(model.output(torch.from_numpy(x), net.time_steps))
-                                      == y))
+            float_acc = float(np.mean(predict(model.output(inputs, net.window)) == y))
             model.quantized_mode = True  # its deployed forward, layer by layer
-            trained = model(torch.from_numpy(x), net.time_steps)
-            model_differing = sum(int((t.flatten(2).numpy() != emu.spikes[k]).sum())
-                                  for k, t in trained.items())
+            trained = model(inputs, net.window)
+        model_differing = differing_from_model(net, emu, trained)
     acc = {"float": float_acc,
            "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
            "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}

@@ -1,9 +1,9 @@
-"""The ``model.pt`` checkpoint format (format version 1).
+"""The ``model.pt`` checkpoint format (format version 2).
 
 A checkpoint is a plain dict of tensors, strings, numbers, lists and dicts, so it loads with
 ``torch.load(weights_only=True)``: loading never executes code. Keys:
 
-- ``format``: ``"snn-export-checkpoint"``; ``format_version``: ``1``.
+- ``format``: ``"snn-export-checkpoint"``; ``format_version``: ``2``.
 - ``architecture``: a graph of named operations ``{"name": "graph", "input": {...},
   "nodes": [...], "readout": str, "surrogate": str, "alpha": float}``
   (:mod:`snn_export.model_graph`; a Dense/LIF chain is one too:
@@ -15,12 +15,14 @@ A checkpoint is a plain dict of tensors, strings, numbers, lists and dicts, so i
   "num_classes": int, "split": {...}}``; integer input level ``x`` means ``x * input_scale``.
 - ``time_steps``: steps per sample.
 - ``training``: free-form plain data (epochs, seed, accuracies, ...).
+- ``timing``: ``"standard"``: the model was trained with the standard timing of PyTorch SNN
+  libraries (a layer's spikes at step ``t`` from its input at step ``t``), which the deploy
+  stage turns into the chip's by delaying each group by its depth.
 
-Checkpoints of Dense/LIF chains written before the chain became a graph (architecture
-``{"name": "dense_snn", "sizes": [...], "neuron": {"type": "lif", "tau_mem", "tau_syn",
-"threshold", "surrogate", "alpha"}}``, tensors ``layers.K.linear.weight`` / ``.bias``) are
-translated on load (:func:`load`) into the same graph and tensors that ``snn-train --arch
-dense`` writes today.
+Checkpoints of format version 1 (snn-export before the standard timing) were trained with
+the chip's timing, one step of latency per layer, with biases from step 1: a different
+function, which this version does not deploy. They are refused with a line that says to
+retrain them.
 """
 from __future__ import annotations
 
@@ -31,10 +33,10 @@ import torch
 
 from .atomic import atomic_path
 from .errors import SnnExportError
-from .model_graph import dense_chain
 
 FORMAT = "snn-export-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+TIMING = "standard"
 REQUIRED = {
     "architecture": dict, "state_dict": dict, "quantization": dict,
     "dataset": dict, "time_steps": int, "training": dict,
@@ -44,7 +46,7 @@ REQUIRED = {
 def save(checkpoint: dict, path: str | Path) -> None:
     """Write atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
-    data = {"format": FORMAT, "format_version": FORMAT_VERSION, **checkpoint}
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "timing": TIMING, **checkpoint}
     validate(data, path)
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
@@ -71,39 +73,7 @@ def load(path: str | Path) -> dict:
         raise SnnExportError(f"{path}: not a readable PyTorch checkpoint (truncated or "
                              f"corrupt: {reason}); re-create it") from None
     validate(data, path)
-    if data["architecture"].get("name") == "dense_snn":
-        data = _from_dense_snn(data, path)
     return data
-
-
-def _from_dense_snn(data: dict, path: Path) -> dict:
-    """A checkpoint of the former ``dense_snn`` architecture as the graph it describes:
-    layer ``K`` (from 0) becomes nodes ``fc<K+1>`` (linear) and ``layer<K+1>`` (lif)."""
-    arch, dataset = data["architecture"], data["dataset"]
-    for key in ("input_bits", "input_scale"):
-        if key not in dataset:
-            raise SnnExportError(f"{path}: field 'dataset.{key}' is missing")
-    neuron = dict(arch.get("neuron", {}))
-    if neuron.pop("type", "lif") != "lif":
-        raise SnnExportError(f"{path}: field 'architecture.neuron.type' is "
-                             f"{arch['neuron']['type']!r}; a dense_snn chain has 'lif' neurons")
-    extra = {k: neuron.pop(k) for k in ("surrogate", "alpha") if k in neuron}
-    try:
-        settings = {"tau_mem": float(neuron.get("tau_mem", 2.0)), "tau_syn": neuron.get("tau_syn"),
-                    "threshold": float(neuron.get("threshold", 1.0))}
-        graph = dense_chain(arch["sizes"], int(dataset["input_bits"]),
-                            float(dataset["input_scale"]), settings)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SnnExportError(f"{path}: field 'architecture' (dense_snn) is invalid: {exc!r}") \
-            from None
-    state = {}
-    for key, value in data["state_dict"].items():
-        layer, _, tensor = key.removeprefix("layers.").partition(".linear.")
-        if not (key.startswith("layers.") and layer.isdigit() and tensor):
-            raise SnnExportError(f"{path}: state_dict[{key!r}] is not a dense_snn tensor "
-                                 "(layers.K.linear.weight or .bias)")
-        state[f"ops.fc{int(layer) + 1}.{tensor}"] = value
-    return {**data, "architecture": {**graph.to_dict(), **extra}, "state_dict": state}
 
 
 def validate(data, path: Path) -> None:
@@ -114,9 +84,17 @@ def validate(data, path: Path) -> None:
         raise SnnExportError(f"{path}: field 'format' is {data.get('format')!r}, expected "
                              f"{FORMAT!r}: not an snn-export checkpoint")
     version = data.get("format_version")
+    if version == 1:
+        raise SnnExportError(f"{path}: format_version 1: trained with the chip's timing (one "
+                             "step of latency per layer), which this snn-export no longer "
+                             "deploys; retrain it with snn-train (it then runs the standard "
+                             "timing, 'timing': 'standard')")
     if version != FORMAT_VERSION:
         raise SnnExportError(f"{path}: field 'format_version' is {version!r}; this snn-export "
                              f"reads version {FORMAT_VERSION}")
+    if data.get("timing") != TIMING:
+        raise SnnExportError(f"{path}: field 'timing' is {data.get('timing')!r}; this "
+                             f"snn-export deploys models trained with {TIMING!r} timing")
     for key, kind in REQUIRED.items():
         if key not in data:
             raise SnnExportError(f"{path}: missing field {key!r}")

@@ -39,6 +39,7 @@ MANT_MIN, MANT_MAX = -(1 << (WEIGHT_BITS - 1)), (1 << (WEIGHT_BITS - 1)) - 1  # 
 # so the integer weight a Dense applies is ``WEIGHT_STEP * mantissa``.
 WEIGHT_STEP = 2
 INPUT_BITS_MAX = 8  # graded input messages to the encoding layer
+BIAS_SYNAPSE_EXP_MAX = 7  # the largest weight_exp of a Dense (Lava: -8..7)
 
 
 def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
@@ -254,10 +255,25 @@ def quantize_weight(w: torch.Tensor, exp: int) -> torch.Tensor:
     return _ste(scaled, q)
 
 
-def quantize_bias(b: torch.Tensor, exp: int) -> torch.Tensor:
-    """13-bit bias mantissas in the units of ``a`` (straight-through gradient)."""
+def bias_exponent(absmax: float) -> int:
+    """The bias synapse's ``weight_exp`` (0..7) for a largest bias ``absmax`` (units of ``a``):
+    the smallest that fits it in ``2 * 127 << exp``."""
+    need = math.ceil(math.log2(absmax / (WEIGHT_STEP * MANT_MAX))) if absmax > 0 else 0
+    return min(max(need, 0), BIAS_SYNAPSE_EXP_MAX)
+
+
+def quantize_bias(b: torch.Tensor, exp: int) -> tuple[torch.Tensor, int]:
+    """A group's float bias as the synaptic input one spike of an always-on source delivers
+    every step (straight-through gradient). Returns ``(bias, bias_exp)``: ``bias`` in the units
+    of ``a`` (like the weights, :func:`integer_scale` of the group's ``exp``), a multiple
+    ``2 * m << bias_exp`` with ``m`` an int8 mantissa; ``bias_exp`` is the bias synapse's own
+    ``weight_exp``, chosen from the largest bias (:func:`bias_exponent`), so the bias's
+    range costs the weights no precision."""
     scaled = b * integer_scale(exp)
-    return _ste(scaled, torch.clamp(torch.round(scaled), BIAS_MANT_MIN, BIAS_MANT_MAX))
+    bias_exp = bias_exponent(float(scaled.detach().abs().max()) if scaled.numel() else 0.0)
+    step = float(WEIGHT_STEP << bias_exp)
+    return _ste(scaled, step * torch.clamp(torch.round(scaled / step), MANT_MIN, MANT_MAX)), \
+        bias_exp
 
 
 def quantize_threshold(threshold: float, exp: int) -> int:
@@ -276,9 +292,10 @@ class QuantizedGroup:
     integers in float64)."""
 
     weights: list  # per incoming synapse group: 2 * int8 mantissas, the float weights' shape
-    bias: torch.Tensor  # 13-bit mantissas, the float bias's shape
+    bias: torch.Tensor  # units of a: 2 * int8 mantissa << bias_exp, the float bias's shape
     exp: int  # the group's weight exponent: float = integer / 2 * 2**exp
     neuron: LIFParams | ATRLIFParams
+    bias_exp: int = 0  # the bias synapse's weight_exp (:func:`quantize_bias`)
 
 
 def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict) \
@@ -306,5 +323,6 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
             theta_step=min(int(round(step * integer_scale(exp))), DECAY_UNITY - 1),
             d_i=du, d_v=min(dv, DECAY_UNITY - 1), d_theta=decay_from_tau(neuron["tau_theta"]),
             d_r=decay_from_tau(neuron["tau_r"]))
-    return QuantizedGroup([quantize_weight(w.double(), exp) for w in weights],
-                          quantize_bias(bias.double(), exp), exp, params)
+    q_bias, bias_exp = quantize_bias(bias.double(), exp)
+    return QuantizedGroup([quantize_weight(w.double(), exp) for w in weights], q_bias, exp,
+                          params, bias_exp)

@@ -17,7 +17,10 @@ them.
 Timing (Lava's): every synapse group delivers at step ``t + 1`` what its source emitted at
 step ``t`` (plus its per-synapse delay, if any); a neuron group adds the inputs of all its
 synapse groups; every neuron integrates its bias from step 1. The network input (graded
-unsigned levels) is the source named ``"input"``.
+unsigned levels) is the source named ``"input"``. A group's depth (:meth:`Network.depths`)
+is the step after which its first input can arrive; a lowered network runs ``time_steps``
+= the trained step count (its :attr:`~Network.window`) plus the readout's depth, and each
+group emits the trained node's spikes delayed by its depth.
 
 Shapes: a neuron group is ``(n,)`` or ``(channels, height, width)``; Dense weights act on
 the row-major (C, H, W) flattening, as in PyTorch.
@@ -289,13 +292,19 @@ class Sparse:
 Synapses = Union[Dense, Sparse, Conv]
 
 
+def _largest_delay(syn: Synapses) -> int:
+    delays = getattr(syn, "delays", None)
+    return 0 if delays is None or not delays.size else int(delays.max())
+
+
 @dataclass
 class Network:
     """A deployable spiking network: neuron groups and the synapse groups between them.
 
     input_shape: shape of one input frame, ``(n,)`` or ``(C, H, W)``.
     input_bits: bit width of the unsigned integer input levels.
-    time_steps: steps per sample.
+    time_steps: steps per sample that the chip runs: the input's :attr:`window` plus the
+        readout's depth.
     neurons: in a deterministic order; the last one is the readout unless
         ``metadata["readout"]`` names another.
     metadata: plain data (dataset, source checkpoint, ...), copied into reports.
@@ -324,6 +333,30 @@ class Network:
     @property
     def readout(self) -> str:
         return self.metadata.get("readout", self.neurons[-1].name)
+
+    def depths(self) -> dict[str, int]:
+        """Each group's depth in steps: over its synapse groups, the largest ``1 + source depth
+        + largest delay``; 0 for the input and for groups without synapses in (always-on).
+        Synapses that close a cycle (recurrence) do not count."""
+        depth, open_ = {INPUT: 0}, set()
+
+        def of(name: str) -> int:
+            if name not in depth:
+                open_.add(name)
+                depth[name] = max((1 + of(s.source) + _largest_delay(s) for s in
+                                   self.incoming(name) if s.source not in open_), default=0)
+                open_.discard(name)
+            return depth[name]
+
+        for n in self.neurons:
+            of(n.name)
+        return depth
+
+    @property
+    def window(self) -> int:
+        """The steps a sample's input lasts (the trained step count): ``time_steps`` less the
+        readout's depth, at least 1."""
+        return max(self.time_steps - self.depths()[self.readout], 1)
 
     def incoming(self, name: str) -> list[Synapses]:
         return [s for s in self.synapses if s.target == name]

@@ -7,7 +7,7 @@ same graph with the same timing.
 
 Operations (``Node.op``), by what they emit:
 
-- spikes (one step after their inputs, like every Loihi neuron group):
+- spikes:
   ``lif`` (inputs: one or more synaptic nodes, summed; attrs ``tau_mem``, ``tau_syn``
   (steps, ``None``: no current memory), ``threshold`` (float)); ``alif`` (adaptive
   threshold, Lava's ATRLIF: also ``theta_step`` (float threshold increase per spike),
@@ -16,8 +16,8 @@ Operations (``Node.op``), by what they emit:
   broadcast to the first (an attention mask); ``maxpool`` (``kernel``, ``stride``, default the
   kernel; ``padding``, default 0, at most half the kernel: padded taps are silent) of spikes;
   ``const`` (no inputs; ``shape``): fires at every step, like the input presented at every
-  step (latency 0). A synapse from it is a bias that starts when the input reaches its
-  neuron, and that drives the neuron's synaptic current (NIR imports use it).
+  step (depth 0). A synapse from it is a bias that drives the neuron's synaptic current
+  (NIR imports use it).
 - synaptic values (linear in their input, no latency of their own): ``conv``
   (``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
@@ -37,10 +37,12 @@ Operations (``Node.op``), by what they emit:
 The graph input (node name :data:`INPUT`) is the encoding layer: unsigned integer levels of
 ``input_bits`` bits, level ``x`` meaning the float ``x * input_scale``, presented at every step.
 
-Timing: a spiking node's output at step ``t`` depends on its sources' spikes at step
-``t - 1 - delay``. :func:`latencies` gives each spiking node's depth in steps; where the
-branches into a node have different depths, the shallower ones are delayed to match
-(:func:`alignment_delays`), so every join sees inputs that left the input at the same step.
+Timing: the standard one of PyTorch SNN libraries: a spiking node's output at step ``t``
+depends on its sources' spikes at step ``t`` (and its own state). On the chip every synaptic
+hop takes a step: :func:`latencies` gives each spiking node's depth there, and where the
+branches into a node have different depths the shallower ones are delayed to match
+(:func:`alignment_delays`), so that each deployed group emits the trained node's spikes
+delayed by its depth (:mod:`snn_export.deploy.lower_graph`).
 """
 from __future__ import annotations
 
@@ -374,8 +376,9 @@ def refuse_graded(graph: ModelGraph, node: Node, context: str) -> None:
 
 
 def latencies(graph: ModelGraph) -> dict[str, int]:
-    """Steps from the input to each spiking node: one per synaptic hop, the deepest branch
-    counting where branches meet. The input and ``const`` nodes have latency 0."""
+    """Each spiking node's depth on the chip: steps from the input to it, one per synaptic
+    hop, the deepest branch counting where branches meet. The input and ``const`` nodes have
+    depth 0."""
     lat = {INPUT: 0}
     for node in graph.nodes:
         if node.op == "const":
@@ -397,27 +400,26 @@ def dense_chain(sizes: list[int], input_bits: int, input_scale: float, neuron: d
     """A chain of Dense + LIF layers (``snn-train --arch dense``): ``sizes`` = [inputs,
     hidden..., outputs]; layer ``k`` (from 1) is a ``linear`` node ``fc<k>`` into a ``lif``
     node ``layer<k>`` with the settings ``neuron`` (``tau_mem``, ``tau_syn``, ``threshold``).
-    Lowered, it is a chain that netx HDF5 holds."""
+    The linear nodes have no bias, so that lowered it is a chain that netx HDF5 holds (a
+    deployed bias is a synapse group from an always-on source, which netx cannot express)."""
     if len(sizes) < 2:
         raise SnnExportError(f"a dense chain needs at least an input and an output size, got "
                              f"{list(sizes)}")
     nodes, src = [], INPUT
     for k, n in enumerate(sizes[1:], 1):
-        nodes += [Node(f"fc{k}", "linear", (src,), {"out_features": int(n)}),
+        nodes += [Node(f"fc{k}", "linear", (src,), {"out_features": int(n), "bias": False}),
                   Node(f"layer{k}", "lif", (f"fc{k}",), dict(neuron))]
         src = f"layer{k}"
     return ModelGraph((int(sizes[0]),), int(input_bits), float(input_scale), nodes)
 
 
 def check_time_steps(graph: ModelGraph, time_steps: int) -> None:
-    """Refuse a step count with which the readout never sees the input, or that differs from
-    the one a ``time_linear`` node was built for."""
+    """Refuse a step count below 1, or one that differs from the one a ``time_linear`` node
+    was built for. (Any count deploys: the chip runs ``time_steps`` plus the readout's
+    depth.)"""
+    if time_steps < 1:
+        raise SnnExportError(f"time_steps={time_steps}: use at least 1 step")
     for node in graph.nodes:
         if node.op == "time_linear" and int(node.get("steps")) != time_steps:
             raise SnnExportError(f"time_steps={time_steps}, but node {node.name!r} (time_linear) "
                                  f"maps {node.get('steps')} steps: use {node.get('steps')}")
-    depth = latencies(graph)[graph.readout]
-    if time_steps <= depth:
-        raise SnnExportError(f"time_steps={time_steps}, but the readout {graph.readout!r} first "
-                             f"sees the input at step {depth + 1} (one step per hop): use more "
-                             f"than {depth} steps")

@@ -16,7 +16,7 @@ def test_round_trip_is_plain_data(tmp_path):
     path = tmp_path / "m.pt"
     checkpoint.save(minimal(), path)
     data = torch.load(path, weights_only=True)  # loads without allowing any pickled code
-    assert data["format_version"] == checkpoint.FORMAT_VERSION
+    assert data["format_version"] == checkpoint.FORMAT_VERSION and data["timing"] == "standard"
     assert torch.equal(checkpoint.load(path)["state_dict"]["w"], torch.ones(1, 2))
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left
 
@@ -56,8 +56,8 @@ def test_pickled_object_is_refused_and_not_executed(tmp_path):
     marker = tmp_path / "EXECUTED"
     Payload.marker = marker
     evil = tmp_path / "evil.pt"
-    torch.save({**minimal(), "format": checkpoint.FORMAT, "format_version": 1,
-                "extra": Payload()}, evil)
+    torch.save({**minimal(), "format": checkpoint.FORMAT, "format_version": 2,
+                "timing": "standard", "extra": Payload()}, evil)
     assert not marker.exists()
     with pytest.raises(SnnExportError, match="refused: the file contains pickled Python objects"):
         checkpoint.load(evil)
@@ -67,12 +67,16 @@ def test_pickled_object_is_refused_and_not_executed(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.update(format="other"), "field 'format'"),
     (lambda d: d.update(format_version=99), "field 'format_version' is 99"),
+    (lambda d: d.update(format_version=1), "format_version 1: trained with the chip's timing"),
+    (lambda d: d.pop("timing"), "field 'timing' is None"),
+    (lambda d: d.update(timing="chip"), "field 'timing' is 'chip'"),
     (lambda d: d.pop("architecture"), "missing field 'architecture'"),
     (lambda d: d.update(time_steps="16"), "field 'time_steps' should be int"),
     (lambda d: d["state_dict"].update(w=[1, 2]), "state_dict\\['w'\\] is not a tensor"),
 ])
 def test_invalid_fields(tmp_path, change, message):
-    data = {"format": checkpoint.FORMAT, "format_version": 1, **minimal()}
+    data = {"format": checkpoint.FORMAT, "format_version": checkpoint.FORMAT_VERSION,
+            "timing": checkpoint.TIMING, **minimal()}
     change(data)
     path = tmp_path / "m.pt"
     torch.save(data, path)

@@ -1,6 +1,6 @@
 """NIR in: graphs written in the test run by real norse and real snnTorch, read by snn-export
 with each tool's conventions. The imported model must emit the tool's own spikes on every
-layer, one step later per layer (Loihi's hop latency), and deploy like a model.pt."""
+layer at every step (both run the standard timing), and deploy like a model.pt."""
 import json
 import re
 
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from snn_export.cli import main
 from snn_export.deploy.lower_graph import lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.model_graph import latencies
 from snn_export.sim import emulator
+from snn_export.sim.verify import differing_from_model
 
 nir = pytest.importorskip("nir")
 from snn_export.export import nir_import  # noqa: E402  (needs nir)
@@ -48,15 +48,10 @@ def source_spikes(step, layers, x) -> dict[int, torch.Tensor]:
 
 
 def differing(model, ours_of: dict, theirs: dict, x) -> int:
-    """Spikes that differ between the imported model (delayed by its latency) and the source."""
+    """Spikes that differ between the imported model and the source."""
     with torch.no_grad():
         ours = model(x, x.shape[1])
-    lat = latencies(model.graph)
-    total = 0
-    for i, name in ours_of.items():
-        d = lat[name]
-        total += int((ours[name].flatten(2)[:, d:] != theirs[i][:, :x.shape[1] - d]).sum())
-    return total
+    return sum(int((ours[name].flatten(2) != theirs[i]).sum()) for i, name in ours_of.items())
 
 
 def spikes(seed: int, shape) -> torch.Tensor:
@@ -75,8 +70,8 @@ def imported(path, dialect: str, **how):
        dt_exp=st.integers(8, 11), th=st.sampled_from([0.75, 1.0, 4 / 3, 2.0]))
 def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_factory):
     """norse's LIFCell (CubaLIF), LIFBoxCell (LIF) and IAFCell (IF) with its dt and
-    time-constant convention (tau = dt / tau_inv, norse issue #411), each with biases: they
-    start with the input, in the current, through always-on synapses."""
+    time-constant convention (tau = dt / tau_inv, norse issue #411), each with biases, in
+    the current from the first step."""
     nt = pytest.importorskip("norse.torch")
     from snn_export.export import norse_to_nir
 
@@ -106,8 +101,7 @@ def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_f
     assert not warnings
     layers = {1: "n1", 4: "n4", 6: "n6"}
     assert [n.op for n in model.graph.nodes if n.name in layers.values()] == ["lif"] * 3
-    assert {n.name: n.get("shape") for n in model.graph.nodes if n.op == "const"} == \
-        {"always_on_6_6": [1, 6, 6], "always_on": [1]}
+    assert not any(n.op == "const" for n in model.graph.nodes)  # biases are biases
     assert differing(model, layers, theirs, x) == 0
     assert sum(int(theirs[i].sum()) for i in layers) > 0
     # the conventions matter: under NIR's own reading, norse's time constants are < 1 step
@@ -157,7 +151,8 @@ def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_fact
 
 def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
     """The deployed integer network (emulator) equals the imported model's quantized
-    forward, spike for spike: the same path as a model.pt, always-on bias sources included."""
+    forward, spike for spike, each group delayed by its depth: the same path as a model.pt,
+    biases included."""
     snn = pytest.importorskip("snntorch")
     from snntorch.export_nir import export_to_nir
 
@@ -177,16 +172,14 @@ def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
                                      input_scale=0.25)
     assert not warnings
     deployed = lower_graph(model.graph, model.tensors(), T)
-    # one source, delayed one step (a relay) for the second layer, whose input comes later
-    assert [g.name for g in deployed.neurons if g.name.startswith("always_on")] == \
-        ["always_on", "always_on_delay1"]
+    # one always-on source; the second layer's bias synapse waits a step for its input
+    assert [s.delays for s in deployed.synapses if s.name.endswith(".bias")][1].max() == 1
     x = np.random.default_rng(1).integers(0, 8, (6, 20))
     emu = emulator.run(deployed, x)
     model.quantized_mode = True
     with torch.no_grad():
         ours = model(torch.as_tensor(x.astype(np.float64)), T)
-    for name, s in ours.items():
-        np.testing.assert_array_equal(s.flatten(2).numpy(), emu.spikes[name], err_msg=name)
+    assert differing_from_model(deployed, emu, ours) == 0
     assert sum(int(s.sum()) for s in emu.spikes.values()) > 0
 
 
@@ -224,15 +217,15 @@ def test_sum_pool_and_threshold_are_exact():
     ref = torch.stack(fired, 1)
     with torch.no_grad():
         out = model(x, T)
-    np.testing.assert_array_equal(out["if"][:, 1:].numpy(), ref[:, :-1].numpy())
-    np.testing.assert_array_equal(out["gate"][:, 2:].numpy(), ref[:, :-2].numpy())
+    np.testing.assert_array_equal(out["if"].numpy(), ref.numpy())
+    np.testing.assert_array_equal(out["gate"].numpy(), ref.numpy())
     assert ref.sum() > 0
 
 
 def test_bias_and_leak_start_with_the_input():
-    """An Affine's bias and a LIF's leak act in the step the input arrives, as in NIR's
+    """An Affine's bias and a LIF's leak act from the first step, with the input, as in NIR's
     equations (computed directly, dt = 1 s); a CubaLIF's leak, which drives its voltage, is
-    a Loihi bias from step 1 and says so."""
+    refused."""
     rng = np.random.default_rng(1)
     w, b, leak = (np.round(rng.normal(0, 1, shape) * 64) / 64 for shape in ((3, 8), 3, 3))
     g = graph({"input": nir.Input({"input": np.array([8])}), "fc": nir.Affine(w, b),
@@ -253,14 +246,14 @@ def test_bias_and_leak_start_with_the_input():
     ref = torch.stack(fired, 1)
     with torch.no_grad():
         out = model(x, T)["lif"]
-    assert not out[:, 0].any()  # nothing before the input arrives, whatever the bias
-    np.testing.assert_array_equal(out[:, 1:].numpy(), ref[:, :-1].numpy())
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
     assert 0 < ref.sum() < ref.numel()
 
     g.nodes["lif"] = nir.CubaLIF(tau_syn=np.full(3, 2.0), tau_mem=np.full(3, 2.0),
                                  r=np.ones(3), v_leak=leak, v_threshold=np.ones(3))
-    _, _, warnings = nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
-    assert len(warnings) == 1 and "its leak (v_leak) drives the voltage" in warnings[0]
+    with pytest.raises(SnnExportError, match=re.escape("NIR node 'lif' (CubaLIF): its leak "
+                                                       "(v_leak) drives the voltage")):
+        nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
 
 
 @pytest.mark.parametrize("nodes, edges, message", [
@@ -324,7 +317,7 @@ def test_cli_deploys_foreign_nir_with_compliance_and_evaluation(tmp_path, capsys
                  "--time-steps", "8", "--dataset", "digits", "--evaluate", "50", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["compliant"] and summary["evaluation"]["samples"] == 50
-    assert (tmp_path / "g_lava" / "network.h5").is_file()
+    assert (tmp_path / "g_lava" / "network.net").is_file()  # a chain: netx
     # an snn-export NIR file is the deployed network itself: written back, it runs the same
     assert main([str(tmp_path / "g.nir"), "--target", "nir", "--dialect", "norse",
                  "--time-steps", "8", "--dataset", "digits", "-o", str(tmp_path / "out"),
@@ -332,9 +325,9 @@ def test_cli_deploys_foreign_nir_with_compliance_and_evaluation(tmp_path, capsys
     capsys.readouterr()
     assert main([str(tmp_path / "out" / "network.nir"), "--target", "lava",
                  "-o", str(tmp_path / "again"), "--json"]) == 0
-    from snn_export.deploy import graph_hdf5
-    a = graph_hdf5.read(tmp_path / "g_lava" / "network.h5")
-    b = graph_hdf5.read(tmp_path / "again" / "network.h5")
+    from snn_export.deploy import formats
+    a = formats.read(tmp_path / "g_lava" / "network.net")
+    b = formats.read(tmp_path / "again" / "network.net")
     x = np.random.default_rng(0).integers(0, 32, (5, 64))
     for name, s in emulator.run(a, x).spikes.items():
         np.testing.assert_array_equal(s, emulator.run(b, x).spikes[name], err_msg=name)
@@ -379,12 +372,12 @@ def test_imported_network_in_onnxruntime_as_in_pytorch(norse_nir):
 @pytest.mark.lava
 def test_norse_built_network_deploys_to_lava_bit_exact(norse_nir, capsys):
     """The done-when: a norse-built network, through `snn-export net.nir --target lava`,
-    runs in Lava spike for spike as in the emulator, its biases carried by always-on groups
-    without synapses into them."""
+    runs in Lava spike for spike as in the emulator and the imported model, its biases
+    carried by delayed synapses from the always-on group."""
     assert main([str(norse_nir), "--dialect", "norse", "--time-steps", "16",
                  "--target", "lava", "--dataset", "digits", "--verify", "3", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["bit_exact"] and summary["model_differing"] == 0
     assert all(layer["differing"] == 0 for layer in summary["layers"])
     assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
-    assert {"always_on", "always_on_8_8"} <= {layer["layer"] for layer in summary["layers"]}
+    assert "bias_source" in {layer["layer"] for layer in summary["layers"]}

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 
 from snn_export import fixed_point as fp
 from snn_export.deploy import graph_hdf5
-from snn_export.deploy.lower_graph import gate, lower_graph
+from snn_export.deploy.lower_graph import BIAS_SOURCE, gate, lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, Network, Neurons, Role
+from snn_export.graph import INPUT, MAX_DELAY, Network, Neurons, Role
 from snn_export.model_graph import ModelGraph, latencies
 from snn_export.train.architectures import (attention_net, biasnn_resnet, orrc_resnet,
                                             sew_resnet, syna_resnet)
@@ -64,18 +64,23 @@ def check_roles(graph: ModelGraph, net: Network) -> None:
     ops = {n.name: n.op for n in graph.nodes}
     for g in net.neurons:
         role = g.role
-        if g.name in ops:
+        if g.name == BIAS_SOURCE:
+            assert role == Role("always_on") and not net.incoming(g.name)
+        elif g.name in ops:
             op = ops[g.name]
             expected = Role("layer") if op in ("lif", "alif") else \
                 Role("always_on") if op == "const" else Role("gate", logic=op)
             assert (role.kind, role.logic, role.source, role.delay) == \
                 (expected.kind, expected.logic, None, 0), g.name
-        else:  # a relay: <source>_delay<d>, fed by the relay one step shallower
+        else:  # a relay: <source>_delay<d>, fed by the relay one step shallower (bias
+            # relays: MAX_DELAY + 1 steps, through a delayed synapse)
             assert role.kind == "relay" and role.logic is None and not role.mask, g.name
-            assert g.name == f"{role.source}_delay{role.delay}" and role.source in ops
+            assert g.name == f"{role.source}_delay{role.delay}"
+            assert role.source in ops or role.source == BIAS_SOURCE
+            step = MAX_DELAY + 1 if role.source == BIAS_SOURCE else 1
             (syn,) = net.incoming(g.name)
-            assert syn.source == (role.source if role.delay == 1
-                                  else f"{role.source}_delay{role.delay - 1}")
+            assert syn.source == (role.source if role.delay == step
+                                  else f"{role.source}_delay{role.delay - step}")
             assert net.group(role.source).shape == g.shape
     gating = {n.inputs[1] for n in graph.nodes if n.op in ("and", "andnot")}
     assert set(net.masks()) == gating == set(old_mask_groups(net))
@@ -89,7 +94,9 @@ def test_lowering_records_each_groups_role(arch):
     check_roles(graph, net)
     kinds = {g.role.kind for g in net.neurons}
     assert "layer" in kinds and "gate" in kinds
-    assert ("always_on" in kinds) == (arch == "orrc_with_consts")
+    assert net.group(BIAS_SOURCE).role.kind == "always_on"  # batch norm biases
+    assert any(g.role.kind == "always_on" and g.name != BIAS_SOURCE for g in net.neurons) \
+        == (arch == "orrc_with_consts")
     if arch != "attention_net":  # the shortcuts are relayed to the backbone's depth
         assert "relay" in kinds
     if arch.startswith("orrc"):

@@ -1,11 +1,13 @@
 """A spiking network described by a :class:`~snn_export.model_graph.ModelGraph`, trainable in
-PyTorch with exactly the deployed timing.
+PyTorch.
 
-Timing: each spiking node sees its sources' spikes one step late (one synaptic hop), plus
-the alignment delay of its shallower branches (:func:`~snn_export.model_graph.alignment_delays`);
-every neuron integrates its bias from step 1 (a ``const`` node fires at every step, like the
-input). The graph is run node by node over all steps at once, so convolutions and batch
-statistics cover the batch and all steps together.
+Timing: the standard one of PyTorch SNN libraries (snnTorch, norse, SpikingJelly) and of the
+seed papers: a node's input current at step ``t`` is its sources' spikes at step ``t``
+through its synapses, plus its bias (into the current, as a Linear or Conv bias is), from
+step 1 (a ``const`` node fires at every step, like the input). The deployed network computes
+the same spikes, each group delayed by its depth on the chip
+(:mod:`snn_export.deploy.lower_graph`). The graph is run node by node over all steps at
+once, so convolutions and batch statistics cover the batch and all steps together.
 
 Modes:
 - ``quantized_mode = False``: float weights, float neuron dynamics. Batch norm uses batch
@@ -39,8 +41,8 @@ from snn_export.folding import FloatSynapse, fold, fold_batchnorm
 from snn_export.gates import GATES
 from snn_export.graph import INPUT
 from snn_export.model_graph import (GRADED, JOINS, SPIKING, SYNAPTIC, ModelGraph,
-                                    alignment_delays, conv_geometry, op_entry, pair,
-                                    refuse_graded, require_spike_inputs, shapes, spike_terms)
+                                    conv_geometry, op_entry, pair, refuse_graded,
+                                    require_spike_inputs, shapes, spike_terms)
 
 from .surrogate import spike_fn
 
@@ -82,13 +84,6 @@ _MODULES = {**{op: _no_parameters for op in (*SPIKING, *SYNAPTIC, *GRADED)},
             "time_linear": _time_linear_module}
 
 
-def shift(train: torch.Tensor, steps: int) -> torch.Tensor:
-    """``train`` (batch, T, ...) delayed by ``steps``: zeros first."""
-    if steps == 0:
-        return train
-    return torch.cat([torch.zeros_like(train[:, :steps]), train[:, :-steps]], 1)
-
-
 def per_frame(fn, train: torch.Tensor) -> torch.Tensor:
     """``fn`` applied to the frames of ``train`` (batch, T, ...) as one batch of frames.
     (``reshape``, not ``unflatten``: an ONNX trace keeps the batch axis dynamic.)"""
@@ -108,7 +103,6 @@ class GraphSNN(nn.Module):
         graph.validate()
         self.graph = graph
         self.shapes = shapes(graph)
-        self.delays = alignment_delays(graph)
         self.ops = nn.ModuleDict()
         for node in graph.nodes:
             module = _module(node, self.shapes[node.inputs[0]]) if node.inputs else None
@@ -158,33 +152,30 @@ class GraphSNN(nn.Module):
         return name in self.graded_nodes or \
             any(self._reads_graded(s) for s in self.graph.node(name).inputs)
 
-    def _value(self, node, name: str, trains: dict, cache: dict) -> torch.Tensor:
-        """The float value (batch, T, ...) of a non-spiking node as ``node`` reads it, for
-        models with graded nodes (float mode only): synaptic and graded nodes act within
-        the step; spike sources arrive aligned, as everywhere."""
-        key = (name, tuple(sorted(self.delays[node.name].items())))
-        if key in cache:
-            return cache[key]
+    def _value(self, name: str, trains: dict, cache: dict) -> torch.Tensor:
+        """The float value (batch, T, ...) of a non-spiking node, for models with graded
+        nodes (float mode only)."""
+        if name in cache:
+            return cache[name]
         g = self.graph
         if name == INPUT:  # levels as the float values they stand for (folding does the same)
-            return self._source(node, name, trains) * g.input_scale
+            return self._source(name, trains) * g.input_scale
         if g.kind(name) == "spikes":
-            return self._source(node, name, trains)
+            return self._source(name, trains)
         n = g.node(name)
         compute = op_entry(_VALUES, n, "training (values)")
-        ins = [self._value(node, s, trains, cache) for s in n.inputs]
+        ins = [self._value(s, trains, cache) for s in n.inputs]
         out = compute(self, n, ins)
-        cache[key] = out
+        cache[name] = out
         return out
 
-    def _terms(self, node, src: str, trains: dict) -> list[torch.Tensor]:
-        """The aligned spike trains that ``node``'s synapses from ``src`` read: one, or one
-        per spike term of an add."""
-        return [shift(trains[t], 1 + self.delays[node.name][t])
-                for t in spike_terms(self.graph, src) or [src]]
+    def _terms(self, src: str, trains: dict) -> list[torch.Tensor]:
+        """The spike trains that synapses from ``src`` read: one, or one per spike term of an
+        add."""
+        return [trains[t] for t in spike_terms(self.graph, src) or [src]]
 
-    def _source(self, node, src: str, trains: dict) -> torch.Tensor:
-        return sum(self._terms(node, src, trains))
+    def _source(self, src: str, trains: dict) -> torch.Tensor:
+        return sum(self._terms(src, trains))
 
     def _fold(self, node, expr: str, trains: dict,
               tensors: dict) -> tuple[FloatSynapse, torch.Tensor | None]:
@@ -198,7 +189,7 @@ class GraphSNN(nn.Module):
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
-        src = self._source(node, pre.source, trains).to(pre.bias.dtype)
+        src = self._source(pre.source, trains).to(pre.bias.dtype)
         z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
         z = z.unflatten(0, src.shape[:2])
         z = z + pre.bias.reshape(-1, *[1] * (z.dim() - 3))
@@ -227,8 +218,8 @@ class GraphSNN(nn.Module):
 
     def _neurons(self, node, trains: dict, tensors: dict, values: dict) -> torch.Tensor:
         if any(self._reads_graded(e) for e in node.inputs):
-            a = sum(self._value(node, e, trains, values) for e in node.inputs)
-            return self._float_dynamics(node, a, a.new_zeros(()))
+            a = sum(self._value(e, trains, values) for e in node.inputs)
+            return self._float_dynamics(node, a)
         folded = [self._fold(node, e, trains, tensors) for e in node.inputs]
         syns = [syn for syn, _ in folded]
         weights, bias = [s.weight for s in syns], sum(s.bias for s in syns)
@@ -236,15 +227,16 @@ class GraphSNN(nn.Module):
         if self.quantized_mode:
             q = fp.quantize_group(weights, bias, settings)
             weights, bias, params = q.weights, q.bias, q.neuron
-        a = sum(sum(self._synaptic_input(s, w, src) for src in self._terms(node, s.source, trains))
+        a = sum(sum(self._synaptic_input(s, w, src) for src in self._terms(s.source, trains))
                 if pre is None else pre for (s, pre), w in zip(folded, weights))
-        bias = bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))
+        a = a + bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))  # the bias drives the current
         if not self.quantized_mode:
-            return self._float_dynamics(node, a, bias)
-        return op_entry(_DYNAMICS, node, "training (neurons)").quantized(self, a, bias, params)
+            return self._float_dynamics(node, a)
+        return op_entry(_DYNAMICS, node, "training (neurons)").quantized(self, a, params)
 
-    def _float_dynamics(self, node, a: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """The float neuron (CUBA LIF with hard reset, or ATRLIF's adaptive threshold)."""
+    def _float_dynamics(self, node, a: torch.Tensor) -> torch.Tensor:
+        """The float neuron (CUBA LIF with hard reset, or ATRLIF's adaptive threshold) driven
+        by the current ``a`` (batch, T, ...), bias included."""
         tau_syn = node.get("tau_syn")
         keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
         keep_v = 1 - 1 / float(node.get("tau_mem"))
@@ -255,7 +247,7 @@ class GraphSNN(nn.Module):
         out = []
         for t in range(a.shape[1]):
             u = u * keep_u + a[:, t]
-            v = v * keep_v + u + bias
+            v = v * keep_v + u
             s, v, theta, r = fire(self, node, v, theta, r, th0)
             out.append(s)
         return torch.stack(out, 1)
@@ -264,7 +256,7 @@ class GraphSNN(nn.Module):
         """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
         require_spike_inputs(self.graph, node)
         boolean = op_entry(GATES, node, "training (gates)").boolean
-        return boolean(node, *(self._source(node, src, trains) for src in node.inputs))
+        return boolean(node, *(self._source(src, trains) for src in node.inputs))
 
 
 # --- The op tables: what each op means in training ---
@@ -361,7 +353,7 @@ def _value_time_mean(model, n, ins):  # every step sees the mean over all steps 
 
 def _value_of_spikes(model, n, ins):
     raise SnnExportError(f"node {n.name!r} ({n.op}) emits spikes: its consumers read them "
-                         "aligned (GraphSNN._source), not as a graded value")
+                         "(GraphSNN._source), not as a graded value")
 
 
 # op -> (model, node, input values) -> the node's float value (batch, T, ...)
@@ -387,20 +379,20 @@ def _float_alif(model, node, v, theta, r, th0):
     return s, v, theta, r
 
 
-def _quantized_lif(model, a, bias, params):
+def _quantized_lif(model, a, params):
     u, v = fp.initial_state(params, a[:, 0]).values()
     out = []
     for t in range(a.shape[1]):
-        u, v, s = fp.lif_step(u, v, a[:, t], bias, params, model.spike)
+        u, v, s = fp.lif_step(u, v, a[:, t], 0.0, params, model.spike)
         out.append(s)
     return torch.stack(out, 1)
 
 
-def _quantized_atrlif(model, a, bias, params):
+def _quantized_atrlif(model, a, params):
     i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
     out = []
     for t in range(a.shape[1]):
-        i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], bias, params, model.spike)
+        i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], 0.0, params, model.spike)
         out.append(s)
     return torch.stack(out, 1)
 
@@ -409,7 +401,8 @@ def _quantized_atrlif(model, a, bias, params):
 class _Dynamics:
     """A neuron op in training. float_fire: ``(model, node, v, theta, r, th0) -> (s, v, theta,
     r)``, the spike and reset after the current and voltage update; quantized: ``(model, a,
-    bias, params) -> spikes``, the deployed integer neuron."""
+    params) -> spikes``, the deployed integer neuron (``a``: synaptic input, bias included,
+    in the units of Lava's Dense output)."""
 
     float_fire: Callable
     quantized: Callable
