@@ -54,7 +54,8 @@ NETWORK_RULES = {
     "bits/threshold": "LIF thresholds are 17-bit, ATRLIF thresholds 12-bit unsigned mantissas.",
     "bits/decay": "Decays are 12-bit (LIF dv: 0..4096, the others 0..4095).",
     "bits/bias": "Bias mantissas are 13-bit signed.",
-    "bits/delay": f"Synaptic delays are 6-bit: 0..{MAX_DELAY} steps (netx DelayDense).",
+    "bits/delay": f"Synaptic delays are 6-bit: 0..{MAX_DELAY} steps (netx DelayDense, Lava "
+                  "DelaySparse).",
     "resources/fan-in": "All synapses into one neuron live in its core's synaptic memory.",
     "resources/cores": "Each neuron group takes whole cores (enough for its neurons and "
                        "incoming synaptic memory); placed in network order, they must fit the "
@@ -277,7 +278,7 @@ def _synapse_bits(s: Dense | Sparse | Conv) -> list[Violation]:
     if not -8 <= s.weight_exp <= 7:
         found.append(Violation("bits/weight-exp", s.name, f"weight_exp={s.weight_exp} is "
                                "outside -8..7; fold the excess into the weights and threshold"))
-    span = None if getattr(s, "delays", None) is None else _outside(s.delays, 0, MAX_DELAY)
+    span = None if s.delays is None else _outside(s.delays, 0, MAX_DELAY)
     if span:
         found.append(Violation("bits/delay", s.name, f"delays {span} steps are outside the "
                                f"6-bit range 0..{MAX_DELAY}; shorten the deepest branch or "
@@ -335,8 +336,8 @@ class LayerResources:
         Loihi 2 NeuroCore model is in Intel's lava-loihi extension, which is not public, and
         lava-dl 0.3.0's release notes (https://github.com/lava-nc/lava-dl/discussions/111)
         say only that it "can leverage Loihi 2's convolutional network compression".
-    memory_bits: synapses x 8 weight bits (+ 6 delay bits for a DelayDense); a Sparse's
-        index storage is not published and not counted.
+    memory_bits: synapses x 8 weight bits (+ 6 delay bits for a DelayDense or
+        DelaySparse); a Sparse's index storage is not published and not counted.
     fan_in: synapses into one neuron. cores: :meth:`Loihi2Limits.cores`.
     """
 
@@ -349,7 +350,7 @@ class LayerResources:
 
 
 def _bits_per_synapse(s: Dense | Sparse | Conv) -> int:
-    delays = isinstance(s, Dense) and s.delays is not None
+    delays = not isinstance(s, Conv) and s.delays is not None
     return fp.WEIGHT_BITS + _DELAY_BITS * delays
 
 

@@ -31,10 +31,10 @@ def network(graph, path: str | Path) -> Network:
     if not written_by_snn_export(graph):
         raise SnnExportError(f"{path}: not written by snn-export (no metadata 'snn_export')")
     meta = graph.metadata["snn_export"]
-    if int(meta.get("format_version", -1)) != FORMAT_VERSION:
+    if not 1 <= int(meta.get("format_version", -1)) <= FORMAT_VERSION:
         raise SnnExportError(f"{path}: metadata snn_export.format_version is "
                              f"{meta.get('format_version')!r}; this snn-export reads "
-                             f"{FORMAT_VERSION}")
+                             f"1..{FORMAT_VERSION}")
     try:
         neurons = [_neurons(name, graph.nodes[name]) for name in _names(meta["neuron_order"])]
         synapses = [_synapses(name, graph.nodes[name]) for name in _names(meta["synapse_order"])]
@@ -91,12 +91,12 @@ def _synapses(name: str, node):
                     **common)
     registers = dict(weight_exp=int(m["weight_exp"]), num_weight_bits=int(m["num_weight_bits"]),
                      sign_mode=None if _text(m["sign_mode"]) == "inferred"
-                     else _text(m["sign_mode"]))
+                     else _text(m["sign_mode"]),
+                     delays=np.asarray(m["delays"], dtype=np.int64) if "delays" in m else None)
     if kind == "sparse":
         return Sparse(rows=np.asarray(m["rows"], dtype=np.int64),
                       cols=np.asarray(m["cols"], dtype=np.int64),
                       shape=tuple(int(n) for n in m["shape"]), **registers, **common)
     if kind != "dense":
         raise ValueError(f"node {name}: unknown synapse kind {kind!r}")
-    delays = np.asarray(m["delays"], dtype=np.int64) if "delays" in m else None
-    return Dense(delays=delays, **registers, **common)
+    return Dense(**registers, **common)

@@ -1,11 +1,12 @@
 """The snn-export graph file: any :class:`~snn_export.graph.Network` in one HDF5 file.
 
 For networks that netx HDF5 cannot hold (several inputs per group, Conv, delays, ATRLIF,
-recurrence). Version 3 layout (all integers as stored in the graph, see
-:mod:`snn_export.graph` for units and bit widths; versions 1 and 2, still read, lack the
-neuron groups' roles, read as plain layers, and version 1 lacks sparse synapses):
+recurrence). Version 4 layout (all integers as stored in the graph, see
+:mod:`snn_export.graph` for units and bit widths; versions 1 to 3 are still read: version 3
+lacks sparse synapses' delays, versions 1 and 2 also the neuron groups' roles, read as plain
+layers, and version 1 sparse synapses):
 
-``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 3``,
+``/`` attributes: ``format = "snn-export-graph"``, ``format_version = 4``,
 ``input_shape``, ``input_bits``, ``time_steps``, ``metadata`` (JSON text).
 
 ``/neurons/<i>`` (``i`` = 0, 1, ... in the network's order): attributes ``name``, ``kind``
@@ -20,8 +21,8 @@ dataset ``bias``.
 ``source``, ``target``, ``float_exp`` (absent when unknown); dense: ``weight_exp``,
 ``num_weight_bits``, ``sign_mode`` (``""`` = inferred), datasets ``weight`` and optional
 ``delays``; sparse: the same attributes and ``shape`` (target size, source size), datasets
-``weight``, ``rows``, ``cols`` (one entry per synapse); conv: ``stride``, ``padding``,
-``dilation``, ``groups``, dataset ``weight``.
+``weight``, ``rows``, ``cols`` and optional ``delays`` (one entry per synapse); conv:
+``stride``, ``padding``, ``dilation``, ``groups``, dataset ``weight``.
 
 Other groups (``/golden`` in the test vectors) are ignored by :func:`read`.
 """
@@ -40,7 +41,7 @@ from snn_export.errors import SnnExportError
 from snn_export.graph import Conv, Dense, Network, Neurons, Role, Sparse
 
 FORMAT = "snn-export-graph"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4 added sparse delays, which a version 3 reader would silently ignore
 _PARAMS = {"lif": fp.LIFParams, "atrlif": fp.ATRLIFParams}
 
 
@@ -80,7 +81,7 @@ def write(net: Network, path: str | Path, extra=None) -> None:
                     for key in ("rows", "cols"):
                         h.create_dataset(key, data=getattr(s, key).astype(np.int64),
                                          compression="gzip")
-                elif s.delays is not None:
+                if s.delays is not None:
                     h.create_dataset("delays", data=s.delays.astype(np.int32),
                                      compression="gzip")
         if extra is not None:
@@ -125,14 +126,15 @@ def read(path: str | Path) -> Network:
                 elif a["kind"] in ("dense", "sparse"):
                     common.update(weight_exp=int(a["weight_exp"]),
                                   num_weight_bits=int(a["num_weight_bits"]),
-                                  sign_mode=str(a["sign_mode"]) or None)
+                                  sign_mode=str(a["sign_mode"]) or None,
+                                  delays=h["delays"][()].astype(np.int64) if "delays" in h
+                                  else None)
                     if a["kind"] == "sparse":
                         synapses.append(Sparse(**common, rows=h["rows"][()].astype(np.int64),
                                                cols=h["cols"][()].astype(np.int64),
                                                shape=tuple(int(n) for n in a["shape"])))
                     else:
-                        delays = h["delays"][()].astype(np.int64) if "delays" in h else None
-                        synapses.append(Dense(**common, delays=delays))
+                        synapses.append(Dense(**common))
                 else:
                     raise KeyError(f"kind {a['kind']!r}")
             where = "/"

@@ -24,7 +24,8 @@ What NIR cannot express is kept in each node's ``metadata["snn_export"]``, the e
 register values from which :mod:`snn_export.deploy.from_nir` rebuilds the network bit for
 bit: Loihi's rounding (decays toward zero, negative ``weight_exp`` flooring the sum, 24-bit
 wrap and saturation), the integer fields (``vth``, ``du``, ``dv``, ``bias_mant``, raw
-weights, ``weight_exp``, ``num_weight_bits``, ``sign_mode``), ATRLIF's adaptive threshold
+weights, ``weight_exp``, ``num_weight_bits``, ``sign_mode``, per-synapse ``delays`` of a
+Dense or Sparse group: format version 2 added the Sparse ones), ATRLIF's adaptive threshold
 and refractoriness, periodic resets, and each neuron group's role (``role``, ``mask`` and
 a gate's ``logic`` or a relay's ``source`` and ``delay``, as in the graph file; absent:
 a plain layer). :func:`to_nir` also returns a warning naming each
@@ -42,7 +43,7 @@ from snn_export.errors import SnnExportError
 from snn_export.export.nir_import import import_nir
 from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added Sparse delays, which a version 1 reader would silently ignore
 OUTPUT = "output"
 
 
@@ -219,7 +220,7 @@ def _synapse_metadata(syn) -> dict:
                 sign_mode=syn.sign_mode or "inferred")
     if isinstance(syn, Sparse):
         meta.update(rows=syn.rows.copy(), cols=syn.cols.copy(), shape=np.array(syn.shape))
-    elif syn.delays is not None:
+    if syn.delays is not None:
         meta["delays"] = syn.delays.copy()
     return meta
 

@@ -38,44 +38,51 @@ def check_exact(net: Network) -> None:
                              "exact in float64")
 
 
-class _DenseOp:
-    """Lava ``Dense`` / ``DelayDense``: ``(W @ s) << weight_exp`` per delay slot."""
+class _DelayOp:
+    """Lava's ``Dense`` family: ``(W @ s) << weight_exp`` split into delay slots, output
+    (batch, slots, n_out), slot ``k`` holding the synapses of delay ``k`` (one slot without
+    delays; the shift applies per slot, as in ``DelayDense`` and ``DelaySparse``)."""
+
+    def __init__(self, syn: Dense | Sparse, n_out: int):
+        self.exp, self.n_out = syn.weight_exp, n_out
+        self.slots = 1 if syn.delays is None else int(syn.delays.max(initial=0)) + 1
+
+    def _split(self, acc: torch.Tensor) -> torch.Tensor:
+        """(batch, slots * n_out) sums, slot-major -> shifted (batch, slots, n_out)."""
+        return fp.shift_exp(acc, self.exp).view(acc.shape[0], self.slots, self.n_out)
+
+
+class _DenseOp(_DelayOp):
+    """Lava ``Dense`` / ``DelayDense``."""
 
     def __init__(self, syn: Dense, device):
         w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
-        self.exp = syn.weight_exp
-        self.n_out = w.shape[0]
-        if syn.delays is None:
-            self.slots = 1
-            self.w_t = w.T
-        else:
-            delays = torch.as_tensor(syn.delays, device=device)
-            self.slots = int(delays.max()) + 1
-            # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of delay k
-            self.w_t = torch.cat([torch.where(delays == k, w, 0.0)
-                                  for k in range(self.slots)]).T
+        super().__init__(syn, w.shape[0])
+        delays = torch.as_tensor(0 if syn.delays is None else syn.delays, device=device)
+        # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of delay k
+        self.w_t = torch.cat([torch.where(delays == k, w, 0.0) for k in range(self.slots)]).T
 
     def __call__(self, inp: torch.Tensor) -> torch.Tensor:
         """(batch, n_in) -> (batch, slots, n_out)."""
-        out = fp.shift_exp(inp.flatten(1) @ self.w_t, self.exp)
-        return out.view(inp.shape[0], self.slots, self.n_out)
+        return self._split(inp.flatten(1) @ self.w_t)
 
 
-class _SparseOp:
-    """Lava ``Sparse``: ``(W @ s) << weight_exp`` over the listed synapses only."""
+class _SparseOp(_DelayOp):
+    """Lava ``Sparse`` / ``DelaySparse``: the listed synapses only."""
 
     def __init__(self, syn: Sparse, device):
-        self.rows = torch.as_tensor(syn.rows, device=device)
+        super().__init__(syn, int(syn.shape[0]))
+        delays = 0 if syn.delays is None else syn.delays
+        # synapse k adds into slot delays[k] of target rows[k]
+        self.index = torch.as_tensor(delays * self.n_out + syn.rows, device=device)
         self.cols = torch.as_tensor(syn.cols, device=device)
         self.w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
-        self.exp, self.n_out, self.slots = syn.weight_exp, int(syn.shape[0]), 1
 
     def __call__(self, inp: torch.Tensor) -> torch.Tensor:
-        """(batch, n_in) -> (batch, 1, n_out)."""
+        """(batch, n_in) -> (batch, slots, n_out)."""
         inp = inp.flatten(1)
-        out = inp.new_zeros(inp.shape[0], self.n_out).index_add_(1, self.rows,
-                                                                 inp[:, self.cols] * self.w)
-        return fp.shift_exp(out, self.exp).unsqueeze(1)
+        acc = inp.new_zeros(inp.shape[0], self.slots * self.n_out)
+        return self._split(acc.index_add_(1, self.index, inp[:, self.cols] * self.w))
 
 
 class _ConvOp:

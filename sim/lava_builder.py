@@ -1,10 +1,10 @@
 """Build a :class:`~snn_export.graph.Network` from stock Lava processes.
 
 Neuron groups become ``LIF``, ``LIFReset`` or ``ATRLIF``; synapse groups ``Dense``,
-``DelayDense``, ``Sparse`` or ``Conv``, connected as the graph says. Lava lays out (C, H, W) groups as
-(W, H, C) and its ``Conv`` is a true convolution with (out, kernel x, kernel y, in)
-weights; the builder converts, so the Lava network computes exactly the graph's
-(PyTorch-convention) function.
+``DelayDense``, ``Sparse``, ``DelaySparse`` or ``Conv``, connected as the graph says. Lava
+lays out (C, H, W) groups as (W, H, C) and its ``Conv`` is a true convolution with (out,
+kernel x, kernel y, in) weights; the builder converts, so the Lava network computes exactly
+the graph's (PyTorch-convention) function.
 """
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def build(net: Network) -> Built:
     from lava.proc.conv.process import Conv as LavaConv
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.lif.process import LIF, LIFReset
+    from lava.proc.sparse.process import DelaySparse
     from lava.proc.sparse.process import Sparse as LavaSparse
     from scipy.sparse import csr_matrix
     from lava.utils.weightutils import SignMode
@@ -111,7 +112,16 @@ def build(net: Network) -> Built:
                 kwargs["sign_mode"] = SignMode[s.sign_mode.upper()]
             if isinstance(s, SparseSynapses):
                 weights = csr_matrix((s.weight.astype(np.int32), (s.rows, s.cols)), s.shape)
-                syn = LavaSparse(weights=weights, **kwargs)
+                if s.delays is None:
+                    syn = LavaSparse(weights=weights, **kwargs)
+                else:
+                    # DelaySparse gives delay 0 to every synapse without a nonzero entry in
+                    # `delays`. Lava drops the weights it truncates to 0; delays stored for
+                    # them would only warn (scipy inserting them), so they are left out.
+                    live = s.effective_weight() != 0
+                    delays = csr_matrix((s.delays[live].astype(int),
+                                         (s.rows[live], s.cols[live])), s.shape)
+                    syn = DelaySparse(weights=weights, delays=delays, **kwargs)
             elif s.delays is None:
                 syn = Dense(weights=s.weight.astype(np.int32), **kwargs)
             else:

@@ -4,7 +4,8 @@ Two ways in, one run loop:
 - :func:`run_netx`: a netx HDF5 file, loaded by stock ``lava.lib.dl.netx`` (what a user of
   the exported chain does);
 - :func:`run`: any :class:`~snn_export.graph.Network`, built from real Lava processes
-  (``Dense``, ``DelayDense``, ``Sparse``, ``Conv``, ``LIF``, ``LIFReset``, ``ATRLIF``).
+  (``Dense``, ``DelayDense``, ``Sparse``, ``DelaySparse``, ``Conv``, ``LIF``, ``LIFReset``,
+  ``ATRLIF``).
 
 All samples go through one Lava run: a ``RingBuffer`` source holds every sample's input and
 one ``RingBuffer`` sink per neuron group records spikes. After each sample the runner pauses,

@@ -26,7 +26,7 @@ from snn_export import metrics
 from snn_export.deploy import formats
 from snn_export.deploy.compliance import (Loihi2Limits, LoihiSystem, Violation, loihi_system,
                                           partition, resources)
-from snn_export.graph import Dense, Network
+from snn_export.graph import Conv, Network
 
 from . import emulator, plots
 from .emulator import as_frames
@@ -146,8 +146,8 @@ class Report:
                 decays = f"i {p.d_i}, v {p.d_v}, theta {p.d_theta}, r {p.d_r}"
             kind = {"layer": g.kind.upper(), "always_on": "always on"}.get(g.role.kind,
                                                                            g.role.kind)
-            delay = max([int(s.delays.max()) for s in incoming
-                         if isinstance(s, Dense) and s.delays is not None] or [0])
+            delay = max([int(s.delays.max(initial=0)) for s in incoming
+                         if not isinstance(s, Conv) and s.delays is not None] or [0])
             if g.role.kind == "relay":
                 delay = g.role.delay
             names = {g.name, *(s.name for s in incoming)}

@@ -250,7 +250,9 @@ class Sparse:
     ``weight[k]`` from source neuron ``cols[k]`` to target neuron ``rows[k]`` (flat indices,
     each pair at most once); every other pair is absent. ``shape``: (target size, source
     size). weight_exp, num_weight_bits, sign_mode, float_exp: as :class:`Dense` (Lava
-    infers the sign mode from the whole matrix, absent synapses counting as zeros). No delays.
+    infers the sign mode from the whole matrix, absent synapses counting as zeros).
+    delays: None, or one integer 0..62 per listed synapse (aligned with ``rows``), Lava's
+    ``DelaySparse``: a spike at step ``t`` arrives at ``t + 1 + delay``.
     """
 
     name: str
@@ -264,6 +266,7 @@ class Sparse:
     num_weight_bits: int = fp.WEIGHT_BITS
     sign_mode: str | None = None
     float_exp: int | None = None
+    delays: np.ndarray | None = None
 
     def effective_weight(self) -> np.ndarray:
         """The integer weights Lava applies to the listed synapses (before ``weight_exp``)."""
@@ -287,6 +290,16 @@ class Sparse:
         if np.unique(self.rows * n_source + self.cols).size != self.rows.size:
             raise ValueError(f"synapses {self.name}: a (row, col) pair is listed twice")
         _check_weight_fields(self)
+        d = self.delays
+        if d is None:
+            return
+        if d.shape != self.rows.shape or not np.issubdtype(d.dtype, np.integer):
+            raise ValueError(f"synapses {self.name}: delays of shape {d.shape} and dtype "
+                             f"{d.dtype}, expected {self.rows.size} integers (one per listed "
+                             "synapse)")
+        if d.size and (d.min() < 0 or d.max() > MAX_DELAY):
+            raise ValueError(f"synapses {self.name}: delays {d.min()}..{d.max()} outside "
+                             f"0..{MAX_DELAY}")
 
 
 Synapses = Union[Dense, Sparse, Conv]

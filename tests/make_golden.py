@@ -1,20 +1,22 @@
 """Write the golden vectors in tests/golden/: networks covering every synapse and neuron kind
 the deploy stage can emit, with extreme parameters, run in real Lava (needs the lava extra).
 
-    .venv/bin/python -m tests.make_golden        (or: make golden)
+    .venv/bin/python -m tests.make_golden              (or: make golden) every file, anew
+    .venv/bin/python -m tests.make_golden CASE ...     only these hand-written cases
 
 Each file holds the network, its input and Lava's spikes and final states (tests/golden.py).
 The hand-written cases are deterministic; the random ones are drawn from tests/strategies.py.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from snn_export import fixed_point as fp
-from snn_export.graph import INPUT, Conv, Dense, Network, Neurons
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 from snn_export.sim import lava_runner
 
 from . import golden
@@ -84,6 +86,26 @@ def cases(rng: np.random.Generator) -> dict[str, tuple[Network, np.ndarray]]:
         Dense("a.dense", INPUT, "a", np.array([[255] * 12, [-256] * 12, [3] * 12]), weight_exp=7),
         Dense("b.dense", INPUT, "b", np.full((2, 12), -9), weight_exp=2)]), \
         np.full((2, 12), 255)
+    # DelaySparse: graded input, zero weights and zero delays listed, a recurrent group,
+    # a (C, H, W) target, a uniform delay; appended last so the cases above keep their draws
+    pairs = lambda shape, p: np.nonzero(rng.random(shape) < p)
+    r1, c1 = pairs((8, 10), 0.5)
+    w1, d1 = w(r1.size), rng.integers(0, 6, r1.size)
+    w1[::5], d1[1::4] = 0, 0
+    r2, c2 = pairs((8, 8), 0.3)
+    r3, c3 = pairs((4, 8), 0.6)
+    r4, c4 = pairs((4, 10), 0.4)
+    out["sparse_delays"] = Network((10,), 4, 24, [
+        Neurons("a", (2, 2, 2), lif(rng), w(8, -50, 300)),
+        Neurons("b", (4,), lif(rng), w(4, -50, 50))], [
+        Sparse("a.sparse", INPUT, "a", r1, c1, w1, (8, 10), weight_exp=-2, num_weight_bits=6,
+               delays=d1),
+        Sparse("a.recurrent", "a", "a", r2, c2, w(r2.size, -255, 0), (8, 8),
+               delays=rng.integers(0, 3, r2.size)),
+        Sparse("b.sparse", "a", "b", r3, c3, w(r3.size), (4, 8), weight_exp=1,
+               delays=rng.integers(0, 16, r3.size)),
+        Sparse("b.late", INPUT, "b", r4, c4, w(r4.size, -30, 30), (4, 10),
+               delays=np.full(r4.size, 12))]), rng.integers(0, 16, (5, 10))
     return out
 
 
@@ -96,14 +118,21 @@ def random_cases():
             yield networks(spec).example(), inputs(spec, samples=4).example()
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Write every golden file anew, or (``names`` given) only those hand-written cases."""
+    fixed = cases(np.random.default_rng(2026))
+    unknown = set(names) - set(fixed)
+    if unknown:
+        sys.exit(f"unknown cases {sorted(unknown)}; the hand-written ones are {list(fixed)}")
     golden.FOLDER.mkdir(exist_ok=True)
-    for old in golden.files():
-        old.unlink()
-    fixed = [(name, case, 0) for name, case in cases(np.random.default_rng(2026)).items()]
+    todo = [(name, fixed[name], 0) for name in names]
+    if not names:
+        for old in golden.files():
+            old.unlink()
+        todo = [(name, case, 0) for name, case in fixed.items()] + \
+            [(f"random_{k:02d}", None, MIN_RANDOM_SPIKES) for k in range(RANDOM_CASES)]
     drawn = random_cases()
-    for name, case, min_spikes in fixed + [(f"random_{k:02d}", None, MIN_RANDOM_SPIKES)
-                                           for k in range(RANDOM_CASES)]:
+    for name, case, min_spikes in todo:
         while True:
             net, x = case or next(drawn)
             lava = lava_runner.run(net, x, progress=False)
@@ -116,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

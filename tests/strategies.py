@@ -77,20 +77,20 @@ def neuron_groups(draw, name: str, shape: tuple, time_steps: int):
 
 @st.composite
 def dense(draw, name: str, source: str, target: str, n_in: int, n_out: int):
-    """A Dense, DelayDense or Sparse (listing a random subset of the pairs, explicit zeros
-    included)."""
+    """A Dense, DelayDense, Sparse or DelaySparse (listing a random subset of the pairs,
+    explicit zeros included)."""
     lo, hi = draw(st.sampled_from([(-256, 255), (0, 255), (-255, 0), (-16, 16)]))
     weight = draw(int_array((n_out, n_in), lo, hi))
-    kind = draw(st.sampled_from(["dense", "dense", "delays", "sparse"]))
+    kind = draw(st.sampled_from(["dense", "dense", "delays", "sparse", "sparse delays"]))
     registers = dict(weight_exp=draw(edgy(-8, 7)), num_weight_bits=draw(edgy(1, fp.WEIGHT_BITS)),
                      sign_mode=draw(st.sampled_from([None, None, *fp.SIGN_MODES])))
-    if kind == "sparse":
+    delays = None
+    if "delays" in kind:
+        delays = draw(int_array((n_out, n_in), 0, draw(st.sampled_from([1, 3, 6, MAX_DELAY]))))
+    if "sparse" in kind:
         rows, cols = np.nonzero(draw(int_array((n_out, n_in), 0, 1)))
         return Sparse(name, source, target, rows, cols, weight[rows, cols], (n_out, n_in),
-                      **registers)
-    delays = None
-    if kind == "delays":
-        delays = draw(int_array((n_out, n_in), 0, draw(st.sampled_from([1, 3, 6, MAX_DELAY]))))
+                      **registers, delays=None if delays is None else delays[rows, cols])
     return Dense(name, source, target, weight, delays=delays, **registers)
 
 
@@ -114,8 +114,9 @@ def conv(draw, name: str, source: str, target: str, in_shape: tuple):
 @st.composite
 def networks(draw, spec, prefix: str = ""):
     """A random network on input ``spec``: 1-4 neuron groups (LIF, LIFReset, ATRLIF), each
-    fed by a Dense, DelayDense, Sparse or Conv from an earlier node, some also by extra
-    Dense or Sparse synapses from any earlier node or from themselves (recurrence)."""
+    fed by a Conv or a :func:`dense` group (Dense, DelayDense, Sparse or DelaySparse) from an
+    earlier node, some also by extra :func:`dense` groups from any earlier node or from
+    themselves (recurrence)."""
     input_shape, input_bits, time_steps = spec
     nodes = [(INPUT, tuple(input_shape))]
     neurons, synapses = [], []

@@ -11,7 +11,7 @@ from snn_export.deploy.compliance import (GRAPH_RULES, RULES, SUITE, Loihi2Limit
                                           check_graph, check_network, resources, to_json,
                                           to_junit, to_text)
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons
+from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons, Sparse
 from snn_export.model_graph import ModelGraph
 
 from .conftest import save_graph_checkpoint
@@ -255,6 +255,26 @@ def test_conv_counts_its_dense_equivalent():
     net.validate()
     (row,) = resources(net)
     assert (row.fan_in, row.synapses) == (2 * 9, 256 * 2 * 9)
+
+
+def test_delays_cost_6_bits_per_synapse_and_6_bits_at_most():
+    """Dense and Sparse alike: a delayed group stores 8 + 6 bits per synapse; a delay past
+    MAX_DELAY breaks bits/delay."""
+    net = chain([6, 5, 4])
+    dense = net.synapses[1]
+    rows, cols = np.nonzero(np.arange(dense.weight.size).reshape(dense.weight.shape) % 3)
+    net.synapses[0].delays = np.full(net.synapses[0].weight.shape, 2)
+    net.synapses[1] = Sparse("layer2.sparse", "layer1", "layer2", rows, cols,
+                             dense.weight[rows, cols], dense.weight.shape,
+                             delays=np.arange(rows.size) % (MAX_DELAY + 1))
+    assert check_network(net) == []
+    res = resources(net)
+    assert [(r.synapses, r.memory_bits) for r in res] == [
+        (30, 30 * (fp.WEIGHT_BITS + 6)), (rows.size, rows.size * (fp.WEIGHT_BITS + 6))]
+    net.synapses[1].delays[-1] = MAX_DELAY + 1
+    v = check_network(net)
+    assert found(v) == [("bits/delay", "layer2.sparse")]
+    assert f"delays 0..{MAX_DELAY + 1} steps" in v[0].message
 
 
 def test_every_out_of_range_value_is_reported():

@@ -70,14 +70,18 @@ def test_cuda_equals_cpu_on_random_networks(spec, data):
 
 
 def densified(net: Network) -> Network:
-    """``net`` with every Sparse replaced by the Dense of the same matrix (absent: zero)."""
+    """``net`` with every Sparse replaced by the Dense of the same matrices (absent: weight
+    and delay zero)."""
     synapses = []
     for s in net.synapses:
         if isinstance(s, Sparse):
-            w = np.zeros(s.shape, dtype=np.int64)
+            w, d = np.zeros(s.shape, dtype=np.int64), None
             w[s.rows, s.cols] = s.weight
+            if s.delays is not None:
+                d = np.zeros(s.shape, dtype=np.int64)
+                d[s.rows, s.cols] = s.delays
             s = Dense(s.name, s.source, s.target, w, s.weight_exp, s.num_weight_bits,
-                      s.sign_mode)
+                      s.sign_mode, delays=d)
         synapses.append(s)
     return Network(net.input_shape, net.input_bits, net.time_steps, net.neurons, synapses)
 
@@ -100,7 +104,12 @@ def test_sparse_synapses_compute_what_the_dense_matrix_does(spec, data):
     (dict(cols=np.array([1, 1]), rows=np.array([2, 2])), "a .row, col. pair is listed twice"),
     (dict(weight=np.array([1])), "rows, cols and weight must be 1-D arrays of one length"),
     (dict(shape=(2, 3)), r"shape \(2, 3\), expected \(3, 2\)"),
-    (dict(weight=np.array([300, 1])), "weights outside Lava's 9-bit range")])
+    (dict(weight=np.array([300, 1])), "weights outside Lava's 9-bit range"),
+    (dict(delays=np.array([0, 63])), "delays 0..63 outside 0..62"),
+    (dict(delays=np.array([-1, 2])), "delays -1..2 outside 0..62"),
+    (dict(delays=np.array([1, 2, 3])), r"delays of shape \(3,\) and dtype int64, expected 2 "
+                                       "integers"),
+    (dict(delays=np.array([1.0, 2.0])), "delays of shape .* and dtype float64, expected 2")])
 def test_sparse_validation_names_the_synapse_group(change, message):
     fields = {**dict(name="g.s", source=INPUT, target="g", rows=np.array([0, 2]),
                      cols=np.array([1, 1]), weight=np.array([4, -6]), shape=(3, 2)), **change}

@@ -21,10 +21,12 @@ def test_the_golden_set_covers_every_kind():
     for path in FILES:
         net = graph_hdf5.read(path)
         kinds |= {g.kind for g in net.neurons} | {type(s).__name__ for s in net.synapses}
-        kinds |= {"delays" for s in net.synapses if getattr(s, "delays", None) is not None}
+        kinds |= {f"{type(s).__name__} delays" for s in net.synapses
+                  if getattr(s, "delays", None) is not None}
         kinds |= {"reset" for g in net.neurons if g.reset_interval}
     assert len(FILES) >= 20
-    assert kinds >= {"lif", "atrlif", "Dense", "Conv", "delays", "reset"}
+    assert kinds >= {"lif", "atrlif", "Dense", "Sparse", "Conv", "Dense delays", "Sparse delays",
+                     "reset"}
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -64,16 +64,32 @@ def test_out_of_range_values_are_refused_on_read(tmp_path):
         graph_hdf5.read(path)
 
 
-def test_sparse_synapses_round_trip(tmp_path):
+@pytest.mark.parametrize("delayed", [False, True])
+def test_sparse_synapses_round_trip(delayed, tmp_path):
     net = graph_hdf5.read(golden.FOLDER / "delays.h5")
     first = net.synapses[0]
     n_out, n_in = first.weight.shape
     rows, cols = np.nonzero(first.weight)
     net.synapses[0] = Sparse(first.name, first.source, first.target, rows, cols,
                              first.weight[rows, cols], (n_out, n_in), weight_exp=-3,
-                             num_weight_bits=6, sign_mode="mixed", float_exp=-5)
+                             num_weight_bits=6, sign_mode="mixed", float_exp=-5,
+                             delays=first.delays[rows, cols] if delayed else None)
     graph_hdf5.write(net, tmp_path / "s.h5")
     got = graph_hdf5.read(tmp_path / "s.h5").synapses[0]
     assert type(got) is Sparse
     for key, value in vars(net.synapses[0]).items():
         np.testing.assert_array_equal(getattr(got, key), value, err_msg=key)
+
+
+def test_sparse_delays_are_version_4_and_checked_on_read(tmp_path):
+    """Version 3 readers would ignore a sparse group's delays: files are version 4."""
+    path = tmp_path / "g.h5"
+    net = graph_hdf5.read(golden.FOLDER / "sparse_delays.h5")
+    graph_hdf5.write(net, path)
+    with h5py.File(path, "r+") as f:
+        assert f.attrs["format_version"] == graph_hdf5.FORMAT_VERSION == 4
+        assert f["synapses/0/delays"].shape == net.synapses[0].rows.shape
+        f["synapses/0/delays"][0] = 63
+    with pytest.raises(SnnExportError, match=r"g\.h5: synapses a.sparse: delays 0..63 outside "
+                                             "0..62"):
+        graph_hdf5.read(path)

@@ -13,7 +13,7 @@ from snn_export import fixed_point as fp
 from snn_export.cli import main
 from snn_export.deploy.lower_graph import lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.graph import Conv, Network, Neurons
+from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
 from snn_export.model_graph import latencies
 from snn_export.sim import emulator
 from snn_export.train.graph_model import GraphSNN
@@ -61,9 +61,9 @@ def test_every_lowered_graph_round_trips_bit_exact(case, data, tmp_path_factory)
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_random_networks_round_trip_or_are_refused_by_name(data, tmp_path_factory):
-    """Random networks (LIF, LIFReset, ATRLIF; Dense, DelayDense, Sparse, Conv, recurrence):
-    either the NIR round trip is exact, or the refusal names the synapse or group NIR
-    cannot express (per-synapse delays that differ, reshaping Dense groups, ...)."""
+    """Random networks (LIF, LIFReset, ATRLIF; Dense, DelayDense, Sparse, DelaySparse, Conv,
+    recurrence): either the NIR round trip is exact, or the refusal names the synapse or
+    group NIR cannot express (per-synapse delays that differ, reshaping Dense groups, ...)."""
     spec = data.draw(input_specs())
     net = data.draw(networks(spec))
     path = tmp_path_factory.mktemp("nir") / "r.nir"
@@ -78,6 +78,49 @@ def test_random_networks_round_trip_or_are_refused_by_name(data, tmp_path_factor
         return
     event("round trip")
     assert_same_run(net, back, data.draw(inputs(spec)))
+
+
+def delayed_sparse(a_delays: int | None) -> Network:
+    """Two groups fed by Sparse groups: ``a.s`` from the input (one delay for all its
+    synapses, or per-synapse delays when ``a_delays`` is None), ``b.s`` with delays 0."""
+    rng = np.random.default_rng(5)
+    lif = fp.LIFParams(vth=40, du=2048, dv=1024)
+    r1, c1 = np.nonzero(rng.random((5, 6)) < 0.6)
+    r2, c2 = np.nonzero(rng.random((4, 5)) < 0.6)
+    d1 = rng.integers(0, 9, r1.size) if a_delays is None else np.full(r1.size, a_delays)
+    return Network((6,), 4, 16, [Neurons("a", (5,), lif, np.zeros(5, int)),
+                                 Neurons("b", (4,), lif, np.zeros(4, int))],
+                   [Sparse("a.s", INPUT, "a", r1, c1, rng.integers(-50, 120, r1.size), (5, 6),
+                           weight_exp=-1, delays=d1),
+                    Sparse("b.s", "a", "b", r2, c2, rng.integers(0, 255, r2.size), (4, 5),
+                           delays=np.zeros(r2.size, int))])
+
+
+def test_a_delayed_sparse_group_round_trips_behind_a_delay_node(tmp_path):
+    net = delayed_sparse(a_delays=3)
+    graph = to_nir.to_nir(net)[0]
+    assert np.all(graph.nodes["a.s_delay"].delay == 3) and "b.s_delay" not in graph.nodes
+    back = round_trip(net, tmp_path / "s.nir")
+    for s, b in zip(net.synapses, back.synapses):
+        assert type(b) is Sparse
+        np.testing.assert_array_equal(b.delays, s.delays, err_msg=s.name)
+    x = np.random.default_rng(0).integers(0, 16, (4, 6))
+    assert assert_same_run(net, back, x) > 0
+    with pytest.raises(SnnExportError, match="synapses a.s: per-synapse delays differ"):
+        to_nir.write(delayed_sparse(a_delays=None), tmp_path / "differ.nir")
+
+
+def test_version_1_files_read_and_newer_ones_are_refused(tmp_path):
+    """Version 2 added Sparse delays; a version 1 file has none, so it reads as before."""
+    graph = to_nir.to_nir(delayed_sparse(a_delays=0))[0]
+    assert graph.metadata["snn_export"]["format_version"] == to_nir.FORMAT_VERSION == 2
+    graph.metadata["snn_export"]["format_version"] = 1
+    assert from_nir.network(graph, "v1.nir").synapses[0].delays.tolist() == \
+        graph.nodes["a.s"].metadata["snn_export"]["delays"].tolist()
+    graph.metadata["snn_export"]["format_version"] = 3
+    with pytest.raises(SnnExportError, match="v3.nir: .*format_version is 3; this snn-export "
+                                             "reads 1..2"):
+        from_nir.network(graph, "v3.nir")
 
 
 def test_neuron_parameters_are_lavas_update_in_nir_units(tmp_path):

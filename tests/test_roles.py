@@ -183,7 +183,7 @@ def test_graph_file_keeps_roles(arch, tmp_path):
     net = lowered(ARCHITECTURES[arch]())
     graph_hdf5.write(net, tmp_path / "g.h5")
     with h5py.File(tmp_path / "g.h5", "r") as f:
-        assert f.attrs["format_version"] == graph_hdf5.FORMAT_VERSION == 3
+        assert f.attrs["format_version"] == graph_hdf5.FORMAT_VERSION == 4
     back = graph_hdf5.read(tmp_path / "g.h5")
     assert_same_roles(net, back)
     assert back.masks() == net.masks()
