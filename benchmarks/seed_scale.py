@@ -4,15 +4,17 @@ Issue 18's two networks, untrained (PyTorch's initialisation, batch norm at its 
 statistics), at the papers' widths:
 
 - seed 004's Table IX SynA-ResNet for MNIST (``syna_table9``: c64 stem, 4 plain c64 layers,
-  OR-SEW blocks at 128, 256, 512 with spike-only SynA-C; 1x28x28, 16 useful steps);
+  OR-SEW blocks at 128, 256, 512 with spike-only SynA-C; 1x28x28, T = 16);
 - a CIFAR-shaped ResNet-18 with SynA-C (``syna_resnet18``: 64-512, 2 blocks per stage;
-  3x32x32, 4 useful steps).
+  3x32x32, T = 4).
 
-Each is built, lowered and checked (``resources/*`` against ``--system``), and the script
-prints its depth in hops, the steps it runs (with today's timing, one step per hop: the depth
-plus the useful steps), deployed neurons and how many are relays, gates and masks,
-synapses, cores and chips, lowering + compliance seconds, and emulator samples per second
-on random input levels. ``--lava`` also runs one sample of the MNIST network in Lava's CPU
+Each is built, lowered at its T and checked (``resources/*`` against ``--system``), and the
+script prints its depth in hops, the steps the chip runs (T plus the readout's depth; the
+trained model runs T), deployed neurons and how many are relays, gates and masks, synapses,
+cores and chips, lowering + compliance seconds, emulator samples per second on random input
+levels, the trained model's quantized spikes against the emulator's on one sample (each
+group delayed by its depth: differing spikes), and the steps it runs when lowered at the
+other T (4 or 16). ``--lava`` also runs one sample of the MNIST network in Lava's CPU
 simulator and compares it with the emulator (bit-exact verdict and seconds; slow).
 
 Run: ``.venv/bin/python benchmarks/seed_scale.py [--samples N] [--lava] [--system NAME|N]``.
@@ -31,10 +33,11 @@ from snn_export.deploy.lower_graph import lower_graph
 from snn_export.metrics import footprint
 from snn_export.model_graph import latencies
 from snn_export.sim import emulator
+from snn_export.sim.verify import differing_from_model
 from snn_export.train.architectures import ARCHITECTURES
 from snn_export.train.graph_model import GraphSNN
 
-# (label, --arch, input shape, --dataset (layout), useful steps)
+# (label, --arch, input shape, --dataset (layout), T)
 NETWORKS = [("Table IX SynA-ResNet, MNIST", "syna_table9", (1, 28, 28), "mnist", 16),
             ("ResNet-18 SynA-C, CIFAR", "syna_resnet18", (3, 32, 32), "cifar10", 4)]
 INPUT_BITS, INPUT_SCALE = 8, 1 / 255
@@ -47,15 +50,16 @@ def build(arch: str, shape: tuple, dataset: str) -> GraphSNN:
     return GraphSNN(make(shape, 10, INPUT_BITS, INPUT_SCALE, **extra)).eval()
 
 
-def measure(label: str, arch: str, shape: tuple, dataset: str, useful: int, samples: int,
+def measure(label: str, arch: str, shape: tuple, dataset: str, time_steps: int, samples: int,
             system: str) -> dict:
     model = build(arch, shape, dataset)
     depth = latencies(model.graph)[model.graph.readout]
-    steps = depth + useful
     start = time.perf_counter()
-    net = lower_graph(model.graph, model.tensors(), steps)
+    net = lower_graph(model.graph, model.tensors(), time_steps)
     found = compliance.check_network(net, system=system)
     lowering = time.perf_counter() - start
+    other = 20 - time_steps  # 4 <-> 16
+    other_steps = lower_graph(model.graph, model.tensors(), other).time_steps
     placed = compliance.partition(net)
     kinds = {}
     for g in net.neurons:
@@ -67,8 +71,13 @@ def measure(label: str, arch: str, shape: tuple, dataset: str, useful: int, samp
     start = time.perf_counter()
     result = emulator.run(net, x)
     emulated = time.perf_counter() - start
+    model.quantized_mode = True
+    with torch.no_grad():
+        trained = model(torch.from_numpy(x[:1]), time_steps)
     return {"label": label, "arch": arch, "net": net, "x": x, "emu": result, "depth": depth,
-            "steps": steps, "neurons": sum(g.size for g in net.neurons), "kinds": kinds,
+            "steps": net.time_steps, "other": (other, other_steps),
+            "model_differing": differing_from_model(net, result.first(1), trained),
+            "neurons": sum(g.size for g in net.neurons), "kinds": kinds,
             "synapses": sum(footprint(net, s)[0] for s in net.synapses),
             "cores": placed.cores, "chips": placed.chips, "lowering_s": lowering,
             "violations": [v.line() for v in found],
@@ -96,13 +105,15 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; untrained weights; "
           f"--system {args.system}")
     rows = []
-    for label, arch, shape, dataset, useful in NETWORKS:
-        row = measure(label, arch, shape, dataset, useful, args.samples, args.system)
+    for label, arch, shape, dataset, time_steps in NETWORKS:
+        row = measure(label, arch, shape, dataset, time_steps, args.samples, args.system)
         rows.append(row)
         k = row["kinds"]
         relays = k.get("relay", 0)
         print(f"\n{label} (--arch {arch}, input {shape})")
-        print(f"  depth {row['depth']} hops; runs {row['steps']} steps for {useful} useful")
+        other, other_steps = row["other"]
+        print(f"  depth {row['depth']} hops; T = {time_steps}: the chip runs {row['steps']} "
+              f"steps (T = {other}: {other_steps})")
         print(f"  neurons {row['neurons']:,}: layers {k.get('layer', 0):,}, masks "
               f"{k.get('mask', 0):,}, gates {k.get('gate', 0):,}, relays {relays:,} "
               f"({100 * relays / row['neurons']:.0f}%), always-on {k.get('always_on', 0):,}")
@@ -110,6 +121,8 @@ def main() -> None:
               f"{row['cores']:,} cores on {row['chips']:,} chip(s)")
         print(f"  lowering + compliance {row['lowering_s']:.1f} s; emulator "
               f"{row['emulator_sps']:.2f} samples/s (CPU, {args.samples} samples)")
+        print(f"  trained model (quantized, T = {time_steps}) vs emulator, one sample: "
+              f"{row['model_differing']} differing spikes")
         for line in row["violations"]:
             print(f"  violation: {line}")
     if args.lava:

@@ -18,13 +18,19 @@ Passes, applied per spiking node in graph order:
   ``spike-only/graded-join``) is distributed into its consumers: every synapse group that
   reads it is emitted once per spike term (``W @ (a + b) = W @ a + W @ b``), so the chip
   still carries binary spikes only, at the cost of one copy of those synapses per term;
-- delay alignment (:func:`relay`): a shallower branch into a node is delayed by a chain of
-  relay neurons (identity synapse, OR gate of one input), one per step, shared by all
-  nodes that need the same source delayed by the same amount;
+- delay alignment: a shallower branch into a node is delayed to meet the deeper ones. Dense
+  and Sparse synapse groups (every gate input, every mask, every shortcut into a join, every
+  Dense layer) carry the delay themselves (Lava's ``DelayDense`` / ``DelaySparse``, up to
+  :data:`~snn_export.graph.MAX_DELAY` steps; a gate input is a ``Sparse`` when delayed).
+  A Conv has no per-synapse delays: a delayed source it reads (and any excess beyond
+  ``MAX_DELAY``) goes through a chain of relay neurons (:meth:`_Lowering.relay`: identity
+  synapse, OR gate of one input), one per step, shared by all nodes that need the same
+  source delayed by the same amount;
 - biases (folded batch norm, linear and conv biases): a layer group has no Loihi bias (it
   would act from step 1, before the input arrives); its bias is a synapse group from the
-  always-on group ``bias_source`` (one neuron spiking at every step), with the bias's own
-  exponent (:func:`snn_export.fixed_point.quantize_bias`) and a delay that makes it start
+  always-on group ``bias_source`` (one neuron, shape (1, 1, 1), spiking at every step), with
+  the bias's own exponent (:func:`snn_export.fixed_point.quantize_bias`) and a delay that
+  makes it start
   at step ``depth + 1``, when the group's first input arrives (delays beyond
   :data:`~snn_export.graph.MAX_DELAY` go through always-on relays of ``bias_source``,
   ``bias_source_delay<d>``, every ``MAX_DELAY + 1`` steps).
@@ -65,6 +71,7 @@ from snn_export.model_graph import (GRADED, JOINS, SYNAPTIC, ModelGraph, alignme
 
 UNIT = fp.WEIGHT_STEP  # integer weight of one spike into a gate neuron
 BIAS_SOURCE = "bias_source"  # the always-on group that carries the biases
+BIAS_SHAPE = (1, 1, 1)  # one neuron, as a map: NIR writes its synapses into maps as Conv2d
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
 GATE_VTH = {op: g.vth for op, g in GATES.items()}
 
@@ -87,18 +94,19 @@ def const(name: str, shape: tuple) -> Neurons:
 
 
 def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: tuple,
-             weight: int):
-    """One-to-one synapses of integer ``weight``, broadcasting the source to the target's
-    shape: a depthwise 1x1 Conv when the shapes are equal (C, H, W), else a Sparse with one
-    synapse per target neuron."""
-    if src_shape == dst_shape and len(dst_shape) == 3:
+             weight: int, delay: int = 0):
+    """One-to-one synapses of integer ``weight`` and ``delay`` steps, broadcasting the source
+    to the target's shape: a depthwise 1x1 Conv when the shapes are equal (C, H, W) and
+    there is no delay, else a Sparse with one synapse per target neuron."""
+    if src_shape == dst_shape and len(dst_shape) == 3 and not delay:
         c = dst_shape[0]
         return Conv(name, source, target, np.full((c, 1, 1, 1), weight, dtype=np.int64),
                     groups=c)
     n_src, n_dst = int(np.prod(src_shape)), int(np.prod(dst_shape))
     cols = torch.arange(n_src).reshape(src_shape).expand(dst_shape).flatten().numpy()
     return Sparse(name, source, target, np.arange(n_dst), cols,
-                  np.full(n_dst, weight, dtype=np.int64), (n_dst, n_src))
+                  np.full(n_dst, weight, dtype=np.int64), (n_dst, n_src),
+                  delays=np.full(n_dst, delay) if delay else None)
 
 
 class _Lowering:
@@ -115,9 +123,10 @@ class _Lowering:
         if delay == 0:
             return source
         if source == INPUT:
-            raise SnnExportError("the graph input (graded levels) reaches a node through a "
-                                 f"path {delay} steps shorter than another; relay neurons carry "
-                                 "only spikes: give the shorter path a spiking layer")
+            raise SnnExportError("the graph input (graded levels) reaches a convolution "
+                                 f"through a path {delay} steps shorter than another; Lava's "
+                                 "Conv has no delays and relay neurons carry only spikes: "
+                                 "give the shorter path a spiking layer")
         name = f"{source}_delay{delay}"
         if not any(n.name == name for n in self.neurons):
             prev = self.relay(source, delay - 1)
@@ -135,12 +144,12 @@ class _Lowering:
                 raise SnnExportError(f"node {BIAS_SOURCE!r}: the name is reserved for the "
                                      "always-on group that carries the biases; rename the node")
             if not any(n.name == BIAS_SOURCE for n in self.neurons):
-                self.neurons.append(const(BIAS_SOURCE, (1,)))
+                self.neurons.append(const(BIAS_SOURCE, BIAS_SHAPE))
             return BIAS_SOURCE
         name = f"{BIAS_SOURCE}_delay{depth}"
         if not any(n.name == name for n in self.neurons):
             prev = self.always_on(depth - MAX_DELAY - 1)
-            self.neurons.append(gate(name, (1,), "relay", Role("relay", source=BIAS_SOURCE,
+            self.neurons.append(gate(name, BIAS_SHAPE, "relay", Role("relay", source=BIAS_SOURCE,
                                                                  delay=depth)))
             self.synapses.append(Dense(f"{name}.{prev}", prev, name,
                                        np.array([[UNIT]]), delays=np.array([[MAX_DELAY]])))
@@ -160,8 +169,13 @@ class _Lowering:
                                    sign_mode="mixed",
                                    delays=np.full(weight.shape, delay) if delay else None))
 
-    def source(self, node, src: str) -> str:
-        return self.relay(src, self.delays[node.name][src])
+    def source(self, node, src: str, conv: bool) -> tuple[str, int]:
+        """The group ``node``'s synapses from ``src`` read and the delay they carry: a Dense or
+        Sparse carries up to ``MAX_DELAY`` steps of the alignment delay, a Conv none (relays
+        carry the rest)."""
+        delay = self.delays[node.name][src]
+        carried = 0 if conv else min(delay, MAX_DELAY)
+        return self.relay(src, delay - carried), carried
 
     def neuron_group(self, node) -> None:
         syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]
@@ -180,14 +194,16 @@ class _Lowering:
             named = [(f"{node.name}.{e}", s.source)] if terms is None else \
                 [(f"{node.name}.{e}.{k}_{t}", t) for k, t in enumerate(terms)]
             for name, term in named:
-                src = self.source(node, term)
+                src, delay = self.source(node, term, conv=s.kind == "conv")
                 if s.kind == "conv":
                     g = s.geometry
                     self.synapses.append(Conv(name, src, node.name, w, g["stride"],
                                               g["padding"], g["dilation"], g["groups"],
                                               float_exp=q.exp))
                 else:
-                    self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp))
+                    self.synapses.append(Dense(name, src, node.name, w, float_exp=q.exp,
+                                               delays=np.full(w.shape, delay) if delay
+                                               else None))
 
     def gate_group(self, node) -> tuple:
         """The gate neuron group of a join or maxpool (its synapses: :meth:`join_synapses`,
@@ -201,8 +217,9 @@ class _Lowering:
         shape = self.gate_group(node)
         weights = op_entry(GATES, node, "lowering (gates)").weights
         for k, (src, weight) in enumerate(zip(node.inputs, weights, strict=True)):
-            self.synapses.append(identity(f"{node.name}.in{k}", self.source(node, src),
-                                          node.name, self.shapes[src], shape, weight))
+            group, delay = self.source(node, src, conv=False)
+            self.synapses.append(identity(f"{node.name}.in{k}", group, node.name,
+                                          self.shapes[src], shape, weight, delay))
         if node.op in ("and", "andnot") and node.inputs[1] != INPUT:
             mask = next(n for n in self.neurons if n.name == node.inputs[1])
             mask.role = dataclasses.replace(mask.role, mask=True)
@@ -213,7 +230,8 @@ class _Lowering:
         src = node.inputs[0]
         c = shape[0]
         kh, kw = pair(node.get("kernel"))
-        self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src), node.name,
+        self.synapses.append(Conv(f"{node.name}.{src}", self.source(node, src, conv=True)[0],
+                                  node.name,
                                   np.full((c, 1, kh, kw), weight, dtype=np.int64),
                                   stride=pair(node.get("stride", node.get("kernel"))),
                                   padding=pair(node.get("padding", 0)), groups=c))

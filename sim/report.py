@@ -26,7 +26,8 @@ from snn_export import metrics
 from snn_export.deploy import formats
 from snn_export.deploy.compliance import (Loihi2Limits, LoihiSystem, Violation, loihi_system,
                                           partition, resources)
-from snn_export.graph import Conv, Network
+from snn_export.deploy.lower_graph import BIAS_SOURCE
+from snn_export.graph import MAX_DELAY, Conv, Network
 
 from . import emulator, plots
 from .emulator import as_frames
@@ -119,14 +120,32 @@ class Report:
             "input at step t), each group delayed by its depth on the chip, one step per "
             "synaptic hop: a group is at rest until its first input arrives; layer biases are "
             "synapses from the always-on group `bias_source`, delayed to start then; "
-            "shallower branches are delayed by relay groups (`<source>_delay<d>`); the "
-            "readout's spike count over the run is its count over its window",
+            "shallower branches are delayed by their Dense and Sparse synapses (DelayDense, "
+            "DelaySparse); the readout's spike count over the run is its count over its "
+            "window",
+            self._relays(),
             "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
-            "decays, strict threshold v > vth << 6, reset to 0); bias = mantissa << 6",
+            "decays, strict threshold v > vth << 6, reset to 0); a layer's bias: the weight "
+            "2m << e of its synapse from `bias_source`",
             "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "
             "masks and max-pooling are gate groups (memoryless LIF fed by weight-2 synapses)",
             *[f"- warning: {w}" for w in self.warnings], "",
         ]
+
+    def _relays(self) -> str:
+        """How many relay neurons there are, and why (every other delay is on a synapse)."""
+        net = self.net
+        relays = [g for g in net.neurons if g.role.kind == "relay"]
+        if not relays:
+            return "- relays: none (every alignment delay is on a synapse)"
+        names = {g.name for g in relays}
+        readers = sorted(s.name for s in net.synapses if isinstance(s, Conv) and s.source in names)
+        why = [f"always-on relays for biases deeper than {MAX_DELAY + 1} steps"] \
+            if any(g.role.source == BIAS_SOURCE for g in relays) else []
+        why += [f"delays into Conv synapses, which have none in Lava: "
+                f"{', '.join(f'`{r}`' for r in readers)}"] if readers else []
+        return (f"- relays: {sum(g.size for g in relays):,} neurons in {len(relays)} groups "
+                f"(`<source>_delay<d>`): {'; '.join(why) or f'delays beyond {MAX_DELAY} steps'}")
 
     def _table(self, rates: dict | None) -> list[str]:
         net = self.net

@@ -41,7 +41,7 @@ def test_export_writes_description_and_report(trained, tmp_path, capsys):
         in report
     assert "input_message_bits=5" in report and report in stdout
     got = netx_hdf5.read(out / "network.net")
-    assert got.time_steps == ckpt["time_steps"] == 16
+    assert got.window == ckpt["time_steps"] == 16 and got.time_steps == 16 + 2  # + depth
     for (es, eg), (gs, gg) in zip(netx_hdf5.chain(expected), netx_hdf5.chain(got)):
         np.testing.assert_array_equal(es.weight, gs.weight)
         np.testing.assert_array_equal(eg.bias, gg.bias)
@@ -193,12 +193,17 @@ def test_allow_unknown_rule_is_an_error(tmp_path, capsys):
     assert code == 1 and "--allow spike-only/nope: unknown rule" in stderr
 
 
-def test_too_few_steps_for_the_graph_depth_is_refused(tmp_path, capsys):
+def test_fewer_steps_than_the_graph_depth_deploy(tmp_path, capsys):
+    """4 steps, 4 hops deep: the chip runs 4 + 4 steps."""
+    from snn_export.deploy import graph_hdf5
+
     nodes = [dict(n) for n in SEW_ADD]
     nodes[4]["op"] = "or"
     model = graph_checkpoint(tmp_path / "orrc.pt", nodes, time_steps=4)
     code, _, stderr = run([model, "--target", "lava", "-o", tmp_path / "o"], capsys)
-    assert code == 1 and "first sees the input at step 5" in stderr
+    assert code == 0, stderr
+    net = graph_hdf5.read(tmp_path / "o" / "network.h5")
+    assert net.depths()["out"] == 4 and net.time_steps == 8 and net.window == 4
 
 
 def test_allowed_add_join_deploys_as_one_synapse_copy_per_term(tmp_path, capsys):
@@ -210,5 +215,7 @@ def test_allowed_add_join_deploys_as_one_synapse_copy_per_term(tmp_path, capsys)
                                 "--allow", "spike-only/graded-join"], capsys)
     assert code == 0, stderr
     net = graph_hdf5.read(out / "network.h5")
-    into_out = sorted((s.name, s.source) for s in net.synapses if s.target == "out")
-    assert into_out == [("out.fc.0_s2", "s2"), ("out.fc.1_s1", "s1_delay1")]
+    into_out = sorted((s.name, s.source, s.delays is not None and int(s.delays.max()))
+                      for s in net.synapses if s.target == "out")
+    assert into_out == [("out.bias", "bias_source", 2), ("out.fc.0_s2", "s2", False),
+                        ("out.fc.1_s1", "s1", 1)]

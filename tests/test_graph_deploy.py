@@ -91,7 +91,8 @@ def test_gate_neurons_compute_their_truth_table_one_step_after_aligned_inputs(op
     tensors = {"fa.weight": eye * torch.tensor([0, 1, 0, 1.0]), "fb.weight": eye,
                "fb2.weight": eye * torch.tensor([0, 0, 1, 1.0])}
     net = lower_graph(g, tensors, time_steps=5)
-    assert {"a_delay1"} <= {n.name for n in net.neurons}
+    (delayed,) = [s for s in net.synapses if s.target == "j" and s.source == "a"]
+    assert set(delayed.delays) == {1}  # a Sparse carries a's alignment delay
     spikes = emulator.run(net, np.ones((1, 4), dtype=np.int64)).spikes
     np.testing.assert_array_equal(spikes["j"][0, 3], truth)  # step 4: inputs of step 1
     np.testing.assert_array_equal(spikes["j"][0, :3], 0)
@@ -115,7 +116,8 @@ def test_const_synapses_arrive_in_the_step_the_input_does():
                                  "fon.weight": 0 * eye[:, :1]}, time_steps=6)
     from_bias = lower_graph(g, {"fb.weight": 0 * eye, "fb2.weight": eye,
                                 "fon.weight": eye[:, :1]}, time_steps=6)
-    assert [n.name for n in from_bias.neurons] == ["on", "b0", "b", "on_delay1"]
+    assert [n.name for n in from_bias.neurons] == ["on", "b0", "b"]
+    assert np.all(from_bias.synapses[-1].delays == 1)  # b.fon: one step later, no relay
     x = np.ones((1, 4), dtype=np.int64)
     first = {k: emulator.run(net, x).spikes["b"][0, :, 0] for k, net in
              (("input", from_input), ("bias", from_bias))}
@@ -132,7 +134,8 @@ def test_const_synapses_arrive_in_the_step_the_input_does():
 
 
 def test_add_of_spikes_is_distributed_into_one_synapse_group_per_term():
-    """out reads add(a, b, b0): three copies of fc's weights, b0 and a relayed to b's step."""
+    """out reads add(a, b, b0): three copies of fc's weights, b0's and a's delayed to b's
+    step."""
     lif = {"tau_mem": 2.0, "tau_syn": None, "threshold": 1.0}
     g = ModelGraph.from_dict({"name": "graph", "input": {"shape": [4], "bits": 1,
                                                          "scale": 1.0}, "nodes": [
@@ -153,7 +156,8 @@ def test_add_of_spikes_is_distributed_into_one_synapse_group_per_term():
     net = lower_graph(g, model.tensors(), time_steps=8)
     into_out = {s.name: s for s in net.synapses if s.target == "out"}
     assert sorted(into_out) == ["out.fc.0_a", "out.fc.1_b", "out.fc.2_b0"]
-    assert {s.source for s in into_out.values()} == {"a_delay1", "b", "b0_delay1"}
+    assert {s.source: None if s.delays is None else int(s.delays.max())
+            for s in into_out.values()} == {"a": 1, "b": None, "b0": 1}
     weights = [s.weight for s in into_out.values()]
     assert all(np.array_equal(w, weights[0]) for w in weights)
     x = torch.randint(0, 2, (16, 4))
@@ -269,3 +273,58 @@ def test_exported_graph_runs_bit_exact_in_lava(graph_models, arch, samples, allo
 
 def checkpoint_nodes(path):
     return ModelGraph.from_dict(checkpoint.load(path)["architecture"]).nodes
+
+
+def test_biases_of_groups_deeper_than_one_delay_chain_through_always_on_relays():
+    """70 layers: a bias synapse holds at most MAX_DELAY steps, so layers 64.. read an
+    always-on relay of ``bias_source`` that starts 63 steps later; every layer still emits
+    the trained model's spikes delayed by its depth (3 steps of input, 73 on the chip)."""
+    lif = {"tau_mem": 2.0, "tau_syn": None, "threshold": 0.5}
+    nodes, src = [], INPUT
+    for k in range(1, 71):
+        nodes += [Node(f"fc{k}", "linear", (src,), {"out_features": 3}),
+                  Node(f"l{k}", "lif", (f"fc{k}",), lif)]
+        src = f"l{k}"
+    graph = ModelGraph((4,), 2, 1.0, nodes)
+    torch.manual_seed(0)
+    model = GraphSNN(graph).eval()
+    with torch.no_grad():
+        for k in range(1, 71):
+            model.ops[f"fc{k}"].bias.uniform_(0.1, 0.6)
+    model.quantized_mode = True
+    net = lower_graph(graph, model.tensors(), 3)
+    assert net.time_steps == 73
+    relay = net.group("bias_source_delay63")
+    assert relay.role.source == "bias_source" and relay.role.delay == 63
+    late = {s.target: (s.source, int(s.delays.max()) if s.delays is not None else 0)
+            for s in net.synapses if s.name.endswith(".bias")}
+    assert late["l1"] == ("bias_source", 0) and late["l63"] == ("bias_source", 62)
+    assert late["l64"] == ("bias_source_delay63", 0) and late["l70"] == ("bias_source_delay63", 6)
+    x = torch.randint(0, 4, (3, 4))
+    with torch.no_grad():
+        trained = model(x, 3)
+    emu = emulator.run(net, x.numpy())
+    assert trained["l70"].sum() > 0
+    assert differing_from_model(net, emu, trained) == 0
+
+
+@pytest.mark.lava
+@pytest.mark.slow
+def test_syna_resnet_trained_at_4_steps_deploys_bit_exact(tmp_path, capsys):
+    """Issue 18's done-when: a 3-stage SynA-ResNet, deeper on the chip than its 4 steps,
+    trains at T = 4, exports, and runs in Lava spike for spike as in the emulator and as
+    the trained model's quantized forward, each group delayed by its depth."""
+    import json
+
+    from snn_export.train.cli import main as train_main
+    model = tmp_path / "syna.pt"
+    assert train_main(["--arch", "syna_resnet", "--hidden", "8", "16", "32", "--time-steps",
+                       "4", "--epochs", "2", "-o", str(model), "-q"]) == 0
+    graph = ModelGraph.from_dict(checkpoint.load(model)["architecture"])
+    assert latencies(graph)[graph.readout] > 4
+    capsys.readouterr()
+    assert main([str(model), "--target", "lava", "-o", str(tmp_path / "out"), "--verify", "5",
+                 "--json", "-q"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["model_differing"] == 0, summary
+    assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0

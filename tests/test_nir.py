@@ -14,7 +14,6 @@ from snn_export.cli import main
 from snn_export.deploy.lower_graph import lower_graph
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
-from snn_export.model_graph import latencies
 from snn_export.sim import emulator
 from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, train
@@ -50,11 +49,10 @@ def test_every_lowered_graph_round_trips_bit_exact(case, data, tmp_path_factory)
     graph, seed = case
     torch.manual_seed(seed)
     model = GraphSNN(graph).eval()
-    time_steps = latencies(graph)[graph.readout] + 3
-    net = lower_graph(graph, model.tensors(), time_steps)
+    net = lower_graph(graph, model.tensors(), 3)
     back = round_trip(net, tmp_path_factory.mktemp("nir") / "g.nir")
     assert [(g.name, g.role) for g in back.neurons] == [(g.name, g.role) for g in net.neurons]
-    x = data.draw(inputs((net.input_shape, net.input_bits, time_steps), samples=4))
+    x = data.draw(inputs((net.input_shape, net.input_bits, net.time_steps), samples=4))
     assert_same_run(net, back, x)
 
 

@@ -31,7 +31,7 @@ def test_core_works_with_lava_hidden(tmp_path, trained):
         from snn_export.deploy import netx_hdf5
         net = netx_hdf5.read({str(tmp_path / 'o' / 'network.net')!r})
         spikes = emulator.run(net, np.zeros((2, 64), dtype=int)).spikes
-        assert [s.shape for s in spikes.values()] == [(2, 16, 128), (2, 16, 10)]
+        assert [s.shape for s in spikes.values()] == [(2, 18, 128), (2, 18, 10)]  # T + depth
         try:
             lava_runner.run(net, np.zeros((1, 64), dtype=int))
         except SnnExportError as exc:

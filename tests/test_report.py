@@ -108,10 +108,17 @@ def test_attention_report_shows_the_masks(attention, tmp_path):
     assert listed == ", ".join(f"`{m}`" for m in net.masks())
     table = rows(report)
     assert list(table) == [g.name for g in net.neurons]
-    relays = [g.name for g in net.neurons if g.role.kind == "relay"]
-    assert relays == [g for g in table if re.search(r"_delay\d+$", g)]
-    assert relays and all(table[g]["neuron"] == "relay" for g in relays)
-    assert all(table[g]["delay"] == g.rsplit("_delay", 1)[1] for g in relays)
+    # shortcuts and masks meet the backbone through delayed synapses, not relays
+    assert not [g for g in net.neurons if g.role.kind == "relay"]
+    assert "- relays: none (every alignment delay is on a synapse)" in report
+    delayed = {}
+    for syn in net.synapses:
+        if getattr(syn, "delays", None) is not None:
+            delayed[syn.target] = max(delayed.get(syn.target, 0), int(syn.delays.max()))
+    assert delayed and all(table[g]["delay"] == str(d) for g, d in delayed.items())
+    # biases: synapses from the always-on bias_source
+    assert table["bias_source"]["neuron"] == "always on" and table["bias_source"]["inputs"] == ""
+    assert "bias_source (Dense)" in table[gating[0]]["inputs"]
     joins = [n.name for n in model.graph.nodes if n.op in ("or", "and", "andnot")]
     assert all(table[g]["neuron"] == "gate" for g in joins)
     pixels = image(out / "masks.png")
@@ -151,8 +158,4 @@ def test_report_without_samples_says_why(tmp_path):
     assert "| firing rate |" in report and "| - | - | - |" in report
     assert not (tmp_path / "g_lava" / "raster.png").exists()
     assert nir
-    # the Affine's biases arrive through synapses from an always-on group
-    table = rows(report)
-    assert list(table) == ["always_on", "lif"]
-    assert table["always_on"]["neuron"] == "always on" and table["always_on"]["inputs"] == ""
-    assert table["lif"]["inputs"] == "input (Dense), always_on (Dense)"
+    assert list(rows(report)) == ["lif"]

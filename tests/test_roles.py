@@ -13,7 +13,7 @@ from snn_export import fixed_point as fp
 from snn_export.deploy import graph_hdf5
 from snn_export.deploy.lower_graph import BIAS_SOURCE, gate, lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, MAX_DELAY, Network, Neurons, Role
+from snn_export.graph import INPUT, MAX_DELAY, Conv, Network, Neurons, Role
 from snn_export.model_graph import ModelGraph, latencies
 from snn_export.train.architectures import (attention_net, biasnn_resnet, orrc_resnet,
                                             sew_resnet, syna_resnet)
@@ -97,8 +97,12 @@ def test_lowering_records_each_groups_role(arch):
     assert net.group(BIAS_SOURCE).role.kind == "always_on"  # batch norm biases
     assert any(g.role.kind == "always_on" and g.name != BIAS_SOURCE for g in net.neurons) \
         == (arch == "orrc_with_consts")
-    if arch != "attention_net":  # the shortcuts are relayed to the backbone's depth
-        assert "relay" in kinds
+    # Dense and Sparse synapses carry the alignment delays; only a Conv reading a const
+    # source (depth 0) needs relays
+    assert ("relay" in kinds) == (arch == "orrc_with_consts")
+    if arch != "attention_net":  # the shortcuts meet the backbone's depth
+        assert any(getattr(s, "delays", None) is not None and ".in" in s.name
+                   for s in net.synapses)
     if arch.startswith("orrc"):
         assert not net.masks()
     else:
@@ -107,8 +111,10 @@ def test_lowering_records_each_groups_role(arch):
         assert all(net.group(m).kind == "atrlif" for m in net.masks())
 
 
-def test_relays_and_maxpool_gates():
-    """A maxpool gate, and a source relayed by three steps: x_delay1..3 with their delays."""
+def test_delayed_synapses_relays_and_maxpool_gates():
+    """A maxpool gate; a gate input three steps shallower, delayed by its Sparse synapses;
+    a convolution of an add of spikes (SEW's ADD) reading the same source: Lava's Conv has
+    no delays, so relays x_delay1..3 carry them."""
     lif = {"tau_mem": 1.0, "tau_syn": None, "threshold": 0.5}
     conv = {"op": "conv", "out_channels": 2, "kernel": 3, "padding": 1, "bias": False}
     graph = ModelGraph.from_dict({"name": "graph", "input": {"shape": [1, 4, 4], "bits": 1,
@@ -125,11 +131,18 @@ def test_relays_and_maxpool_gates():
         {"name": "pool", "op": "maxpool", "inputs": ["j"], "kernel": 2},
         {"name": "flat", "op": "flatten", "inputs": ["pool"]},
         {"name": "fc", "op": "linear", "inputs": ["flat"], "out_features": 3},
-        {"name": "out", "op": "lif", "inputs": ["fc"], **lif}]})
+        {"name": "out", "op": "lif", "inputs": ["fc"], **lif},
+        {"name": "sum", "op": "add", "inputs": ["y3", "x"]},
+        {"name": "c4", "inputs": ["sum"], **conv}, {"name": "z", "op": "lif",
+                                                     "inputs": ["c4"], **lif}]})
     net = lowered(graph)
     check_roles(graph, net)
     relays = {g.name: g.role for g in net.neurons if g.role.kind == "relay"}
     assert relays == {f"x_delay{d}": Role("relay", source="x", delay=d) for d in (1, 2, 3)}
+    into_j = {s.name: s for s in net.synapses if s.target == "j"}
+    assert into_j["j.in1"].source == "x" and set(into_j["j.in1"].delays) == {3}
+    assert into_j["j.in0"].source == "y3" and isinstance(into_j["j.in0"], Conv)  # undelayed
+    assert {s.source for s in net.synapses if s.target == "z"} == {"y3", "x_delay3"}
     assert net.group("j").role == Role("gate", logic="and")
     assert net.group("pool").role == Role("gate", logic="maxpool")
     assert net.group("x").role == Role("layer", mask=True) and net.masks() == ["x"]

@@ -9,6 +9,7 @@ from snn_export.deploy.lower_graph import lower_graph
 from snn_export.export.from_checkpoint import load_model
 from snn_export.model_graph import dense_chain
 from snn_export.sim import emulator
+from snn_export.sim.verify import differing_from_model
 from snn_export.train import datasets
 from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, config_from, evaluate, train
@@ -32,24 +33,29 @@ def test_quantized_forward_equals_emulator(seed, tau_syn):
     x = data.x_test[:100]
     with torch.no_grad():
         trained_spikes = model(torch.from_numpy(x), 12)
-    emu = emulator.run(lower_graph(model.graph, model.tensors(), 12), x).spikes
-    assert list(emu) == ["layer1", "layer2"] and sum(int(s.sum()) for s in emu.values()) > 1000
-    for name, t in trained_spikes.items():
-        np.testing.assert_array_equal(t.numpy().astype(np.uint8), emu[name])
+    net = lower_graph(model.graph, model.tensors(), 12)
+    emu = emulator.run(net, x)
+    assert list(emu.spikes) == ["layer1", "layer2"]
+    assert sum(int(s.sum()) for s in emu.spikes.values()) > 1000
+    assert differing_from_model(net, emu, trained_spikes) == 0
 
 
-def test_lava_timing_one_step_per_hop():
-    """Layer k sees the input first at step k + 1; biases act from step 1."""
+def test_standard_timing_in_training_and_one_step_per_hop_on_the_chip():
+    """Trained: every layer spikes in the step its input does. Deployed: layer k first sees
+    the input at step k + 1, and the chip runs the 4 steps plus the readout's depth, 2."""
     model = chain([1, 1, 1], 1.0, tau_mem=1.0)
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.fill_(2.0 if name.endswith("weight") else 0.0)
+        for p in model.parameters():
+            p.fill_(2.0)
     for quantized in (False, True):
         model.quantized_mode = quantized
         with torch.no_grad():
             s1, s2 = model(torch.ones(1, 1, dtype=torch.int64), 4).values()
-        assert s1[0, :, 0].tolist() == [0, 1, 1, 1]
-        assert s2[0, :, 0].tolist() == [0, 0, 1, 1]
+        assert s1[0, :, 0].tolist() == s2[0, :, 0].tolist() == [1, 1, 1, 1]
+    deployed = emulator.run(lower_graph(model.graph, model.tensors(), 4),
+                            np.ones((1, 1), dtype=np.int64)).spikes
+    assert deployed["layer1"][0, :, 0].tolist() == [0, 1, 1, 1, 1, 1]
+    assert deployed["layer2"][0, :, 0].tolist() == [0, 0, 1, 1, 1, 1]
 
 
 def test_gradients_reach_every_parameter_in_both_modes():
