@@ -51,7 +51,7 @@ demo: env
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target lava -o $(DEMO_DIR)/lava --verify 200
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target nir -o $(DEMO_DIR)/nir --verify 20
 	$(VENV)/bin/snn-export $(DEMO_DIR)/model.pt --target onnx -o $(DEMO_DIR)/onnx
-	$(VENV)/bin/snn-train --arch syna_resnet --hidden 8 16 --time-steps 18 --epochs 20 \
+	$(VENV)/bin/snn-train --arch syna_resnet --hidden 8 16 --time-steps 8 --epochs 20 \
 	  --float-epochs 16 -o $(DEMO_DIR)/syna.pt
 	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target lava -o $(DEMO_DIR)/syna_lava --verify 50
 	$(VENV)/bin/snn-export $(DEMO_DIR)/syna.pt --target nir -o $(DEMO_DIR)/syna_nir --verify 5

@@ -1,8 +1,8 @@
 """A trained model's float inference network as ONNX (``snn-export model.pt --target onnx``).
 
 What the file computes: the model's float forward (``quantized_mode`` off, eval mode: batch
-norm folds its running statistics), op for op as PyTorch runs it, with Lava's timing (one
-step per synaptic hop). Spikes are the strict threshold ``v > threshold`` as ``Greater`` then
+norm folds its running statistics), op for op as PyTorch runs it, with the standard timing
+(a layer's spikes at step t from its input at step t). Spikes are the strict threshold ``v > threshold`` as ``Greater`` then
 ``Cast`` to float. This is the trained float network, not the deployed integer one (that is
 ``--target lava``); its spike counts equal PyTorch's float forward (``tests/test_onnx.py``).
 

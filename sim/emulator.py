@@ -12,6 +12,8 @@ then every synapse group reads its source's output of step ``t``.
 """
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -40,12 +42,18 @@ def check_exact(net: Network) -> None:
 
 class _DelayOp:
     """Lava's ``Dense`` family: ``(W @ s) << weight_exp`` split into delay slots, output
-    (batch, slots, n_out), slot ``k`` holding the synapses of delay ``k`` (one slot without
-    delays; the shift applies per slot, as in ``DelayDense`` and ``DelaySparse``)."""
+    (batch, slots, n_out), slot ``k`` holding the synapses of delay ``lag + k`` (one slot
+    without delays; the shift applies per slot, as in ``DelayDense`` and ``DelaySparse``).
+    A delay shared by every synapse is ``lag`` instead: the op reads its source as it was
+    ``lag`` steps earlier (:func:`_run_batch`), which stores ``lag`` source frames rather
+    than ``lag`` target frames (a bias synapse: one neuron against a whole layer)."""
 
     def __init__(self, syn: Dense | Sparse, n_out: int):
         self.exp, self.n_out = syn.weight_exp, n_out
-        self.slots = 1 if syn.delays is None else int(syn.delays.max(initial=0)) + 1
+        delays = syn.delays if syn.delays is not None and syn.delays.size else np.zeros(1, int)
+        self.lag = int(delays.min())
+        self.slot = delays - self.lag  # each synapse's slot
+        self.slots = int(self.slot.max()) + 1
 
     def _split(self, acc: torch.Tensor) -> torch.Tensor:
         """(batch, slots * n_out) sums, slot-major -> shifted (batch, slots, n_out)."""
@@ -58,9 +66,9 @@ class _DenseOp(_DelayOp):
     def __init__(self, syn: Dense, device):
         w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
         super().__init__(syn, w.shape[0])
-        delays = torch.as_tensor(0 if syn.delays is None else syn.delays, device=device)
-        # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of delay k
-        self.w_t = torch.cat([torch.where(delays == k, w, 0.0) for k in range(self.slots)]).T
+        slot = torch.as_tensor(self.slot, device=device)
+        # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of slot k
+        self.w_t = torch.cat([torch.where(slot == k, w, 0.0) for k in range(self.slots)]).T
 
     def __call__(self, inp: torch.Tensor) -> torch.Tensor:
         """(batch, n_in) -> (batch, slots, n_out)."""
@@ -72,9 +80,8 @@ class _SparseOp(_DelayOp):
 
     def __init__(self, syn: Sparse, device):
         super().__init__(syn, int(syn.shape[0]))
-        delays = 0 if syn.delays is None else syn.delays
-        # synapse k adds into slot delays[k] of target rows[k]
-        self.index = torch.as_tensor(delays * self.n_out + syn.rows, device=device)
+        # synapse k adds into its slot of target rows[k]
+        self.index = torch.as_tensor(self.slot * self.n_out + syn.rows, device=device)
         self.cols = torch.as_tensor(syn.cols, device=device)
         self.w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
 
@@ -95,7 +102,7 @@ class _ConvOp:
         self.kw = dict(kernel_size=tuple(w.shape[2:]), dilation=tuple(syn.dilation),
                        padding=tuple(syn.padding), stride=tuple(syn.stride))
         self.in_shape = in_shape
-        self.slots = 1
+        self.slots, self.lag = 1, 0
 
     def __call__(self, inp: torch.Tensor) -> torch.Tensor:
         batch = inp.shape[0]
@@ -189,6 +196,7 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
     fixed = {s.name: ops[s.name](x) for s in from_input} if static else {}
     spikes = {g.name: [] for g in net.neurons}
     silent = {g.name: x.new_zeros(batch, g.size) for g in net.neurons if not net.incoming(g.name)}
+    earlier = {s.name: deque() for s in net.synapses if ops[s.name].lag}  # source frames
     for t in range(1, net.time_steps + 1):
         a = dict(silent)
         for s in net.synapses:
@@ -199,7 +207,14 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
             out[g.name] = _neuron_step(g, state[g.name], a[g.name], biases[g.name], t)
             spikes[g.name].append(out[g.name].to(torch.uint8))
         for s in net.synapses:
-            new = fixed[s.name] if s.name in fixed else ops[s.name](out[s.source])
+            op, source = ops[s.name], out[s.source]
+            if op.lag:  # the source as it was lag steps ago (silent before step 1)
+                earlier[s.name].append(source)
+                if len(earlier[s.name]) <= op.lag:
+                    buffers[s.name] = torch.zeros_like(buffers[s.name])
+                    continue
+                source = earlier[s.name].popleft()
+            new = fixed[s.name] if s.name in fixed else op(source)
             buf = buffers[s.name]
             if buf.shape[1] > 1:  # delay line: advance one slot
                 buf = torch.cat([buf[:, 1:], torch.zeros_like(buf[:, :1])], 1)

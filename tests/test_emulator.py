@@ -99,6 +99,36 @@ def test_sparse_synapses_compute_what_the_dense_matrix_does(spec, data):
             np.testing.assert_array_equal(got.states[name][key], value, err_msg=name)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=input_specs(), data=st.data())
+def test_a_delay_shared_by_every_synapse_equals_the_slotted_delay_line(spec, data):
+    """A uniform delay reads the source ``delay`` steps back (source frames are stored); the
+    same delays with one more zero-weight synapse one step later use per-synapse slots:
+    both must be Lava's DelayDense."""
+    net = data.draw(networks(spec))
+    dense = [k for k, s in enumerate(net.synapses) if isinstance(s, Dense)]
+    assume(dense)
+    k = dense[0]
+    syn = net.synapses[k]
+    delay = data.draw(st.integers(1, max(net.time_steps - 2, 1)))
+    uniform = np.full(syn.weight.shape, delay)
+    slotted = uniform.copy()
+    slotted.flat[0] = delay - 1
+    weight = syn.weight.copy()
+    weight.flat[0] = 0
+    x = data.draw(inputs(spec))
+    runs = []
+    for delays in (uniform, slotted):
+        synapses = list(net.synapses)
+        synapses[k] = Dense(syn.name, syn.source, syn.target, weight, syn.weight_exp,
+                            syn.num_weight_bits, syn.sign_mode, delays)
+        runs.append(emulator.run(Network(net.input_shape, net.input_bits, net.time_steps,
+                                         net.neurons, synapses), x))
+    assume(sum(int(s.sum()) for s in runs[0].spikes.values()) > 0)
+    for name in runs[0].spikes:
+        np.testing.assert_array_equal(runs[0].spikes[name], runs[1].spikes[name], err_msg=name)
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(rows=np.array([0, 3])), "an index lies outside the .3, 2. matrix"),
     (dict(cols=np.array([1, 1]), rows=np.array([2, 2])), "a .row, col. pair is listed twice"),

@@ -239,7 +239,7 @@ def graph_models(tmp_path_factory):
     paths = {}
     for arch, hidden in (("orrc_resnet", (4, 8)), ("sew_resnet", (4, 8)),
                          ("attention_net", (6,))):
-        ckpt = train(TrainConfig(arch=arch, hidden=hidden, epochs=1, time_steps=12,
+        ckpt = train(TrainConfig(arch=arch, hidden=hidden, epochs=3, time_steps=12,
                                  batch_size=128), progress=False)
         paths[arch] = folder / f"{arch}.pt"
         checkpoint.save(ckpt, paths[arch])

@@ -1,2 +1,3 @@
 """Training stage: surrogate-gradient spiking networks in PyTorch, quantization-aware for
-the deployed fixed-point format and run with Lava's timing (one step per synaptic hop)."""
+the deployed fixed-point format, with the standard timing of PyTorch SNN libraries (the
+deploy stage delays each group by its depth on the chip)."""

@@ -1,4 +1,4 @@
-"""snn-train: train a spiking network (quantization-aware, in Lava's timing) and save model.pt."""
+"""snn-train: train a spiking network (quantization-aware, standard timing) and save model.pt."""
 from __future__ import annotations
 
 import argparse
