@@ -260,7 +260,8 @@ _LOWER = {"lif": _Lowering.neuron_group, "alif": _Lowering.neuron_group,
 def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
                 metadata: dict | None = None) -> Network:
     """The deployable network. tensors: ``"<node>.weight"`` etc. (float; see
-    :func:`snn_export.folding.fold`). Raises :class:`SnnExportError` for a graph with graded
+    :func:`snn_export.folding.fold`). time_steps: the trained step count T; the network runs
+    T plus the readout's depth (its ``time_steps``; T is its ``window``). Raises :class:`SnnExportError` for a graph with graded
     nodes other than adds of spikes; whether those are acceptable is the compliance check's
     decision (:mod:`snn_export.deploy.compliance`, rule ``spike-only/graded-join``), made
     before lowering."""
