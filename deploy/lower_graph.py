@@ -30,8 +30,7 @@ Passes, applied per spiking node in graph order:
   would act from step 1, before the input arrives); its bias is a synapse group from the
   always-on group ``bias_source`` (one neuron, shape (1, 1, 1), spiking at every step), with
   the bias's own exponent (:func:`snn_export.fixed_point.quantize_bias`) and a delay that
-  makes it start
-  at step ``depth + 1``, when the group's first input arrives (delays beyond
+  makes it start at step ``depth + 1``, when the group's first input arrives (delays beyond
   :data:`~snn_export.graph.MAX_DELAY` go through always-on relays of ``bias_source``,
   ``bias_source_delay<d>``, every ``MAX_DELAY + 1`` steps).
 

@@ -328,3 +328,14 @@ def test_syna_resnet_trained_at_4_steps_deploys_bit_exact(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["bit_exact"] and summary["model_differing"] == 0, summary
     assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
+
+
+def test_a_node_named_like_the_bias_source_is_refused_by_name():
+    lif = {"tau_mem": 2.0, "tau_syn": None, "threshold": 0.5}
+    graph = ModelGraph((4,), 2, 1.0, [Node("fc", "linear", (INPUT,), {"out_features": 3}),
+                                      Node("bias_source", "lif", ("fc",), lif)])
+    model = GraphSNN(graph)
+    with torch.no_grad():
+        model.ops["fc"].bias.fill_(0.5)
+    with pytest.raises(SnnExportError, match="node 'bias_source': the name is reserved"):
+        lower_graph(graph, model.tensors(), 3)
