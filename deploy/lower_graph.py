@@ -73,6 +73,7 @@ BIAS_SOURCE = "bias_source"  # the always-on group that carries the biases
 BIAS_SHAPE = (1, 1, 1)  # one neuron, as a map: NIR writes its synapses into maps as Conv2d
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
 GATE_VTH = {op: g.vth for op, g in GATES.items()}
+BLOCK = 1 << 16  # weights quantized at a time: their float64 temporaries stay in cache
 
 
 def gate(name: str, shape: tuple, op: str, role: Role | None = None) -> Neurons:
@@ -106,6 +107,23 @@ def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: t
     return Sparse(name, source, target, np.arange(n_dst), cols,
                   np.full(n_dst, weight, dtype=np.int64), (n_dst, n_src),
                   delays=np.full(n_dst, delay) if delay else None)
+
+
+def distinct(w: torch.Tensor) -> torch.Tensor:
+    """``w`` with its broadcast dimensions (stride 0, as
+    :func:`~snn_export.folding.fold_avgpool_into_conv` leaves a global pool's window) cut
+    to size 1: each distinct weight once (a view)."""
+    return w.detach()[tuple(slice(None) if step else slice(1) for step in w.stride())]
+
+
+def integer_weights(w: torch.Tensor, exp: int) -> torch.Tensor:
+    """:func:`snn_export.fixed_point.quantize_weight` of float weights ``w`` as int64,
+    :data:`BLOCK` weights at a time."""
+    flat = w.detach().reshape(-1)
+    q = torch.empty(flat.shape, dtype=torch.int64)
+    for i in range(0, flat.numel(), BLOCK):
+        q[i:i + BLOCK] = fp.quantize_weight(flat[i:i + BLOCK], exp)
+    return q.reshape(w.shape)
 
 
 class _Lowering:
@@ -178,9 +196,9 @@ class _Lowering:
 
     def neuron_group(self, node) -> None:
         syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]
-        q = fp.quantize_group([s.weight.detach().double() for s in syns],
+        q = fp.quantize_group([distinct(s.weight) for s in syns],
                               sum(s.bias.detach().double() for s in syns),
-                              {"op": node.op, **node.attrs})
+                              {"op": node.op, **node.attrs}, integer_weights)
         shape = self.shapes[node.name]
         size = int(np.prod(shape))
         self.neurons.append(Neurons(node.name, shape, q.neuron, np.zeros(size, dtype=np.int64),
@@ -188,7 +206,7 @@ class _Lowering:
         self.bias(node, q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten(),
                   q.bias_exp)
         for e, s, w in zip(node.inputs, syns, q.weights):
-            w = w.detach().numpy().astype(np.int64)
+            w = w.expand(s.weight.shape).contiguous().numpy()  # broadcast dimensions in full
             terms = spike_terms(self.graph, s.source)
             named = [(f"{node.name}.{e}", s.source)] if terms is None else \
                 [(f"{node.name}.{e}.{k}_{t}", t) for k, t in enumerate(terms)]

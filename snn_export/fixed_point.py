@@ -249,10 +249,11 @@ def integer_scale(exp: int) -> float:
 
 
 def quantize_weight(w: torch.Tensor, exp: int) -> torch.Tensor:
-    """Integer weights ``2 * clip(round(w / 2**exp), -128, 127)`` (straight-through gradient)."""
-    scaled = w * integer_scale(exp)
+    """Integer weights ``2 * clip(round(w / 2**exp), -128, 127)``, computed in float64
+    (straight-through gradient)."""
+    w = w.double()
     q = WEIGHT_STEP * torch.clamp(torch.round(w / 2.0**exp), MANT_MIN, MANT_MAX)
-    return _ste(scaled, q)
+    return _ste(w * integer_scale(exp), q)
 
 
 def bias_exponent(absmax: float) -> int:
@@ -289,7 +290,8 @@ def decay_from_tau(tau: float) -> int:
 @dataclass(frozen=True)
 class QuantizedGroup:
     """Integer parameters of one neuron group and its incoming synapse groups (tensors hold
-    integers in float64)."""
+    integers in float64; the weights are whatever :func:`quantize_group`'s ``quantize``
+    returns, by default such tensors)."""
 
     weights: list  # per incoming synapse group: 2 * int8 mantissas, the float weights' shape
     bias: torch.Tensor  # units of a: 2 * int8 mantissa << bias_exp, the float bias's shape
@@ -298,8 +300,14 @@ class QuantizedGroup:
     bias_exp: int = 0  # the bias synapse's weight_exp (:func:`quantize_bias`)
 
 
-def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict) \
-        -> QuantizedGroup:
+def _absmax(x: torch.Tensor) -> float:
+    """The largest magnitude in ``x`` (one pass, no copy)."""
+    lo, hi = torch.aminmax(x.detach())
+    return max(float(hi), -float(lo))
+
+
+def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict,
+                   quantize=quantize_weight) -> QuantizedGroup:
     """Lower one neuron group: float weights of all its incoming synapse groups (input
     scaling, batch norm and pooling folded in), its float bias and its neuron settings
     ``{"op": "lif" | "alif", "tau_mem", "tau_syn", "threshold", and for alif "theta_step",
@@ -307,9 +315,11 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
 
     The one lowering rule, used by quantization-aware training (gradients pass straight
     through) and by the deploy stage (on the same float tensors, so the integers agree).
-    All synapse groups share the exponent, chosen from their largest weight.
+    All synapse groups share the exponent, chosen from their largest weight. quantize:
+    ``(float weights, exp) -> integer weights``, :func:`quantize_weight` or the same values
+    in another form (the deploy stage's int64 arrays).
     """
-    absmax = max(float(w.detach().abs().max()) for w in weights)
+    absmax = max(_absmax(w) for w in weights)
     du, dv = decays_from_taus(float(neuron["tau_mem"]), neuron.get("tau_syn"))
     threshold = float(neuron["threshold"])
     if neuron["op"] == "lif":
@@ -324,5 +334,4 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
             d_i=du, d_v=min(dv, DECAY_UNITY - 1), d_theta=decay_from_tau(neuron["tau_theta"]),
             d_r=decay_from_tau(neuron["tau_r"]))
     q_bias, bias_exp = quantize_bias(bias.double(), exp)
-    return QuantizedGroup([quantize_weight(w.double(), exp) for w in weights], q_bias, exp,
-                          params, bias_exp)
+    return QuantizedGroup([quantize(w, exp) for w in weights], q_bias, exp, params, bias_exp)

@@ -62,15 +62,19 @@ def fold_batchnorm(syn: FloatSynapse, weight, bias, mean, var, eps: float) -> Fl
 def fold_avgpool_into_conv(syn: FloatSynapse, k: tuple) -> FloatSynapse:
     """A conv after a ``k``-average-pool (stride ``k``) is one conv on the unpooled input:
     kernel ``W'[.., a k + i, b k + j] = W[.., a, b] / (kh kw)`` over the dilated taps,
-    stride and padding times ``k``, dilation 1. Exact when ``k`` divides the input size."""
+    stride and padding times ``k``, dilation 1. Exact when ``k`` divides the input size.
+    A 1x1 kernel (after a global pool) stays a broadcast view over the window, not a copy."""
     g = syn.geometry
     (kh, kw), (dh, dw) = g["kernel"], g["dilation"]
     w = syn.weight
-    big = w.new_zeros(*w.shape[:2], ((kh - 1) * dh + 1) * k[0], ((kw - 1) * dw + 1) * k[1])
-    for a in range(kh):
-        for b in range(kw):
-            y, x = a * dh * k[0], b * dw * k[1]
-            big[:, :, y:y + k[0], x:x + k[1]] = (w[:, :, a, b] / (k[0] * k[1]))[..., None, None]
+    # (out, in, dilated row, row in window, dilated column, column in window)
+    shape = (*w.shape[:2], (kh - 1) * dh + 1, k[0], (kw - 1) * dw + 1, k[1])
+    taps = (w / (k[0] * k[1]))[:, :, :, None, :, None].expand(-1, -1, -1, k[0], -1, k[1])
+    if taps.shape != shape:  # dilated: zeros between the taps
+        spaced = w.new_zeros(shape)
+        spaced[:, :, ::dh, :, ::dw] = taps
+        taps = spaced
+    big = taps.reshape(*w.shape[:2], shape[2] * k[0], shape[4] * k[1])
     geometry = {"kernel": tuple(big.shape[2:]), "groups": g["groups"], "dilation": (1, 1),
                 "stride": (g["stride"][0] * k[0], g["stride"][1] * k[1]),
                 "padding": (g["padding"][0] * k[0], g["padding"][1] * k[1])}
@@ -79,11 +83,13 @@ def fold_avgpool_into_conv(syn: FloatSynapse, k: tuple) -> FloatSynapse:
 
 def fold_avgpool_into_dense(syn: FloatSynapse, in_shape: tuple, k: tuple) -> FloatSynapse:
     """A dense layer after a ``k``-average-pool of a (C, H, W) input: ``W' = W P`` with
-    ``P`` the pooling matrix (flattened pooled size, flattened input size)."""
+    ``P`` the pooling matrix, channel by channel (one channel's: flattened pooled size,
+    H W)."""
     c, h, w = in_shape
-    eye = torch.eye(c * h * w, dtype=syn.weight.dtype, device=syn.weight.device)
-    pool = F.avg_pool2d(eye.reshape(-1, c, h, w), k).reshape(c * h * w, -1).T
-    return replace(syn, weight=syn.weight @ pool)
+    eye = torch.eye(h * w, dtype=syn.weight.dtype, device=syn.weight.device)
+    pool = F.avg_pool2d(eye.reshape(-1, 1, h, w), k).reshape(h * w, -1).T
+    out = syn.weight.shape[0]
+    return replace(syn, weight=(syn.weight.reshape(out, c, -1) @ pool).reshape(out, -1))
 
 
 def fold(graph: ModelGraph, name: str, tensors: Mapping[str, torch.Tensor],

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from snn_export import checkpoint
+from snn_export import fixed_point as fp
 from snn_export.cli import main
 from snn_export.deploy import graph_hdf5
-from snn_export.deploy.lower_graph import lower_graph
+from snn_export.deploy.lower_graph import BLOCK, distinct, integer_weights, lower_graph
 from snn_export.errors import SnnExportError
 from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpool_into_dense,
                                 fold_batchnorm)
@@ -55,6 +56,27 @@ def test_fold_avgpool_into_conv_equals_pool_then_conv(geometry, k):
     x = torch.rand(2, 4, 6 * k[0], 6 * k[1], dtype=torch.float64)
     expected = syn.apply(F.avg_pool2d(x, k))
     torch.testing.assert_close(fold_avgpool_into_conv(syn, k).apply(x), expected)
+
+
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 3)])
+def test_fold_global_avgpool_into_1x1_conv_is_a_broadcast_view(dilation):
+    torch.manual_seed(2)
+    syn = conv_syn(torch.randn(4, 2, 1, 1, dtype=torch.float64), dilation=dilation)
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64)
+    folded = fold_avgpool_into_conv(syn, (6, 6))
+    assert folded.weight.shape == (4, 2, 6, 6) and folded.weight.stride()[2:] == (0, 0)
+    torch.testing.assert_close(folded.apply(x), syn.apply(F.avg_pool2d(x, (6, 6))))
+
+
+@pytest.mark.parametrize("shape, broadcast", [((3, 5, 1, 1), (3, 5, 4, 4)),
+                                              ((BLOCK + 7,), (BLOCK + 7,))])
+def test_integer_weights_equal_quantize_weight(shape, broadcast):
+    """Block by block, and once per distinct weight of a broadcast view."""
+    torch.manual_seed(3)
+    w = torch.randn(shape).expand(broadcast)
+    q = integer_weights(distinct(w), -6)
+    assert q.dtype == torch.int64 and q.shape == shape
+    assert torch.equal(q.expand(broadcast), fp.quantize_weight(w, -6).long())
 
 
 def test_fold_avgpool_into_dense_equals_pool_flatten_linear():
