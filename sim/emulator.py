@@ -2,18 +2,24 @@
 
 The project's definition of what the deployed network computes. It runs the neuron steps of
 :mod:`snn_export.fixed_point` on float64 tensors holding integers, the same code on CPU and
-CUDA (torch has no integer matmul on CUDA). Float64 sums of integers are exact below 2**53;
-:func:`run` checks that bound for every synapse group before it starts. Convolutions are
-computed as unfold + matmul, so no convolution algorithm (FFT, Winograd) can round.
+CUDA (torch has no integer matmul on CUDA). Synapse groups sum integers in float32 where every
+partial sum provably stays below 2**24 (:func:`exact_dtype`), else in float64 (exact below
+2**53; :func:`run` checks that bound for every synapse group before it starts), with float32
+matmul precision at "highest" (no TF32, no bfloat16). Convolutions are computed as unfold +
+matmul, so no convolution algorithm (FFT, Winograd) can round.
 
-Timing is Lava's (see :mod:`snn_export.graph`): at step ``t`` every synapse group delivers
-what it computed at ``t - 1`` (its buffer starts at zero), every neuron group steps, and
-then every synapse group reads its source's output of step ``t``.
+Timing is Lava's (see :mod:`snn_export.graph`): a synapse group with delay ``d`` delivers at
+step ``t`` what its source sent at step ``t - 1 - d`` (nothing before step 1). Since no group
+reads another's spikes of the same step, the network runs component by component in
+topological order (:func:`components`): a group outside any cycle of synapses receives all of
+its input currents at once (one batched matmul or convolution over samples x steps, sent
+frames only), then scans its neuron steps; only the groups of a cycle (recurrence) pass
+their spikes on step by step. A group whose state and input are still at rest skips to its
+first input (a neuron at rest stays at rest: :func:`_rests`).
 """
 from __future__ import annotations
 
-from collections import deque
-
+import networkx as nx
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -23,93 +29,136 @@ from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 
 from .result import SimResult, state_names
 
-EXACT_BOUND = 2.0**53
+EXACT_BOUND = 2.0**53  # float64 integers
+FLOAT32_BOUND = 2.0**24
+OP_BYTES = 2**28  # working memory of one synapse group's call (frames are split to fit)
+BATCH_BYTES = 2**31  # currents and spikes of one batch of samples
+SCAN_ELEMENTS = 2**15  # neuron states stepped by one call (kept in cache)
 
 
-def check_exact(net: Network) -> None:
-    """Raise ``ValueError`` unless every partial sum of every synapse group is an exact
-    float64 integer."""
+def partial_sum_bound(net: Network, syn) -> float:
+    """The largest magnitude a partial sum of ``syn`` can reach, before ``weight_exp``."""
+    in_max = float(2**net.input_bits - 1) if syn.source == INPUT else 1.0
+    w = syn.weight if isinstance(syn, Conv) else syn.effective_weight()
+    largest = max(int(w.max()), -int(w.min())) if w.size else 0
+    return float(largest) * in_max * syn.fan_in()
+
+
+def sum_bounds(net: Network) -> dict[str, float]:
+    """Per synapse group, :func:`partial_sum_bound`; ``ValueError`` where a sum shifted by
+    ``weight_exp`` would not be an exact float64 integer."""
+    bounds = {}
     for syn in net.synapses:
-        in_max = float(2**net.input_bits - 1) if syn.source == INPUT else 1.0
-        w = syn.weight if isinstance(syn, Conv) else syn.effective_weight()
-        bound = float(np.abs(w).max(initial=0)) * in_max * syn.fan_in()
+        bounds[syn.name] = bound = partial_sum_bound(net, syn)
         if not isinstance(syn, Conv):
             bound *= 2.0 ** max(syn.weight_exp, 0)
         if bound >= EXACT_BOUND:
             raise ValueError(f"synapses {syn.name}: accumulations up to {bound:.3g} are not "
                              "exact in float64")
+    return bounds
+
+
+def exact_dtype(bound: float) -> torch.dtype:
+    """float32 for sums of integers that stay below 2**24, else float64."""
+    return torch.float32 if bound < FLOAT32_BOUND else torch.float64
 
 
 class _DelayOp:
     """Lava's ``Dense`` family: ``(W @ s) << weight_exp`` split into delay slots, output
-    (batch, slots, n_out), slot ``k`` holding the synapses of delay ``lag + k`` (one slot
-    without delays; the shift applies per slot, as in ``DelayDense`` and ``DelaySparse``).
-    A delay shared by every synapse is ``lag`` instead: the op reads its source as it was
-    ``lag`` steps earlier (:func:`_run_batch`), which stores ``lag`` source frames rather
-    than ``lag`` target frames (a bias synapse: one neuron against a whole layer)."""
+    (frames, slots, n_out), slot ``k`` holding the synapses of delay ``lag + k`` (one slot
+    without delays, or when every synapse has the same delay ``lag``; the shift applies per
+    slot, as in ``DelayDense`` and ``DelaySparse``)."""
 
-    def __init__(self, syn: Dense | Sparse, n_out: int):
-        self.exp, self.n_out = syn.weight_exp, n_out
+    def __init__(self, syn: Dense | Sparse, n_out: int, dtype: torch.dtype):
+        self.exp, self.n_out, self.dtype = syn.weight_exp, n_out, dtype
         delays = syn.delays if syn.delays is not None and syn.delays.size else np.zeros(1, int)
         self.lag = int(delays.min())
         self.slot = delays - self.lag  # each synapse's slot
         self.slots = int(self.slot.max()) + 1
 
     def _split(self, acc: torch.Tensor) -> torch.Tensor:
-        """(batch, slots * n_out) sums, slot-major -> shifted (batch, slots, n_out)."""
-        return fp.shift_exp(acc, self.exp).view(acc.shape[0], self.slots, self.n_out)
+        """(frames, slots * n_out) sums, slot-major -> shifted float64 (frames, slots, n_out)."""
+        return fp.shift_exp(acc.double(), self.exp).view(acc.shape[0], self.slots, self.n_out)
 
 
 class _DenseOp(_DelayOp):
     """Lava ``Dense`` / ``DelayDense``."""
 
-    def __init__(self, syn: Dense, device):
-        w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
-        super().__init__(syn, w.shape[0])
+    def __init__(self, syn: Dense, dtype: torch.dtype, device):
+        w = torch.as_tensor(syn.effective_weight(), dtype=dtype, device=device)
+        super().__init__(syn, w.shape[0], dtype)
         slot = torch.as_tensor(self.slot, device=device)
         # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of slot k
         self.w_t = torch.cat([torch.where(slot == k, w, 0.0) for k in range(self.slots)]).T
+        self.frame_bytes = 16 * (w.shape[1] + self.slots * self.n_out)
 
-    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
-        """(batch, n_in) -> (batch, slots, n_out)."""
-        return self._split(inp.flatten(1) @ self.w_t)
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        """(frames, n_in) -> (frames, slots, n_out)."""
+        return self._split(frames.to(self.dtype) @ self.w_t)
 
 
 class _SparseOp(_DelayOp):
     """Lava ``Sparse`` / ``DelaySparse``: the listed synapses only."""
 
-    def __init__(self, syn: Sparse, device):
-        super().__init__(syn, int(syn.shape[0]))
+    def __init__(self, syn: Sparse, dtype: torch.dtype, device):
+        super().__init__(syn, int(syn.shape[0]), dtype)
         # synapse k adds into its slot of target rows[k]
         self.index = torch.as_tensor(self.slot * self.n_out + syn.rows, device=device)
         self.cols = torch.as_tensor(syn.cols, device=device)
-        self.w = torch.as_tensor(syn.effective_weight(), dtype=torch.float64, device=device)
+        self.w = torch.as_tensor(syn.effective_weight(), dtype=dtype, device=device)
+        self.frame_bytes = 16 * (len(self.w) + self.slots * self.n_out)
 
-    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
-        """(batch, n_in) -> (batch, slots, n_out)."""
-        inp = inp.flatten(1)
-        acc = inp.new_zeros(inp.shape[0], self.slots * self.n_out)
-        return self._split(acc.index_add_(1, self.index, inp[:, self.cols] * self.w))
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        """(frames, n_in) -> (frames, slots, n_out)."""
+        terms = frames[:, self.cols].to(self.dtype) * self.w
+        acc = terms.new_zeros(len(frames), self.slots * self.n_out)
+        return self._split(acc.index_add_(1, self.index, terms))
 
 
 class _ConvOp:
-    """Lava ``Conv``: integer cross-correlation, wrapped to 24 bits."""
+    """Lava ``Conv``: integer cross-correlation, wrapped to 24 bits (where sums can reach
+    that far). Computed as a matmul over the unfolded input (a strided view, one copy)."""
 
-    def __init__(self, syn: Conv, in_shape: tuple, device):
-        w = torch.as_tensor(syn.weight, dtype=torch.float64, device=device)
-        self.groups = syn.groups
+    def __init__(self, syn: Conv, in_shape: tuple, out_shape: tuple, bound: float,
+                 dtype: torch.dtype, device):
+        w = torch.as_tensor(syn.weight, dtype=dtype, device=device)
+        self.groups, self.dtype, self.wraps = syn.groups, dtype, bound >= fp.STATE_MAX
         self.w = w.reshape(syn.groups, w.shape[0] // syn.groups, -1)  # (g, out/g, in/g*kh*kw)
-        self.kw = dict(kernel_size=tuple(w.shape[2:]), dilation=tuple(syn.dilation),
-                       padding=tuple(syn.padding), stride=tuple(syn.stride))
-        self.in_shape = in_shape
+        self.kernel, self.stride = tuple(w.shape[2:]), tuple(syn.stride)
+        self.padding, self.dilation = tuple(syn.padding), tuple(syn.dilation)
+        self.in_shape, self.out_hw = in_shape, tuple(out_shape[1:])
         self.slots, self.lag = 1, 0
+        out_size = int(np.prod(out_shape))
+        columns = w[0].numel() * out_size // w.shape[0]  # unfolded values per frame
+        self.frame_bytes = 8 * (int(np.prod(in_shape)) + columns * syn.groups + 2 * out_size)
 
-    def __call__(self, inp: torch.Tensor) -> torch.Tensor:
-        batch = inp.shape[0]
-        cols = F.unfold(inp.reshape(batch, *self.in_shape), **self.kw)  # (B, C*kh*kw, L)
-        cols = cols.view(batch, self.groups, -1, cols.shape[-1])
-        out = torch.matmul(self.w, cols)  # (B, g, out/g, L)
-        return fp.wrap24(out.reshape(batch, 1, -1))
+    def _unfold(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, C, H, W) -> (n, C * kh * kw, Ho * Wo), as ``F.unfold``."""
+        (ph, pw), (sh, sw), (dh, dw) = self.padding, self.stride, self.dilation
+        x = F.pad(x, (pw, pw, ph, ph))
+        n, c, _, _ = x.shape
+        s_n, s_c, s_h, s_w = x.stride()
+        view = x.as_strided((n, c, *self.kernel, *self.out_hw),
+                            (s_n, s_c, dh * s_h, dw * s_w, sh * s_h, sw * s_w))
+        return view.reshape(n, c * self.kernel[0] * self.kernel[1], -1)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        """(frames, n_in) -> (frames, 1, n_out)."""
+        n = frames.shape[0]
+        cols = self._unfold(frames.to(self.dtype).view(n, *self.in_shape))
+        out = torch.matmul(self.w, cols.view(n, self.groups, self.w.shape[2], cols.shape[2]))
+        out = out.double().reshape(n, 1, -1)
+        return fp.wrap24(out) if self.wraps else out
+
+
+def _op(net: Network, syn, bound: float, device):
+    dtype = exact_dtype(bound)
+    if isinstance(syn, Conv):
+        return _ConvOp(syn, net.shape_of(syn.source), net.shape_of(syn.target), bound, dtype,
+                       device)
+    if isinstance(syn, Sparse):
+        return _SparseOp(syn, dtype, device)
+    return _DenseOp(syn, dtype, device)
 
 
 def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int):
@@ -124,6 +173,27 @@ def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tenso
         *new, s = fp.atrlif_step(state["i"], state["v"], state["theta"], state["r"], a, bias, p)
         state.update(zip(("i", "v", "theta", "r"), new))
     return s
+
+
+def _rests(group: Neurons, bias: torch.Tensor) -> bool:
+    """Whether a neuron at its initial state with no input stays there without spiking (then
+    every step before its first input can be skipped)."""
+    state = fp.initial_state(group.params, bias.new_zeros(1, group.size))
+    first = dict(state)
+    s = _neuron_step(group, state, torch.zeros_like(bias)[None], bias[None], 1)
+    return not s.any() and all(torch.equal(state[k], first[k]) for k in first)
+
+
+def components(net: Network) -> list[list[Neurons]]:
+    """The neuron groups in topological order of their strongly connected components (a
+    group alone unless synapses form a cycle through it), each in network order."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(g.name for g in net.neurons)
+    graph.add_edges_from((s.source, s.target) for s in net.synapses if s.source != INPUT)
+    dag = nx.condensation(graph)
+    rank = {g.name: k for k, g in enumerate(net.neurons)}
+    return [[net.neurons[rank[m]] for m in sorted(dag.nodes[c]["members"], key=rank.get)]
+            for c in nx.topological_sort(dag)]
 
 
 def as_frames(net: Network, x) -> np.ndarray:
@@ -163,64 +233,157 @@ def _as_input(net: Network, x) -> tuple[torch.Tensor, bool]:
     return x.reshape(len(x), -1) if static else x.reshape(len(x), net.time_steps, -1), static
 
 
+def _batch_limit(net: Network, order: list) -> int:
+    """Samples per batch whose spikes and largest component's currents fit ``BATCH_BYTES``."""
+    largest = max(sum(g.size for g in c) for c in order)
+    per_sample = net.time_steps * (sum(g.size for g in net.neurons) + 16 * largest)
+    return max(1, BATCH_BYTES // per_sample)
+
+
+class Emulator:
+    """``net`` made ready to run on ``device`` (checked, its synapse groups as torch
+    operations); :meth:`run` it on as many inputs as needed."""
+
+    def __init__(self, net: Network, device: str | torch.device = "cpu"):
+        net.validate()
+        bounds = sum_bounds(net)
+        self.net, self.device = net, device
+        self.ops = {s.name: _op(net, s, bounds[s.name], device) for s in net.synapses}
+        self.biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)
+                       for g in net.neurons}
+        self.order = components(net)
+        self.rests = {g.name: _rests(g, self.biases[g.name]) for g in net.neurons}
+        self.batch_limit = _batch_limit(net, self.order)
+
+    def run(self, x, batch_size: int = 1024) -> SimResult:
+        """Run integer input levels ``x``: shape (samples, *input_shape) to present the same
+        frame at every step, or (samples, time_steps, *input_shape). Batches hold at most
+        ``batch_size`` samples, fewer where a large network needs the memory."""
+        net = self.net
+        x, static = _as_input(net, x)
+        batch = min(batch_size, self.batch_limit)
+        precision = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("highest")
+        try:
+            chunks = [_run_batch(net, x[i:i + batch].to(self.device), static, self.ops,
+                                 self.biases, self.order, self.rests)
+                      for i in range(0, max(len(x), 1), batch)]
+        finally:
+            torch.set_float32_matmul_precision(precision)
+        spikes = {g.name: np.concatenate([c[0][g.name] for c in chunks]) for g in net.neurons}
+        states = {g.name: {k: np.concatenate([c[1][g.name][k] for c in chunks])
+                           for k in state_names(g)} for g in net.neurons}
+        return SimResult(spikes, states)
+
+
 def run(net: Network, x, device: str | torch.device = "cpu", batch_size: int = 1024) -> SimResult:
-    """Run integer input levels ``x`` through ``net``: shape (samples, *input_shape) to
-    present the same frame at every step, or (samples, time_steps, *input_shape)."""
-    net.validate()
-    check_exact(net)
-    x, static = _as_input(net, x)
-    ops = {}
-    for syn in net.synapses:
-        if isinstance(syn, Conv):
-            ops[syn.name] = _ConvOp(syn, net.shape_of(syn.source), device)
-        elif isinstance(syn, Sparse):
-            ops[syn.name] = _SparseOp(syn, device)
-        else:
-            ops[syn.name] = _DenseOp(syn, device)
-    biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)
-              for g in net.neurons}
-    chunks = [_run_batch(net, x[i:i + batch_size].to(device), static, ops, biases)
-              for i in range(0, max(len(x), 1), batch_size)]
-    spikes = {g.name: np.concatenate([c[0][g.name] for c in chunks]) for g in net.neurons}
-    states = {g.name: {k: np.concatenate([c[1][g.name][k] for c in chunks])
-                       for k in state_names(g)} for g in net.neurons}
-    return SimResult(spikes, states)
+    """:meth:`Emulator.run` once."""
+    return Emulator(net, device).run(x, batch_size)
 
 
-def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict):
-    batch = x.shape[0]
-    state = {g.name: fp.initial_state(g.params, x.new_zeros(batch, g.size)) for g in net.neurons}
-    buffers = {s.name: x.new_zeros(batch, ops[s.name].slots, net.group(s.target).size)
-               for s in net.synapses}
-    from_input = [s for s in net.synapses if s.source == INPUT]
-    fixed = {s.name: ops[s.name](x) for s in from_input} if static else {}
-    spikes = {g.name: [] for g in net.neurons}
-    silent = {g.name: x.new_zeros(batch, g.size) for g in net.neurons if not net.incoming(g.name)}
-    earlier = {s.name: deque() for s in net.synapses if ops[s.name].lag}  # source frames
-    for t in range(1, net.time_steps + 1):
-        a = dict(silent)
-        for s in net.synapses:
-            head = buffers[s.name][:, 0]
-            a[s.target] = a[s.target] + head if s.target in a else head
-        out = {INPUT: None if static else x[:, t - 1]}
-        for g in net.neurons:
-            out[g.name] = _neuron_step(g, state[g.name], a[g.name], biases[g.name], t)
-            spikes[g.name].append(out[g.name].to(torch.uint8))
-        for s in net.synapses:
-            op, source = ops[s.name], out[s.source]
-            if op.lag:  # the source as it was lag steps ago (silent before step 1)
-                earlier[s.name].append(source)
-                if len(earlier[s.name]) <= op.lag:
-                    buffers[s.name] = torch.zeros_like(buffers[s.name])
-                    continue
-                source = earlier[s.name].popleft()
-            new = fixed[s.name] if s.name in fixed else op(source)
-            buf = buffers[s.name]
-            if buf.shape[1] > 1:  # delay line: advance one slot
-                buf = torch.cat([buf[:, 1:], torch.zeros_like(buf[:, :1])], 1)
-                buffers[s.name] = buf + new
-            else:
-                buffers[s.name] = new
+class _Sent:
+    """What a source sent in one batch: ``frames`` (steps * batch, size), row ``t * batch + b``
+    holding sample ``b``'s frame of 0-based step ``t``, and ``rows``, the rows with a spike
+    (or input level) in them, in order."""
+
+    def __init__(self, frames: torch.Tensor):
+        self.frames = frames
+        self.rows = frames.any(1).nonzero().squeeze(1)
+
+
+def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int) -> None:
+    """Add into ``currents`` (steps, batch, n_out), whose first step is the 0-based step
+    ``origin``, what ``op`` makes of the frames ``sent``; a frame sent at step ``t`` arrives
+    at ``t + 1 + delay`` (``origin`` is never later than the first arrival)."""
+    steps, batch = currents.shape[:2]
+    flat = currents.view(steps * batch, currents.shape[2])
+    shift = (1 + op.lag - origin) * batch
+    rows = sent.rows[sent.rows + shift < steps * batch]
+    if not len(rows):
+        return
+    for chunk in rows.split(max(1, OP_BYTES // op.frame_bytes)):
+        out = op(sent.frames[chunk])
+        for k in range(op.slots):
+            at = chunk + shift + k * batch
+            keep = at < steps * batch
+            flat.index_add_(0, at[keep], out[keep, k])
+
+
+def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: dict,
+                   static: bool, batch: int) -> int:
+    """The 0-based step at which the first input from outside ``inside`` reaches ``group``
+    (``time_steps`` if none does)."""
+    first = net.time_steps
+    for s in net.incoming(group.name):
+        if s.source == INPUT and static:
+            first = min(first, 1 + ops[s.name].lag)
+        elif s.source not in inside and len(sent[s.source].rows):
+            first = min(first, int(sent[s.source].rows[0]) // batch + 1 + ops[s.name].lag)
+    return first
+
+
+def _currents(net: Network, group: Neurons, inside: set, ops: dict, x: torch.Tensor,
+              static: bool, sent: dict, origin: int) -> torch.Tensor:
+    """(time_steps - origin, batch, size) float64: what the synapses from outside ``inside``
+    deliver at 0-based steps ``origin``, ``origin + 1``, ..."""
+    a = x.new_zeros(net.time_steps - origin, x.shape[0], group.size)
+    for s in net.incoming(group.name):
+        op = ops[s.name]
+        if s.source == INPUT and static:  # the same frame at every step
+            out = op(x)
+            for k in range(op.slots):
+                a[max(1 + op.lag + k - origin, 0):] += out[:, k]
+        elif s.source not in inside:
+            _deliver(op, sent[s.source], a, origin)
+    return a
+
+
+def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: int,
+          spikes: dict) -> dict:
+    """Step the groups ``members`` from 0-based step ``start`` to the end on currents ``a``
+    (per group, (steps - start, batch, size)), writing ``spikes`` (per group, (steps, batch,
+    size)); ``inner`` synapses deliver step by step. Without them the batch is stepped in
+    slices of about ``SCAN_ELEMENTS`` neurons (states stay in cache). Returns the states."""
+    total, batch = next(iter(spikes.values())).shape[:2]
+    size = max(g.size for g in members)
+    width = batch if inner else max(1, SCAN_ELEMENTS // size)
+    parts = {g.name: [] for g in members}
+    for lo in range(0, batch, width):
+        hi = min(lo + width, batch)
+        state = {g.name: fp.initial_state(g.params, a[g.name].new_zeros(hi - lo, g.size))
+                 for g in members}
+        for t in range(start, total):
+            for g in members:
+                now = a[g.name][t - start, lo:hi]
+                spikes[g.name][t, lo:hi] = _neuron_step(g, state[g.name], now, biases[g.name],
+                                                        t + 1)
+            for s in inner:
+                _deliver(ops[s.name], _Sent(spikes[s.source][t]), a[s.target], start - t)
+        for g in members:
+            parts[g.name].append(state[g.name])
+    return {g: {k: torch.cat([p[k] for p in ps]) for k in ps[0]} for g, ps in parts.items()}
+
+
+def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict,
+               order: list, rests: dict):
+    batch, total = x.shape[0], net.time_steps
+    spikes, states = {}, {}  # spikes: (T, batch, size) uint8
+    sent = {} if static else {
+        INPUT: _Sent(x.transpose(0, 1).reshape(total * batch, net.input_size))}
+    for members in order:
+        inside = {g.name for g in members}
+        start = 0
+        if all(rests[g.name] for g in members):  # skip the steps before the first input
+            start = min(_first_arrival(net, g, inside, ops, sent, static, batch)
+                        for g in members)
+        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start) for g in members}
+        inner = [s for s in net.synapses if s.target in inside and s.source in inside]
+        mine = {g.name: torch.zeros(total, batch, g.size, dtype=torch.uint8, device=x.device)
+                for g in members}
+        states.update(_scan(members, inner, ops, biases, a, start, mine))
+        spikes.update(mine)
+        for g in members:
+            sent[g.name] = _Sent(spikes[g.name].view(total * batch, g.size))
     to_np = lambda t: t.cpu().numpy().astype(np.int64)
-    return ({k: torch.stack(v, 1).cpu().numpy() for k, v in spikes.items()},
-            {g.name: {k: to_np(state[g.name][k]) for k in state_names(g)} for g in net.neurons})
+    return ({k: v.transpose(0, 1).cpu().numpy() for k, v in spikes.items()},
+            {g.name: {k: to_np(states[g.name][k]) for k in state_names(g)} for g in net.neurons})

@@ -40,10 +40,11 @@ def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int 
     model.quantized_mode = False
     model.eval()
     deployed, floating = [], []
+    emulate = emulator.Emulator(net)
     for i in tqdm(range(0, len(x), batch_size), desc="emulator", unit="batch",
                   disable=not progress):
         xb = x[i:i + batch_size]
-        deployed.append(predict(emulator.run(net, xb).spikes[net.readout]))
+        deployed.append(predict(emulate.run(xb).spikes[net.readout]))
         with torch.no_grad():
             floating.append(predict(model.output(window_frames(net, xb), net.window)))
     return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)),

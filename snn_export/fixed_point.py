@@ -51,8 +51,8 @@ def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
 
 def round_toward_zero_shift(x: torch.Tensor, bits: int) -> torch.Tensor:
     """``sign(x) * (|x| >> bits)`` for integer-valued ``x``."""
-    scaled = x / (1 << bits)
-    return _ste(scaled, torch.div(x, float(1 << bits), rounding_mode="trunc"))
+    fx = torch.div(x, float(1 << bits), rounding_mode="trunc")
+    return _ste(x / (1 << bits), fx) if x.requires_grad else fx
 
 
 def to_int32(x: torch.Tensor) -> torch.Tensor:
@@ -120,6 +120,15 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     s = (over > 0).to(v.dtype) if spike_fn is None else spike_fn(over, float(p.vth << ACT_SHIFT))
     v = v * (1 - s)  # hard reset to 0
     return u, v, s
+
+
+def lif_gradient_factors(p: LIFParams) -> tuple[float, float, float, float]:
+    """:func:`lif_step` as its straight-through gradients see it, a linear step and a spike:
+    ``(keep_u, keep_v, gain, threshold)``: ``u`` keeps ``keep_u`` of itself plus ``gain *
+    a``, ``v`` keeps ``keep_v`` of itself plus ``u``, and spikes above ``threshold``
+    (internal units)."""
+    return ((DECAY_UNITY - p.du - 1) / DECAY_UNITY, (DECAY_UNITY - p.dv) / DECAY_UNITY,
+            float(1 << ACT_SHIFT), float(p.vth << ACT_SHIFT))
 
 
 @dataclass(frozen=True)

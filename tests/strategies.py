@@ -116,7 +116,8 @@ def networks(draw, spec, prefix: str = ""):
     """A random network on input ``spec``: 1-4 neuron groups (LIF, LIFReset, ATRLIF), each
     fed by a Conv or a :func:`dense` group (Dense, DelayDense, Sparse or DelaySparse) from an
     earlier node, some also by extra :func:`dense` groups from any earlier node or from
-    themselves (recurrence)."""
+    themselves (recurrence), and sometimes one group by a later one (a cycle through
+    several groups)."""
     input_shape, input_bits, time_steps = spec
     nodes = [(INPUT, tuple(input_shape))]
     neurons, synapses = [], []
@@ -137,6 +138,12 @@ def networks(draw, spec, prefix: str = ""):
             synapses.append(draw(dense(f"{name}.extra{j}", extra, name,
                                        int(np.prod(extra_shape)), int(np.prod(shape)))))
         nodes.append((name, shape))
+    groups = nodes[1:]
+    if len(groups) > 1 and draw(st.booleans()):  # feedback: a cycle through several groups
+        late = draw(st.integers(1, len(groups) - 1))
+        (source, src_shape), (target, shape) = groups[late], groups[draw(st.integers(0, late - 1))]
+        synapses.append(draw(dense(f"{target}.back", source, target, int(np.prod(src_shape)),
+                                   int(np.prod(shape)))))
     return Network(tuple(input_shape), input_bits, time_steps, neurons, synapses)
 
 

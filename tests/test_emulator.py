@@ -38,10 +38,28 @@ def test_bound_on_partial_sums_is_checked(monkeypatch):
                   [Dense("a.dense", INPUT, "a", np.full((1, 12), 255), weight_exp=7)])
     bound = 255 * 255 * 12 * 2**7  # weight * input level * fan-in * 2**weight_exp
     monkeypatch.setattr(emulator, "EXACT_BOUND", bound + 1)
-    emulator.check_exact(net)
+    emulator.sum_bounds(net)
     monkeypatch.setattr(emulator, "EXACT_BOUND", bound)
     with pytest.raises(ValueError, match="a.dense: accumulations up to .* not exact in float64"):
-        emulator.check_exact(net)
+        emulator.sum_bounds(net)
+
+
+def test_sums_beyond_float32_are_summed_in_float64(monkeypatch):
+    """Partial sums up to ~2**25.6: float32 would round them (the run forced to float32
+    differs), so the emulator must choose float64 here, and float32 for 8-bit spikes."""
+    rng = np.random.default_rng(0)
+    n_in = 800
+    big = Dense("a.dense", INPUT, "a", 2 * rng.integers(100, 128, (4, n_in)))
+    small = Dense("b.dense", "a", "b", 2 * rng.integers(-127, 128, (3, 4)))
+    groups = [Neurons(n, (k,), fp.LIFParams(fp.VTH_MAX, 4095, 0), np.zeros(k, int))
+              for n, k in (("a", 4), ("b", 3))]
+    net = Network((n_in,), 8, 2, groups, [big, small])
+    dtypes = {k: emulator.exact_dtype(b) for k, b in emulator.sum_bounds(net).items()}
+    assert dtypes == {"a.dense": torch.float64, "b.dense": torch.float32}
+    x = rng.integers(200, 256, (20, n_in))
+    exact = emulator.run(net, x).states["a"]["u"]
+    monkeypatch.setattr(emulator, "FLOAT32_BOUND", float("inf"))
+    assert (emulator.run(net, x).states["a"]["u"] != exact).any()
 
 
 def test_time_varying_input_equals_static_when_frames_repeat():

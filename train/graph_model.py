@@ -28,6 +28,7 @@ comparison; quantized mode refuses them, as the compliance check does.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -44,6 +45,7 @@ from snn_export.model_graph import (GRADED, JOINS, SPIKING, SYNAPTIC, ModelGraph
                                     conv_geometry, op_entry, pair, refuse_graded,
                                     require_spike_inputs, shapes, spike_terms)
 
+from .lif_scan import Heaviside, Linear, lif_scan
 from .surrogate import spike_fn
 
 BN_MOMENTUM = 0.1
@@ -112,6 +114,7 @@ class GraphSNN(nn.Module):
         self.graded_nodes = {n.name for n in graph.nodes
                              if n.op in GRADED and spike_terms(graph, n.name) is None}
         self.spike = spike_fn(surrogate, alpha)
+        self.surrogate = (surrogate, alpha)
         self.quantized_mode = False
 
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -190,11 +193,12 @@ class GraphSNN(nn.Module):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
         src = self._source(pre.source, trains).to(pre.bias.dtype)
-        z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
-        z = z.unflatten(0, src.shape[:2])
-        z = z + pre.bias.reshape(-1, *[1] * (z.dim() - 3))
-        dims = [0, 1, *range(3, z.dim())]
-        mean, var = z.mean(dims), z.var(dims, unbiased=False)
+        with torch.no_grad() if self.quantized_mode else contextlib.nullcontext():
+            z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
+            z = z.unflatten(0, src.shape[:2])  # bias excluded
+            dims = [0, 1, *range(3, z.dim())]
+            var, mean = torch.var_mean(z, dims, correction=0)
+        mean = mean + pre.bias
         bn = self.ops[expr]
         with torch.no_grad():
             n = z.numel() / z.shape[2]
@@ -204,7 +208,7 @@ class GraphSNN(nn.Module):
         if self.quantized_mode:
             return fold(self.graph, expr, tensors, self.shapes), None
         scale = (bn.weight / torch.sqrt(var + bn.eps)).reshape(-1, *[1] * (z.dim() - 3))
-        a = (z - pre.bias.reshape(-1, *[1] * (z.dim() - 3))) * scale
+        a = z * scale
         return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps), a
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor,
@@ -240,17 +244,8 @@ class GraphSNN(nn.Module):
         tau_syn = node.get("tau_syn")
         keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
         keep_v = 1 - 1 / float(node.get("tau_mem"))
-        th0 = float(node.get("threshold"))
-        fire = op_entry(_DYNAMICS, node, "training (neurons)").float_fire
-        u = v = r = torch.zeros_like(a[:, 0])
-        theta = torch.full_like(u, th0)
-        out = []
-        for t in range(a.shape[1]):
-            u = u * keep_u + a[:, t]
-            v = v * keep_v + u
-            s, v, theta, r = fire(self, node, v, theta, r, th0)
-            out.append(s)
-        return torch.stack(out, 1)
+        run = op_entry(_DYNAMICS, node, "training (neurons)").float
+        return run(self, node, a, keep_u, keep_v, float(node.get("threshold")))
 
     def _gate(self, node, trains: dict) -> torch.Tensor:
         """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
@@ -365,46 +360,62 @@ _VALUES = {**{op: _value_of_spikes for op in SPIKING},
            "time_linear": _value_time_linear, "time_mean": _value_time_mean}
 
 
-def _float_lif(model, node, v, theta, r, th0):
-    s = model.spike(v - th0, th0)
-    return s, v * (1 - s), theta, r
+def _float_lif(model, node, a, keep_u, keep_v, th0):
+    def step(a_t, state):
+        u, v = state or (torch.zeros_like(a_t), torch.zeros_like(a_t))
+        u = u * keep_u + a_t if keep_u else a_t
+        v = v * keep_v + u
+        over = v - th0
+        fired = over > 0
+        return (u, v.masked_fill(fired, 0.0)), over, fired.to(v.dtype)
+    return lif_scan(a, step, Linear(keep_u, keep_v, 1.0, th0, model.surrogate))
 
 
-def _float_alif(model, node, v, theta, r, th0):
-    theta = (theta - th0) * (1 - 1 / float(node.get("tau_theta"))) + th0
-    r = r * (1 - 1 / float(node.get("tau_r")))
-    s = model.spike(v - r - theta, th0)
-    r = r + 2 * theta * s
-    theta = theta + float(node.get("theta_step")) * s
-    return s, v, theta, r
+def _float_alif(model, node, a, keep_u, keep_v, th0):
+    keep_theta = 1 - 1 / float(node.get("tau_theta"))
+    keep_r = 1 - 1 / float(node.get("tau_r"))
+    u = v = r = torch.zeros_like(a[:, 0])
+    theta = torch.full_like(u, th0)
+    out = []
+    for a_t in a.unbind(1):  # (a[:, t]: backward fills a zero T-step tensor per step)
+        u = u * keep_u + a_t if keep_u else a_t
+        v = v * keep_v + u
+        theta = (theta - th0) * keep_theta + th0
+        r = r * keep_r
+        s = model.spike(v - r - theta, th0)
+        r = r + 2 * theta * s
+        theta = theta + float(node.get("theta_step")) * s
+        out.append(s)
+    return torch.stack(out, 1)
 
 
 def _quantized_lif(model, a, params):
-    u, v = fp.initial_state(params, a[:, 0]).values()
-    out = []
-    for t in range(a.shape[1]):
-        u, v, s = fp.lif_step(u, v, a[:, t], 0.0, params, model.spike)
-        out.append(s)
-    return torch.stack(out, 1)
+    fire = Heaviside()
+
+    def step(a_t, state):
+        u, v = state or fp.initial_state(params, a_t).values()
+        u, v, s = fp.lif_step(u, v, a_t, 0.0, params, fire)
+        return (u, v), fire.over, s
+    return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
 
 def _quantized_atrlif(model, a, params):
     i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
     out = []
-    for t in range(a.shape[1]):
-        i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a[:, t], 0.0, params, model.spike)
+    for a_t in a.unbind(1):
+        i, v, theta, r, s = fp.atrlif_step(i, v, theta, r, a_t, 0.0, params, model.spike)
         out.append(s)
     return torch.stack(out, 1)
 
 
 @dataclass(frozen=True)
 class _Dynamics:
-    """A neuron op in training. float_fire: ``(model, node, v, theta, r, th0) -> (s, v, theta,
-    r)``, the spike and reset after the current and voltage update; quantized: ``(model, a,
-    params) -> spikes``, the deployed integer neuron (``a``: synaptic input, bias included,
-    in the units of Lava's Dense output)."""
+    """A neuron op in training. float: ``(model, node, a, keep_u, keep_v, threshold) ->
+    spikes``, the float neuron (``keep_*``: what the current and voltage keep per step);
+    quantized: ``(model, a, params) -> spikes``, the deployed integer neuron (``a``: synaptic
+    input, bias included, in the units of Lava's Dense output)."""
 
-    float_fire: Callable
+    float: Callable
     quantized: Callable
 
 

@@ -7,6 +7,19 @@ import math
 import torch
 
 
+def derivative(x: torch.Tensor, scale: float, kind: str, alpha: float) -> torch.Tensor:
+    """The pseudo-derivative of the spike with respect to ``x`` (``x / scale`` is the
+    normalised distance above threshold; no gradient of its own)."""
+    if kind == "atan":
+        z = x * (math.pi / 2 * alpha / scale)
+        return z.square_().add_(1).reciprocal_().mul_(alpha / 2 / scale)
+    z = x / scale
+    if kind == "sigmoid":
+        sg = torch.sigmoid(alpha * z)
+        return sg * (1 - sg) * (alpha / scale)
+    return (z.abs() < 0.5 / alpha).to(x.dtype) * (alpha / scale)  # rectangular
+
+
 class _Spike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, scale, kind, alpha):
@@ -17,15 +30,7 @@ class _Spike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        z, a = x / ctx.scale, ctx.alpha
-        if ctx.kind == "atan":
-            d = a / 2 / (1 + (math.pi / 2 * a * z) ** 2)
-        elif ctx.kind == "sigmoid":
-            sg = torch.sigmoid(a * z)
-            d = a * sg * (1 - sg)
-        else:  # rectangular
-            d = (z.abs() < 0.5 / a).to(x.dtype) * a
-        return grad * d / ctx.scale, None, None, None
+        return grad * derivative(x, ctx.scale, ctx.kind, ctx.alpha), None, None, None
 
 
 SURROGATES = ("atan", "sigmoid", "rectangular")
