@@ -60,9 +60,13 @@ demo: env
 	$(VENV)/bin/snn-export $(DEMO_DIR)/norse.nir --dialect norse --time-steps 16 --target lava \
 	  -o $(DEMO_DIR)/norse_lava --dataset digits --evaluate 360 --verify 20
 
-# Emulator vs Lava speed, side by side (prints samples/s and ratios).
+# Speed, side by side in one run each (samples/s, seconds and ratios): the emulator and the
+# verify runner against Lava; training against snnTorch and norse; the seed networks at their
+# size (lowering, emulator, one Table IX sample in Lava: about 15 minutes of the total).
 bench: env
 	$(PY) benchmarks/emulator_vs_lava.py
+	$(PY) benchmarks/train_vs_peers.py
+	$(PY) benchmarks/seed_scale.py --lava
 
 # Regenerate the reference pages in docs/ from the code (make test checks they are current).
 docs: env

@@ -1,9 +1,11 @@
 """Emulator vs Lava: samples per second on the same network, measured side by side.
 
-A 784-256-256-10 Dense/LIF network (random 8-bit weights, 8-bit input levels), T = 32 steps.
+A 784-256-256-10 Dense/LIF network (random 8-bit weights and biases, 8-bit input levels),
+T = 32 steps.
 Lava runs a few samples in its CPU simulator (``fixed_pt``), once as one continuous run
-(its raw speed, the base of the ratios) and once through the verification runner (which
-pauses after each sample to read and reset states); the emulator runs many samples on CPU
+(its raw speed, the base of the ratios) and once through the verification runner (samples
+back to back, each group reset at the first step of its window:
+:func:`snn_export.sim.lava_runner.back_to_back`); the emulator runs many samples on CPU
 and, when there is one, on a CUDA GPU. The script also checks that the emulator's spikes and
 states on the Lava samples equal Lava's, and on the CPU samples that CUDA's equal the CPU's.
 Run: ``make bench`` or
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 
 from snn_export import fixed_point as fp
+from snn_export.deploy.lower_graph import BIAS_SHAPE, BIAS_SOURCE, const
 from snn_export.graph import INPUT, Dense, Network, Neurons
 from snn_export.sim import emulator
 from snn_export.sim.verify import compare
@@ -28,14 +31,19 @@ T = 32
 
 
 def network(rng: np.random.Generator) -> Network:
-    """Weights scaled so that every layer spikes at a moderate rate."""
-    neurons, synapses, source = [], [], INPUT
+    """Weights scaled so that every layer spikes at a moderate rate; biases deployed as
+    lowering deploys them (Dense synapses from the always-on ``bias_source``, delayed to
+    start at each layer's depth)."""
+    neurons, synapses, source = [const(BIAS_SOURCE, BIAS_SHAPE)], [], INPUT
     for k, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
         name = f"layer{k + 1}"
         w = fp.WEIGHT_STEP * rng.integers(-64, 64, (n_out, n_in))
         params = fp.LIFParams(vth=1500 if k == 0 else 400, du=2048, dv=1024)
-        neurons.append(Neurons(name, (n_out,), params, rng.integers(-50, 50, n_out)))
+        neurons.append(Neurons(name, (n_out,), params, np.zeros(n_out, int)))
         synapses.append(Dense(f"{name}.dense", source, name, w))
+        bias = fp.WEIGHT_STEP * rng.integers(-25, 25, (n_out, 1))
+        synapses.append(Dense(f"{name}.bias", BIAS_SOURCE, name, bias,
+                              delays=np.full(bias.shape, k) if k else None))
         source = name
     return Network((SIZES[0],), 8, T, neurons, synapses)
 
@@ -95,7 +103,7 @@ def main() -> None:
         raw = lava_continuous(net, xs)
         rows.append(("Lava CPU, one continuous run", len(xs) - 1, (len(xs) - 1) / raw))
         per_sample = (tn - t1) / (len(xs) - 1)
-        rows.append(("Lava CPU, verify runner (per-sample reset)", len(xs) - 1, 1 / per_sample))
+        rows.append(("Lava CPU, verify runner (back to back)", len(xs) - 1, 1 / per_sample))
         rows.append((f"  the same with its {t1:.1f} s start-up", len(xs), len(xs) / tn))
         _, first, total = compare(emulator.run(net, xs), lava)
         print(f"emulator vs Lava on {len(xs)} samples: {total} differing spikes and states")

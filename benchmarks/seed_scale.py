@@ -129,7 +129,8 @@ def main() -> None:
         exact, seconds = lava_one(rows[0])
         print(f"\nLava, one sample of {rows[0]['label']}: "
               f"{'bit-exact' if exact else 'MISMATCH'} with the emulator, {seconds:.0f} s "
-              f"(emulator {1 / rows[0]['emulator_sps']:.1f} s)")
+              f"with its start-up (emulator {1 / rows[0]['emulator_sps']:.2f} s per sample: "
+              f"{seconds * rows[0]['emulator_sps']:,.0f}x)")
 
 
 if __name__ == "__main__":

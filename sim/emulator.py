@@ -3,10 +3,11 @@
 The project's definition of what the deployed network computes. It runs the neuron steps of
 :mod:`snn_export.fixed_point` on float64 tensors holding integers, the same code on CPU and
 CUDA (torch has no integer matmul on CUDA). Synapse groups sum integers in float32 where every
-partial sum provably stays below 2**24 (:func:`exact_dtype`), else in float64 (exact below
-2**53; :func:`run` checks that bound for every synapse group before it starts), with float32
-matmul precision at "highest" (no TF32, no bfloat16). Convolutions are computed as unfold +
-matmul, so no convolution algorithm (FFT, Winograd) can round.
+partial sum provably stays below 2**24 (:func:`sum_bounds`,
+:func:`~snn_export.fixed_point.exact_dtype`), else in float64 (exact below 2**53, which
+:class:`Emulator` checks for every synapse group before it starts), with float32 matmul
+precision at "highest" (no TF32, no bfloat16). Convolutions are computed as unfold + matmul,
+so no convolution algorithm (FFT, Winograd) can round.
 
 Timing is Lava's (see :mod:`snn_export.graph`): a synapse group with delay ``d`` delivers at
 step ``t`` what its source sent at step ``t - 1 - d`` (nothing before step 1). Since no group
@@ -30,7 +31,6 @@ from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
 from .result import SimResult, state_names
 
 EXACT_BOUND = 2.0**53  # float64 integers
-FLOAT32_BOUND = 2.0**24
 OP_BYTES = 2**28  # working memory of one synapse group's call (frames are split to fit)
 BATCH_BYTES = 2**31  # currents and spikes of one batch of samples
 SCAN_ELEMENTS = 2**15  # neuron states stepped by one call (kept in cache)
@@ -56,11 +56,6 @@ def sum_bounds(net: Network) -> dict[str, float]:
             raise ValueError(f"synapses {syn.name}: accumulations up to {bound:.3g} are not "
                              "exact in float64")
     return bounds
-
-
-def exact_dtype(bound: float) -> torch.dtype:
-    """float32 for sums of integers that stay below 2**24, else float64."""
-    return torch.float32 if bound < FLOAT32_BOUND else torch.float64
 
 
 class _DelayOp:
@@ -152,7 +147,7 @@ class _ConvOp:
 
 
 def _op(net: Network, syn, bound: float, device):
-    dtype = exact_dtype(bound)
+    dtype = fp.exact_dtype(bound)
     if isinstance(syn, Conv):
         return _ConvOp(syn, net.shape_of(syn.source), net.shape_of(syn.target), bound, dtype,
                        device)

@@ -8,10 +8,19 @@ Two ways in, one run loop:
   ``ATRLIF``).
 
 All samples go through one Lava run: a ``RingBuffer`` source holds every sample's input and
-one ``RingBuffer`` sink per neuron group records spikes. After each sample the runner pauses,
-reads the neuron states, and resets every neuron state and synapse buffer, so each sample
-starts from the same state as a fresh run. (netx's ``reset_interval`` resets neurons but not
-synapse buffers: spikes of one sample would leak into the next.)
+one ``RingBuffer`` sink per neuron group records spikes. Two ways to give each sample a clean
+start:
+
+- back to back (:func:`back_to_back`), where the network allows it: every group is a
+  ``LIFReset`` that zeroes its state at the first step of its window in each sample (step
+  depth + 1 of every ``time_steps``-step period). With every path delay-aligned, what reaches
+  a group before that reset is the previous sample's tail, and from it on, this sample's
+  input exactly: the run never pauses. Steps before a group's depth are not observed (the
+  previous sample's tail is there; a clean run is silent then) and states are read after
+  the last sample only;
+- otherwise, after each sample the runner pauses, reads the neuron states, and resets every
+  neuron state and synapse buffer (netx's ``reset_interval`` alone resets neurons but not
+  synapse buffers).
 
 Lava lays out (C, H, W) groups as (W, H, C) (see :mod:`.lava_builder`); results are converted
 back to the graph's (C, H, W) order.
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,36 +52,68 @@ def _to_ours(data: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(data, 0, -1)
 
 
+def back_to_back(net: Network) -> Network | None:
+    """``net`` with every neuron group reset at the first step of its window in each sample
+    (``LIFReset``, period ``time_steps``, at step depth + 1), or None where samples run back
+    to back would not each be a clean run: ATRLIF groups (no reset in Lava), groups with a
+    reset of their own or as deep as a sample is long, a bias on a group that has synapses
+    in (it would act before the group's depth), and synapses whose delays do not align their
+    source with their target's depth (then input arrives before the reset)."""
+    depths, period = net.depths(), net.time_steps
+    for s in net.synapses:
+        delays = getattr(s, "delays", None)
+        delays = np.zeros(1, int) if delays is None or not delays.size else delays
+        if (delays != depths[s.target] - depths[s.source] - 1).any():
+            return None
+    for g in net.neurons:
+        if g.kind != "lif" or g.reset_interval or depths[g.name] >= period or \
+                (net.incoming(g.name) and np.any(g.bias)):
+            return None
+    return replace(net, neurons=[replace(g, reset_interval=period,
+                                         reset_offset=(depths[g.name] + 1) % period)
+                                 for g in net.neurons])
+
+
 def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
-             names: list[str] | None = None, progress: bool = True) -> SimResult:
-    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava."""
+             names: list[str] | None = None, progress: bool = True,
+             back_to_back: bool = False) -> SimResult:
+    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava;
+    ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
+    only where :func:`back_to_back` allows it)."""
     import_lava()
     # lava-dl's slayer prints a note about an optional dataset toolbox on its first import:
     # to stderr, so that stdout stays the report or the --json summary
     with contextlib.redirect_stdout(sys.stderr):
         from lava.lib.dl import netx
 
-    net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits)
+    resets = dict(reset_interval=time_steps, reset_offset=1) if back_to_back else {}
+    net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits, **resets)
     names = names or [f"layer{k + 1}" for k in range(len(net.layers))]
     groups = [Group(name, (int(np.prod(layer.neuron.s_out.shape)),), "lif", layer.neuron)
               for name, layer in zip(names, net.layers)]
     built = Built([(net.inp, False)], groups, [layer.synapse.a_buff for layer in net.layers])
-    return _run(built, x, time_steps, progress)
+    depths = {g.name: k + 1 for k, g in enumerate(groups)} if back_to_back else None
+    return _run(built, x, time_steps, progress, depths=depths)
 
 
 def run(net: Network, x: np.ndarray, progress: bool = True) -> SimResult:
     """Run ``net`` in Lava on integer input levels ``x`` (samples, *input_shape) or
-    (samples, time_steps, *input_shape)."""
+    (samples, time_steps, *input_shape): back to back where :func:`back_to_back` allows."""
     net.validate()
     for g in net.neurons:
         if g.reset_interval and net.time_steps % g.reset_interval:
             raise SnnExportError(f"neurons {g.name}: reset_interval={g.reset_interval} must "
                                  f"divide time_steps={net.time_steps} to run samples back to back")
-    return _run(build(net), x, net.time_steps, progress, input_shape=tuple(net.input_shape))
+    resetting = back_to_back(net)
+    depths = None if resetting is None else net.depths()
+    return _run(build(resetting or net), x, net.time_steps, progress,
+                input_shape=tuple(net.input_shape), depths=depths)
 
 
 def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
-         input_shape: tuple | None = None) -> SimResult:
+         input_shape: tuple | None = None, depths: dict | None = None) -> SimResult:
+    """Every sample in one Lava run; ``depths`` (per group): back to back, else pausing to
+    read and reset states after each sample."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
@@ -94,21 +136,31 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
         sinks.append(sink)
     cfg = Loihi2SimCfg(select_tag="fixed_pt")
     states = {g.name: {k: [] for k in _state_vars(g)} for g in built.groups}
+    chunk = 1 if depths is None else max(1, samples // 20)  # back to back: pause for progress
     try:
-        for k in tqdm(range(samples), desc="lava", unit="sample", disable=not progress):
-            source.run(condition=RunSteps(num_steps=time_steps), run_cfg=cfg)
-            for g in built.groups:
-                for name, var in _state_vars(g).items():
-                    states[g.name][name].append(_to_ours(var.get(), g.shape))
-            if k + 1 < samples:
-                _reset(built)
+        with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar:
+            for k in range(0, samples, chunk):
+                n = min(chunk, samples - k)
+                source.run(condition=RunSteps(num_steps=time_steps * n), run_cfg=cfg)
+                bar.update(n)
+                if depths is not None and k + n < samples:
+                    continue
+                for g in built.groups:
+                    for name, var in _state_vars(g).items():
+                        states[g.name][name].append(_to_ours(var.get(), g.shape))
+                if k + n < samples:
+                    _reset(built)
         recorded = [sink.data.get() for sink in sinks]
     finally:
         source.stop()
     spikes = {g.name: _to_ours(r, g.shape).reshape(samples, time_steps, -1).astype(np.uint8)
               for g, r in zip(built.groups, recorded)}
+    if depths is not None:  # before its depth a group shows the previous sample's tail
+        for name, s in spikes.items():
+            s[1:, :depths[name]] = 0
     return SimResult(spikes, {g: {k: np.stack(v).astype(np.int64) for k, v in st.items()}
-                              for g, st in states.items()})
+                              for g, st in states.items()},
+                     None if depths is None else samples - 1)
 
 
 def _state_vars(g: Group) -> dict:

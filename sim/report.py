@@ -236,6 +236,7 @@ class Report:
                        "differing spikes and states)")
                     + f"; accuracy: float {_num(acc['float'], '.4f')}, emulator "
                     f"{acc['emulator']:.4f}, Lava {acc['lava']:.4f}", "",
+                    f"{v.lava_run()}.", "",
                     "| group | spikes (emulator) | spikes (Lava) | differing spikes "
                     "| differing states |", "|---|---|---|---|---|",
                     *[f"| {c.layer} | {c.spikes_emulator} | {c.spikes_lava} | {c.differing} "

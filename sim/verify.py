@@ -31,7 +31,7 @@ class LayerComparison:
     spikes_emulator: int
     spikes_lava: int
     differing: int
-    differing_states: int = 0  # neuron state values after each sample that differ
+    differing_states: int = 0  # final neuron state values that differ (see VerifyResult)
 
 
 @dataclass
@@ -43,6 +43,16 @@ class VerifyResult:
     accuracy: dict  # float (None without a model), emulator, lava
     layers: list[LayerComparison] = field(default_factory=list)
     model_differing: int = 0  # trained model's quantized spikes that differ from the emulator's
+    back_to_back: bool = False  # Lava ran the samples back to back (states: the last sample's)
+
+    def lava_run(self) -> str:
+        """How Lava gave each sample a clean start (:mod:`~snn_export.sim.lava_runner`)."""
+        if self.back_to_back:
+            return ("Lava ran the samples back to back, each group reset at the first step of "
+                    "its window (spikes compared from each group's depth on, states after the "
+                    "last sample)")
+        return ("Lava paused after each sample to read and reset every state (states compared "
+                "after each sample)")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -52,7 +62,7 @@ class VerifyResult:
         floating = "-" if acc["float"] is None else f"{acc['float']:.4f}"
         lines = [f"verified {self.samples} samples",
                  f"accuracy: float {floating}  emulator {acc['emulator']:.4f}  "
-                 f"lava {acc['lava']:.4f}"]
+                 f"lava {acc['lava']:.4f}", self.lava_run()]
         lines += [f"  {c.layer}: {c.spikes_emulator} spikes (emulator), {c.spikes_lava} (lava), "
                   f"{c.differing} differing, {c.differing_states} differing states"
                   for c in self.layers]
@@ -75,11 +85,13 @@ def compare(emu: SimResult, lava: SimResult):
     """Per-group counts of differing spikes and final states, and the first differing spike
     in (step, group order, sample, neuron) order. Returns (layers, first, total)."""
     layers, first, total = [], None, 0
+    k = lava.state_sample
+    final = slice(None) if k is None else slice(k, k + 1)  # the samples whose states Lava read
     for name, e in emu.spikes.items():
         l = lava.spikes[name]
         diff = e != l
-        states = sum(int((emu.states[name][k] != lava.states[name][k]).sum())
-                     for k in emu.states[name])
+        states = sum(int((emu.states[name][r][final] != lava.states[name][r]).sum())
+                     for r in emu.states[name])
         total += int(diff.sum()) + states
         layers.append(LayerComparison(name, int(e.sum()), int(l.sum()), int(diff.sum()), states))
         idx = np.argwhere(diff)  # (sample, step, neuron)
@@ -120,7 +132,8 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     emu = emulator.run(net, x)
     if fmt.stock_netx:
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
-                                    names=[g.name for g in net.neurons], progress=progress)
+                                    names=[g.name for g in net.neurons], progress=progress,
+                                    back_to_back=lava_runner.back_to_back(net) is not None)
     else:
         lava = lava_runner.run(net, x, progress=progress)
     layers, first, total = compare(emu, lava)
@@ -138,4 +151,5 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}
     return VerifyResult(samples=len(x), bit_exact=total == 0 and model_differing == 0,
                         mismatches=total, first_mismatch=first, accuracy=acc, layers=layers,
-                        model_differing=model_differing)
+                        model_differing=model_differing,
+                        back_to_back=lava.state_sample is not None)

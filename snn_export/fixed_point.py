@@ -42,6 +42,15 @@ INPUT_BITS_MAX = 8  # graded input messages to the encoding layer
 BIAS_SYNAPSE_EXP_MAX = 7  # the largest weight_exp of a Dense (Lava: -8..7)
 
 
+FLOAT32_EXACT = 2.0**24  # integers below this, and sums that stay below it, are exact in float32
+
+
+def exact_dtype(bound: float) -> torch.dtype:
+    """The narrower float type in which integers whose partial sums stay below ``bound`` in
+    magnitude add up exactly: float32 below 2**24, else float64 (exact below 2**53)."""
+    return torch.float32 if bound < FLOAT32_EXACT else torch.float64
+
+
 def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
     """Forward ``fx``, backward identity (straight-through) when ``x`` needs a gradient."""
     if x.requires_grad:

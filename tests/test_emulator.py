@@ -54,11 +54,11 @@ def test_sums_beyond_float32_are_summed_in_float64(monkeypatch):
     groups = [Neurons(n, (k,), fp.LIFParams(fp.VTH_MAX, 4095, 0), np.zeros(k, int))
               for n, k in (("a", 4), ("b", 3))]
     net = Network((n_in,), 8, 2, groups, [big, small])
-    dtypes = {k: emulator.exact_dtype(b) for k, b in emulator.sum_bounds(net).items()}
+    dtypes = {k: fp.exact_dtype(b) for k, b in emulator.sum_bounds(net).items()}
     assert dtypes == {"a.dense": torch.float64, "b.dense": torch.float32}
     x = rng.integers(200, 256, (20, n_in))
     exact = emulator.run(net, x).states["a"]["u"]
-    monkeypatch.setattr(emulator, "FLOAT32_BOUND", float("inf"))
+    monkeypatch.setattr(fp, "FLOAT32_EXACT", float("inf"))
     assert (emulator.run(net, x).states["a"]["u"] != exact).any()
 
 

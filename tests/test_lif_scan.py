@@ -1,5 +1,6 @@
 """The fused LIF scan: the same spikes as stepping, and the gradients of autograd through
-the step functions (float and the deployed integer step), for every surrogate."""
+the step functions (float and the deployed integer step), for every surrogate, to float32
+rounding (the scan's backward runs in float32)."""
 import numpy as np
 import torch
 from hypothesis import given, settings
@@ -53,7 +54,7 @@ def test_float_scan_has_autograds_gradients(seed, kind, keep_u, tau_mem, thresho
         s = model.spike(v - threshold, threshold)
         return (u, v * (1 - s)), s
     _compare(lambda x: _float_lif(model, None, x, keep_u, keep_v, threshold),
-             lambda x: _stepped(x, step), a, rng, 1e-10)
+             lambda x: _stepped(x, step), a, rng, 1e-5)
 
 
 @settings(max_examples=40, deadline=None)
@@ -71,4 +72,4 @@ def test_quantized_scan_has_autograds_gradients(seed, kind, du, dv, vth):
         u, v, s = fp.lif_step(u, v, a_t, 0.0, params, model.spike)
         return (u, v), s
     _compare(lambda x: _quantized_lif(model, x, params), lambda x: _stepped(x, step), a, rng,
-             1e-9)
+             1e-5)

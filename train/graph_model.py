@@ -213,9 +213,16 @@ class GraphSNN(nn.Module):
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor,
                         src: torch.Tensor) -> torch.Tensor:
-        """Synaptic input (batch, T, *target) from source frames (batch, T, *source)."""
+        """Synaptic input (batch, T, *target) from source frames (batch, T, *source).
+        Quantized, on the CPU: summed in float32 where every partial sum of these integers
+        stays below 2**24 (exact, and a fast convolution), else in float64."""
         b, t = src.shape[:2]
-        out = replace(syn, weight=weight.to(src.dtype)).apply(src.reshape(b * t, *src.shape[2:]))
+        dtype = src.dtype
+        if self.quantized_mode and src.device.type == "cpu":  # (CUDA may use TF32, FFT)
+            dtype = fp.exact_dtype(float(weight.detach().abs().max()) * weight[0].numel()
+                                   * float(src.detach().abs().max()))
+        frames = src.reshape(b * t, *src.shape[2:]).to(dtype)
+        out = replace(syn, weight=weight.to(dtype)).apply(frames).to(src.dtype)
         if self.quantized_mode and syn.kind == "conv":
             out = fp.wrap24(out)  # Lava's Conv wraps its sums to 24 bits
         return out.reshape(b, t, *out.shape[1:])

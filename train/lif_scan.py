@@ -17,6 +17,8 @@ import torch
 
 from .surrogate import derivative
 
+SCAN_ELEMENTS = 2**15  # neurons stepped by one operation (batch slices: states stay in cache)
+
 
 class Linear(NamedTuple):
     """The step's linear part: ``u_t = keep_u * u_(t-1) + gain * a_t``, ``v'_t = keep_v *
@@ -42,20 +44,20 @@ class Heaviside:
 class _Scan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, step, lin):
-        spikes, overs, state = [], [], None
-        for a_t in a.unbind(1):
-            state, over, s = step(a_t, state)
-            spikes.append(s)
-            overs.append(over)
-        spikes, overs = torch.stack(spikes, 1), torch.stack(overs, 1)
+        spikes, overs = torch.empty_like(a), torch.empty_like(a)
+        per_sample = a[0, 0].numel()
+        for lo in range(0, len(a), max(1, SCAN_ELEMENTS // per_sample)):  # states in cache
+            part, state = slice(lo, lo + max(1, SCAN_ELEMENTS // per_sample)), None
+            for t, a_t in enumerate(a[part].unbind(1)):
+                state, overs[part, t], spikes[part, t] = step(a_t, state)
         ctx.save_for_backward(overs, spikes)
         ctx.lin = lin
         return spikes
 
     @staticmethod
     def backward(ctx, grad):
-        over, s = ctx.saved_tensors
-        lin = ctx.lin
+        over, s = (x.float() for x in ctx.saved_tensors)  # gradients need no float64
+        dtype, grad, lin = grad.dtype, grad.float(), ctx.lin
         slope = derivative(over, lin.scale, *lin.surrogate)  # ds_t / dv'_t
         reset = ((1 - s) - (over + lin.scale) * slope).transpose(0, 1).contiguous()  # dv_t/dv'_t
         g = (grad * slope).transpose(0, 1).contiguous()  # dL/dv'_t through the spike itself
@@ -65,7 +67,7 @@ class _Scan(torch.autograd.Function):
             torch.mul(g[t], lin.keep_v, out=grad_v)
             if lin.keep_u and t + 1 < len(g):
                 g[t].add_(g[t + 1], alpha=lin.keep_u)
-        return (g * lin.gain).transpose(0, 1), None, None
+        return (g * lin.gain).transpose(0, 1).to(dtype), None, None
 
 
 def lif_scan(a: torch.Tensor, step: Callable, lin: Linear) -> torch.Tensor:
