@@ -44,12 +44,18 @@ class Heaviside:
 class _Scan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, step, lin):
-        spikes, overs = torch.empty_like(a), torch.empty_like(a)
-        per_sample = a[0, 0].numel()
-        for lo in range(0, len(a), max(1, SCAN_ELEMENTS // per_sample)):  # states in cache
-            part, state = slice(lo, lo + max(1, SCAN_ELEMENTS // per_sample)), None
-            for t, a_t in enumerate(a[part].unbind(1)):
-                state, overs[part, t], spikes[part, t] = step(a_t, state)
+        spikes, overs = [], []
+        # batch slices keep the states in cache; one slice while tracing (ONNX export): the
+        # batch axis must stay symbolic
+        width = len(a) if torch.jit.is_tracing() else max(1, SCAN_ELEMENTS // a[0, 0].numel())
+        for part in [a] if width >= len(a) else a.split(width):
+            state, steps = None, []
+            for a_t in part.unbind(1):
+                state, over, s = step(a_t, state)
+                steps.append((s, over))
+            spikes.append(torch.stack([s for s, _ in steps], 1))
+            overs.append(torch.stack([over for _, over in steps], 1))
+        spikes, overs = torch.cat(spikes), torch.cat(overs)
         ctx.save_for_backward(overs, spikes)
         ctx.lin = lin
         return spikes
