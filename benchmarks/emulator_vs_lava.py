@@ -124,7 +124,7 @@ def main() -> None:
     base = rows[0][2] if have_lava else None  # the fastest Lava figure
     print(f"\n{'':48s} {'samples':>8s} {'samples/s':>12s} {'x Lava':>10s}")
     for name, n, rate in rows:
-        ratio = f"{rate / base:10.0f}" if base else f"{'-':>10s}"
+        ratio = f"{rate / base:10.{2 if rate < 10 * base else 0}f}" if base else f"{'-':>10s}"
         print(f"{name:48s} {n:8d} {rate:12.1f} {ratio}")
 
 

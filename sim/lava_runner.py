@@ -8,7 +8,7 @@ Two ways in, one run loop:
   ``ATRLIF``).
 
 All samples go through one Lava run: a ``RingBuffer`` source holds every sample's input and
-one ``RingBuffer`` sink per neuron group records spikes. Two ways to give each sample a clean
+one ``Extractor`` per neuron group hands its spikes over step by step. Two ways to give each sample a clean
 start:
 
 - back to back (:func:`back_to_back`), where the network allows it: every group is a
@@ -42,6 +42,8 @@ from snn_export.graph import Network
 
 from .lava_builder import Built, Group, build, connect, import_lava
 from .result import STATE_NAMES, SimResult
+
+EXTRACTOR_BUFFER = 256  # steps of spikes Lava may run ahead of the reader
 
 
 def _to_ours(data: np.ndarray, shape: tuple) -> np.ndarray:
@@ -113,10 +115,12 @@ def run(net: Network, x: np.ndarray, progress: bool = True) -> SimResult:
 def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
          input_shape: tuple | None = None, depths: dict | None = None) -> SimResult:
     """Every sample in one Lava run; ``depths`` (per group): back to back, else pausing to
-    read and reset states after each sample."""
+    read and reset states after each sample. Spikes leave through one ``Extractor`` per
+    group, step by step while Lava runs (a sink's recorded spikes would come back one
+    number per message)."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
     from lava.proc.io.source import RingBuffer as Source
 
     x = np.asarray(x, dtype=np.int64)
@@ -129,32 +133,35 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
     source = Source(data=np.ascontiguousarray(data))
     for port, to_dense in built.inputs:
         connect(source.s_out, port, tuple(input_shape), to_dense)
-    sinks = []
+    extractors = []
     for g in built.groups:
-        sink = Sink(shape=g.neuron.s_out.shape, buffer=samples * time_steps)
-        g.neuron.s_out.connect(sink.a_in)
-        sinks.append(sink)
-    cfg = Loihi2SimCfg(select_tag="fixed_pt")
+        extractors.append(Extractor(shape=g.neuron.s_out.shape, buffer_size=EXTRACTOR_BUFFER))
+        g.neuron.s_out.connect(extractors[-1].in_port)
+    cfg = Loihi2SimCfg(select_tag="fixed_pt",  # the extractor has no fixed_pt model
+                       exception_proc_model_map={Extractor: PyLoihiExtractorModel})
     states = {g.name: {k: [] for k in _state_vars(g)} for g in built.groups}
-    chunk = 1 if depths is None else max(1, samples // 20)  # back to back: pause for progress
+    recorded = [[] for _ in built.groups]  # per group, per step: (*lava_shape,)
+    runs = [samples] if depths is not None else [1] * samples
     try:
         with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar:
-            for k in range(0, samples, chunk):
-                n = min(chunk, samples - k)
-                source.run(condition=RunSteps(num_steps=time_steps * n), run_cfg=cfg)
-                bar.update(n)
-                if depths is not None and k + n < samples:
-                    continue
-                for g in built.groups:
-                    for name, var in _state_vars(g).items():
-                        states[g.name][name].append(_to_ours(var.get(), g.shape))
-                if k + n < samples:
+            for k, n in enumerate(runs):
+                source.run(condition=RunSteps(num_steps=time_steps * n, blocking=False),
+                           run_cfg=cfg)
+                for step in range(1, time_steps * n + 1):
+                    for frames, extractor in zip(recorded, extractors):
+                        frames.append(extractor.receive())
+                    bar.update(step % time_steps == 0)
+                source.wait()
+                if depths is None or k + 1 == len(runs):
+                    for g in built.groups:
+                        for name, var in _state_vars(g).items():
+                            states[g.name][name].append(_to_ours(var.get(), g.shape))
+                if k + 1 < len(runs):
                     _reset(built)
-        recorded = [sink.data.get() for sink in sinks]
     finally:
         source.stop()
-    spikes = {g.name: _to_ours(r, g.shape).reshape(samples, time_steps, -1).astype(np.uint8)
-              for g, r in zip(built.groups, recorded)}
+    spikes = {g.name: _to_ours(np.stack(r, -1), g.shape).reshape(samples, time_steps, -1)
+              .astype(np.uint8) for g, r in zip(built.groups, recorded)}
     if depths is not None:  # before its depth a group shows the previous sample's tail
         for name, s in spikes.items():
             s[1:, :depths[name]] = 0
