@@ -33,7 +33,7 @@ from .result import SimResult, state_names
 EXACT_BOUND = 2.0**53  # float64 integers
 OP_BYTES = 2**28  # working memory of one synapse group's call (frames are split to fit)
 BATCH_BYTES = 2**31  # currents and spikes of one batch of samples
-SCAN_ELEMENTS = 2**15  # neuron states stepped by one call (kept in cache)
+SCAN_ELEMENTS = 2**16  # neuron states stepped by one call, per thread (kept in cache)
 
 
 def partial_sum_bound(net: Network, syn) -> float:
@@ -297,11 +297,17 @@ def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int) -> None:
     if not len(rows):
         return
     for chunk in rows.split(max(1, OP_BYTES // op.frame_bytes)):
-        out = op(sent.frames[chunk])
+        first, n = int(chunk[0]), len(chunk)
+        together = int(chunk[-1]) - first + 1 == n  # consecutive rows: slices, not indices
+        out = op(sent.frames[first:first + n] if together else sent.frames[chunk])
         for k in range(op.slots):
-            at = chunk + shift + k * batch
-            keep = at < steps * batch
-            flat.index_add_(0, at[keep], out[keep, k])
+            at = first + shift + k * batch
+            if together:
+                flat[at:at + n] += out[:max(min(n, steps * batch - at), 0), k]
+            else:
+                at = chunk + (shift + k * batch)
+                keep = at < steps * batch
+                flat.index_add_(0, at[keep], out[keep, k])
 
 
 def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: dict,
@@ -338,10 +344,11 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
     """Step the groups ``members`` from 0-based step ``start`` to the end on currents ``a``
     (per group, (steps - start, batch, size)), writing ``spikes`` (per group, (steps, batch,
     size)); ``inner`` synapses deliver step by step. Without them the batch is stepped in
-    slices of about ``SCAN_ELEMENTS`` neurons (states stay in cache). Returns the states."""
+    slices of about ``SCAN_ELEMENTS`` neurons per thread (states stay in cache). Returns the
+    states."""
     total, batch = next(iter(spikes.values())).shape[:2]
     size = max(g.size for g in members)
-    width = batch if inner else max(1, SCAN_ELEMENTS // size)
+    width = batch if inner else max(1, SCAN_ELEMENTS * torch.get_num_threads() // size)
     parts = {g.name: [] for g in members}
     for lo in range(0, batch, width):
         hi = min(lo + width, batch)

@@ -229,7 +229,9 @@ def synapse_weights(weight: np.ndarray, num_weight_bits: int = WEIGHT_BITS,
 
 def shift_exp(a: torch.Tensor, exp: int) -> torch.Tensor:
     """``a << exp`` for ``exp >= 0``, else the arithmetic ``a >> -exp`` (floors negatives)."""
-    if exp >= 0:
+    if exp == 0:
+        return a
+    if exp > 0:
         return a * float(1 << exp)
     return torch.floor(a / float(1 << -exp))
 
