@@ -8,8 +8,8 @@ Two ways in, one run loop:
   ``ATRLIF``).
 
 All samples go through one Lava run: a ``RingBuffer`` source holds every sample's input and
-one ``Extractor`` per neuron group hands its spikes over step by step. Two ways to give each sample a clean
-start:
+one ``Extractor`` per neuron group hands its spikes over step by step. Two ways to give each
+sample a clean start:
 
 - back to back (:func:`back_to_back`), where the network allows it: every group is a
   ``LIFReset`` that zeroes its state at the first step of its window in each sample (step
