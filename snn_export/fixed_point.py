@@ -28,6 +28,7 @@ DECAY_BITS = 12
 DECAY_UNITY = 1 << DECAY_BITS  # 4096: a decay of 4096 forgets everything each step
 STATE_BITS = 24
 STATE_MAX = 1 << (STATE_BITS - 1)  # 2**23
+INT32_SAFE = 2.0**31 - 2.0**24  # |u| below it: |decay(v) + u + bias| < 2**31 too
 ACT_SHIFT = 6  # synaptic input and threshold are left-shifted by 6 bits
 BIAS_EXP = 6  # netx fixes bias_exp = 6, so bias_mant is in the units of ``a``
 VTH_BITS = 17
@@ -51,7 +52,7 @@ def exact_dtype(bound: float) -> torch.dtype:
     return torch.float32 if bound < FLOAT32_EXACT else torch.float64
 
 
-def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
+def ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
     """Forward ``fx``, backward identity (straight-through) when ``x`` needs a gradient."""
     if x.requires_grad:
         return x + (fx - x).detach()
@@ -61,13 +62,13 @@ def _ste(x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
 def round_toward_zero_shift(x: torch.Tensor, bits: int) -> torch.Tensor:
     """``sign(x) * (|x| >> bits)`` for integer-valued ``x``."""
     fx = torch.div(x, float(1 << bits), rounding_mode="trunc")
-    return _ste(x / (1 << bits), fx) if x.requires_grad else fx
+    return ste(x / (1 << bits), fx) if x.requires_grad else fx
 
 
 def to_int32(x: torch.Tensor) -> torch.Tensor:
     """Two's-complement wrap to int32, as numpy does when it stores into an int32 array."""
     wrapped = x - 2.0**32 * torch.floor((x + 2.0**31) / 2.0**32)  # exact: powers of two
-    return _ste(x, wrapped)
+    return ste(x, wrapped)
 
 
 def decay(x: torch.Tensor, d: int) -> torch.Tensor:
@@ -81,12 +82,12 @@ def wrap_current(d: torch.Tensor) -> torch.Tensor:
     It is applied once, so a current far beyond 24 bits is not brought back into range.
     """
     wrapped = d - 2.0 * STATE_MAX * ((d > STATE_MAX).to(d.dtype) - (d <= -STATE_MAX).to(d.dtype))
-    return _ste(d, wrapped)
+    return ste(d, wrapped)
 
 
 def saturate_voltage(v: torch.Tensor) -> torch.Tensor:
     """Clip to the symmetric 24-bit range ``[-(2**23 - 1), 2**23 - 1]``."""
-    return _ste(v, v.clamp(-(STATE_MAX - 1), STATE_MAX - 1))
+    return ste(v, v.clamp(-(STATE_MAX - 1), STATE_MAX - 1))
 
 
 @dataclass(frozen=True)
@@ -115,20 +116,41 @@ class LIFParams:
 
 
 def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch.Tensor,
-             p: LIFParams, spike_fn=None):
+             p: LIFParams, spike_fn=None, current_bound: float = math.inf,
+             over: torch.Tensor | None = None):
     """One Lava ``fixed_pt`` LIF step. Returns ``(u, v, spikes)``.
 
     u, v: int32 states (internal units). a: this step's synaptic input (Dense output units).
     bias_mant: 13-bit bias mantissas, applied every step from the first.
     spike_fn: maps ``v - (vth << 6)`` to spikes; default strict Heaviside (``v > vth<<6``).
     Training passes a surrogate-gradient function with the same forward.
+    current_bound: a bound the caller has shown on ``|u|`` (:func:`lif_current_bound`); the
+    wraps it makes identities are skipped (the 24-bit current wrap below 2**23, the int32
+    wraps below :data:`INT32_SAFE`, as ``|v|`` then stays below 2**31).
+    over: a tensor to write ``v - (vth << 6)`` into, before the reset.
     """
-    u = wrap_current(to_int32(decay(u, p.du + 1) + a * (1 << ACT_SHIFT)))
-    v = saturate_voltage(to_int32(decay(v, p.dv) + u + bias_mant * (1 << BIAS_EXP)))
-    over = v - float(p.vth << ACT_SHIFT)
-    s = (over > 0).to(v.dtype) if spike_fn is None else spike_fn(over, float(p.vth << ACT_SHIFT))
-    v = v * (1 - s)  # hard reset to 0
-    return u, v, s
+    a = a * float(1 << ACT_SHIFT)
+    u = a if p.du == DECAY_UNITY - 1 else decay(u, p.du + 1) + a  # (decay by 4096: zero)
+    int32 = current_bound >= INT32_SAFE
+    if current_bound >= STATE_MAX:
+        u = wrap_current(to_int32(u) if int32 else u)
+    v = decay(v, p.dv) + u
+    if not (isinstance(bias_mant, float) and bias_mant == 0.0):
+        v = v + bias_mant * float(1 << BIAS_EXP)
+    v = saturate_voltage(to_int32(v) if int32 else v)
+    vth = float(p.vth << ACT_SHIFT)
+    if spike_fn is not None:
+        s = spike_fn(v - vth, vth)
+        return u, v * (1 - s), s
+    fired = torch.sub(v, vth, out=over) > 0 if over is not None else v > vth
+    return u, v.masked_fill(fired, 0.0), fired.to(v.dtype)
+
+
+def lif_current_bound(p: LIFParams, a_max: float, steps: int) -> float:
+    """A bound on ``|u|`` (internal units) of a LIF group over ``steps`` steps from rest on
+    inputs ``|a| <= a_max`` (Dense output units): the decay keeps at most ``1 - (du +
+    1)/4096`` of it per step, and the wraps only ever reduce it."""
+    return float(a_max) * float(1 << ACT_SHIFT) * min(steps, DECAY_UNITY / (p.du + 1))
 
 
 def lif_gradient_factors(p: LIFParams) -> tuple[float, float, float, float]:
@@ -273,7 +295,7 @@ def quantize_weight(w: torch.Tensor, exp: int) -> torch.Tensor:
     (straight-through gradient)."""
     w = w.double()
     q = WEIGHT_STEP * torch.clamp(torch.round(w / 2.0**exp), MANT_MIN, MANT_MAX)
-    return _ste(w * integer_scale(exp), q)
+    return ste(w * integer_scale(exp), q)
 
 
 def bias_exponent(absmax: float) -> int:
@@ -293,7 +315,7 @@ def quantize_bias(b: torch.Tensor, exp: int) -> tuple[torch.Tensor, int]:
     scaled = b * integer_scale(exp)
     bias_exp = bias_exponent(float(scaled.detach().abs().max()) if scaled.numel() else 0.0)
     step = float(WEIGHT_STEP << bias_exp)
-    return _ste(scaled, step * torch.clamp(torch.round(scaled / step), MANT_MIN, MANT_MAX)), \
+    return ste(scaled, step * torch.clamp(torch.round(scaled / step), MANT_MIN, MANT_MAX)), \
         bias_exp
 
 

@@ -1,4 +1,6 @@
 """The core arithmetic against a literal transcription of Lava's fixed_pt LIF model."""
+import math
+
 import numpy as np
 import torch
 from hypothesis import given, settings
@@ -94,3 +96,36 @@ def test_exponent_keeps_threshold_in_17_bits():
 def test_decays_from_taus():
     assert fp.decays_from_taus(2.0, None) == (4095, 2048)
     assert fp.decays_from_taus(1.0, 4.0) == (1023, 4096)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), du=st.integers(0, 4095), dv=st.integers(0, 4096),
+       vth=st.integers(0, fp.VTH_MAX), steps=st.integers(1, 40), margin=st.integers(0, 3),
+       limit=st.sampled_from([fp.STATE_MAX, fp.INT32_SAFE]))
+def test_steps_within_the_current_bound_skip_only_identities(seed, du, dv, vth, steps, margin,
+                                                             limit):
+    """lif_step given lif_current_bound gives lif_step's integers, on inputs at the largest
+    magnitude whose bound stays below where a wrap may act (2**23 for the 24-bit current,
+    INT32_SAFE for int32), and a few below it."""
+    p = fp.LIFParams(vth, du, dv)
+    a_max = float(limit // fp.lif_current_bound(p, 1.0, steps))
+    while fp.lif_current_bound(p, a_max, steps) >= limit:
+        a_max -= 1
+    while fp.lif_current_bound(p, a_max + 1, steps) < limit:
+        a_max += 1
+    a_max = max(a_max - margin, 0.0)
+    bound = fp.lif_current_bound(p, a_max, steps)
+    assert bound < limit
+    rng = np.random.default_rng(seed)
+    a = torch.as_tensor(rng.choice([-a_max, a_max, 0.0, a_max // 3], (steps, 16)),
+                        dtype=torch.float64)
+    a[:, :2] = torch.tensor([a_max, -a_max], dtype=torch.float64)  # held at the extremes
+    bias = torch.as_tensor(rng.integers(fp.BIAS_MANT_MIN, fp.BIAS_MANT_MAX + 1, 16),
+                           dtype=torch.float64)
+    states = [fp.initial_state(p, a[0]).values() for _ in range(2)]
+    for a_t in a:
+        (u, v, s), (u2, v2, s2) = [fp.lif_step(*state, a_t, bias, p, current_bound=b)
+                                   for state, b in zip(states, (math.inf, bound))]
+        assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s, s2)
+        assert u.abs().max() <= bound
+        states = [(u, v), (u2, v2)]

@@ -29,6 +29,7 @@ comparison; quantized mode refuses them, as the compliance check does.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -38,14 +39,14 @@ from torch import nn
 
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
-from snn_export.folding import FloatSynapse, fold, fold_batchnorm
+from snn_export.folding import FloatSynapse, fold
 from snn_export.gates import GATES
 from snn_export.graph import INPUT
 from snn_export.model_graph import (GRADED, JOINS, SPIKING, SYNAPTIC, ModelGraph,
                                     conv_geometry, op_entry, pair, refuse_graded,
                                     require_spike_inputs, shapes, spike_terms)
 
-from .lif_scan import Heaviside, Linear, lif_scan
+from .lif_scan import Linear, lif_scan
 from .surrogate import spike_fn
 
 BN_MOMENTUM = 0.1
@@ -135,7 +136,7 @@ class GraphSNN(nn.Module):
 
     def forward(self, x: torch.Tensor, time_steps: int) -> dict[str, torch.Tensor]:
         g = self.graph
-        x = x.double() if self.quantized_mode else x.float()
+        x = x.float()  # input levels and spikes are exact in float32
         if x.dim() == len(g.input_shape) + 1:
             x = x.unsqueeze(1).expand(-1, time_steps, *x.shape[1:])
         trains, values = {INPUT: x}, {}
@@ -181,9 +182,10 @@ class GraphSNN(nn.Module):
         return sum(self._terms(src, trains))
 
     def _fold(self, node, expr: str, trains: dict,
-              tensors: dict) -> tuple[FloatSynapse, torch.Tensor | None]:
-        """Fold one input chain; also its synaptic input (batch, T, *target; bias excluded)
-        where computing the batch statistics already gave it.
+              tensors: dict) -> tuple[FloatSynapse | None, torch.Tensor | None]:
+        """Fold one input chain: ``(synapse, None)``, or ``(None, a)`` where batch norm in
+        float training mode computes its synaptic input ``a`` (batch, T, *target; its bias
+        included) itself.
 
         Batch norm in ``train()`` mode updates its running statistics from this batch and,
         in float mode, normalises with the batch's own (quantized mode folds the running
@@ -193,54 +195,60 @@ class GraphSNN(nn.Module):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
         src = self._source(pre.source, trains).to(pre.bias.dtype)
+        bn = self.ops[expr]
         with torch.no_grad() if self.quantized_mode else contextlib.nullcontext():
             z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
-            z = z.unflatten(0, src.shape[:2])  # bias excluded
-            dims = [0, 1, *range(3, z.dim())]
-            var, mean = torch.var_mean(z, dims, correction=0)
-        mean = mean + pre.bias
-        bn = self.ops[expr]
-        with torch.no_grad():
-            n = z.numel() / z.shape[2]
-            bn.running_mean.lerp_(mean, BN_MOMENTUM)
-            bn.running_var.lerp_(var * n / max(n - 1, 1), BN_MOMENTUM)
-            bn.num_batches_tracked += 1
+            # torch's own kernel: the batch's statistics normalise z and update the running
+            # ones; those of z + bias: (1 - m) (mean + m / (1 - m) bias) + m mean(z)
+            bn.running_mean.add_(pre.bias.detach(), alpha=BN_MOMENTUM / (1 - BN_MOMENTUM))
+            a = F.batch_norm(z, bn.running_mean, bn.running_var, bn.weight, bn.bias, True,
+                             BN_MOMENTUM, bn.eps)
+        bn.num_batches_tracked += 1
         if self.quantized_mode:
             return fold(self.graph, expr, tensors, self.shapes), None
-        scale = (bn.weight / torch.sqrt(var + bn.eps)).reshape(-1, *[1] * (z.dim() - 3))
-        a = z * scale
-        return fold_batchnorm(pre, bn.weight, bn.bias, mean, var, bn.eps), a
+        return None, a.unflatten(0, src.shape[:2])
 
-    def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor,
-                        src: torch.Tensor) -> torch.Tensor:
-        """Synaptic input (batch, T, *target) from source frames (batch, T, *source).
-        Quantized, on the CPU: summed in float32 where every partial sum of these integers
-        stays below 2**24 (exact, and a fast convolution), else in float64."""
+    def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor,
+                        dtype: torch.dtype, wraps: bool) -> torch.Tensor:
+        """Synaptic input (batch, T, *target) in ``dtype`` from source frames (batch, T,
+        *source); ``wraps``: the sums wrap to 24 bits (Lava's Conv)."""
         b, t = src.shape[:2]
-        dtype = src.dtype
-        if self.quantized_mode and src.device.type == "cpu":  # (CUDA may use TF32, FFT)
-            dtype = fp.exact_dtype(float(weight.detach().abs().max()) * weight[0].numel()
-                                   * float(src.detach().abs().max()))
         frames = src.reshape(b * t, *src.shape[2:]).to(dtype)
-        out = replace(syn, weight=weight.to(dtype)).apply(frames).to(src.dtype)
-        if self.quantized_mode and syn.kind == "conv":
-            out = fp.wrap24(out)  # Lava's Conv wraps its sums to 24 bits
+        out = replace(syn, weight=weight.to(dtype)).apply(frames)
+        if wraps:
+            out = fp.ste(out, fp.wrap24(out.detach()))
         return out.reshape(b, t, *out.shape[1:])
 
     def _neurons(self, node, trains: dict, tensors: dict, values: dict) -> torch.Tensor:
+        """A neuron group's spikes. Quantized, its synaptic input is summed in float32 on the
+        CPU where every partial sum of these integers, the bias included, stays below 2**24
+        (exact, and a fast convolution), else in float64; a convolution's sums wrap to 24
+        bits as Lava's Conv does, where they can reach 2**23."""
         if any(self._reads_graded(e) for e in node.inputs):
             a = sum(self._value(e, trains, values) for e in node.inputs)
             return self._float_dynamics(node, a)
         folded = [self._fold(node, e, trains, tensors) for e in node.inputs]
-        syns = [syn for syn, _ in folded]
+        syns = [syn for syn, _ in folded if syn is not None]
         weights, bias = [s.weight for s in syns], sum(s.bias for s in syns)
         settings = {"op": node.op, **node.attrs}
         if self.quantized_mode:
             q = fp.quantize_group(weights, bias, settings)
             weights, bias, params = q.weights, q.bias, q.neuron
-        a = sum(sum(self._synaptic_input(s, w, src) for src in self._terms(s.source, trains))
-                if pre is None else pre for (s, pre), w in zip(folded, weights))
-        a = a + bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3))  # the bias drives the current
+        terms = [(s, w, src) for s, w in zip(syns, weights) for src in self._terms(s.source,
+                                                                                    trains)]
+        wraps, dtype = [False] * len(terms), torch.float32
+        if self.quantized_mode:
+            bounds = [_sum_bound(w, src) for _, w, src in terms]
+            wraps = [s.kind == "conv" and b >= fp.STATE_MAX for (s, _, _), b in zip(terms, bounds)]
+            total = sum(fp.STATE_MAX if w else b for w, b in zip(wraps, bounds)) + \
+                float(bias.detach().abs().max())
+            dtype = (fp.exact_dtype(max([total, *bounds])) if bias.device.type == "cpu"
+                     else torch.float64)
+        inputs = [a for _, a in folded if a is not None] + \
+            [self._synaptic_input(*term, dtype, w) for term, w in zip(terms, wraps)]
+        a = functools.reduce(torch.add, inputs)
+        if syns:  # the bias drives the current
+            a = a.add_(bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3)))
         if not self.quantized_mode:
             return self._float_dynamics(node, a)
         return op_entry(_DYNAMICS, node, "training (neurons)").quantized(self, a, params)
@@ -259,6 +267,13 @@ class GraphSNN(nn.Module):
         require_spike_inputs(self.graph, node)
         boolean = op_entry(GATES, node, "training (gates)").boolean
         return boolean(node, *(self._source(src, trains) for src in node.inputs))
+
+
+def _sum_bound(weight: torch.Tensor, src: torch.Tensor) -> float:
+    """The largest magnitude a partial sum of integer ``weight`` over integer frames ``src``
+    can reach."""
+    lo, hi = torch.aminmax(src.detach())
+    return float(weight.detach().abs().max()) * weight[0].numel() * max(-float(lo), float(hi))
 
 
 # --- The op tables: what each op means in training ---
@@ -368,13 +383,12 @@ _VALUES = {**{op: _value_of_spikes for op in SPIKING},
 
 
 def _float_lif(model, node, a, keep_u, keep_v, th0):
-    def step(a_t, state):
-        u, v = state or (torch.zeros_like(a_t), torch.zeros_like(a_t))
-        u = u * keep_u + a_t if keep_u else a_t
-        v = v * keep_v + u
-        over = v - th0
-        fired = over > 0
-        return (u, v.masked_fill(fired, 0.0)), over, fired.to(v.dtype)
+    def step(a_t, state, out):
+        u, v = state or (0.0, 0.0)
+        u = torch.add(a_t, u, alpha=keep_u) if keep_u else a_t
+        v = torch.add(u, v, alpha=keep_v)
+        over = torch.sub(v, th0, out=out)
+        return (u, v.masked_fill_(over > 0, 0.0)), over
     return lif_scan(a, step, Linear(keep_u, keep_v, 1.0, th0, model.surrogate))
 
 
@@ -397,16 +411,19 @@ def _float_alif(model, node, a, keep_u, keep_v, th0):
 
 
 def _quantized_lif(model, a, params):
-    fire = Heaviside()
+    lo, hi = torch.aminmax(a.detach())
+    bound = fp.lif_current_bound(params, max(-float(lo), float(hi)), a.shape[1])
 
-    def step(a_t, state):
+    def step(a_t, state, out):  # (float64 states; a_t may be float32, exact integers)
+        a_t = a_t.double()
         u, v = state or fp.initial_state(params, a_t).values()
-        u, v, s = fp.lif_step(u, v, a_t, 0.0, params, fire)
-        return (u, v), fire.over, s
+        u, v, _ = fp.lif_step(u, v, a_t, 0.0, params, current_bound=bound, over=out)
+        return (u, v), out
     return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
 
 def _quantized_atrlif(model, a, params):
+    a = a.double()
     i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
     out = []
     for a_t in a.unbind(1):
@@ -420,7 +437,8 @@ class _Dynamics:
     """A neuron op in training. float: ``(model, node, a, keep_u, keep_v, threshold) ->
     spikes``, the float neuron (``keep_*``: what the current and voltage keep per step);
     quantized: ``(model, a, params) -> spikes``, the deployed integer neuron (``a``: synaptic
-    input, bias included, in the units of Lava's Dense output)."""
+    input, bias included, in the units of Lava's Dense output: exact integers, float32 or
+    float64)."""
 
     float: Callable
     quantized: Callable

@@ -17,7 +17,7 @@ import torch
 
 from .surrogate import derivative
 
-SCAN_ELEMENTS = 2**15  # neurons stepped by one operation (batch slices: states stay in cache)
+SCAN_ELEMENTS = 2**16  # neurons stepped by one operation, per thread (states stay in cache)
 
 
 class Linear(NamedTuple):
@@ -32,55 +32,49 @@ class Linear(NamedTuple):
     surrogate: tuple
 
 
-class Heaviside:
-    """A ``spike_fn`` for :func:`snn_export.fixed_point.lif_step` that keeps the
-    ``v' - threshold`` it was given (``over``)."""
-
-    def __call__(self, over: torch.Tensor, scale: float) -> torch.Tensor:
-        self.over = over
-        return (over > 0).to(over.dtype)
-
-
 class _Scan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, step, lin):
-        spikes, overs = [], []
-        # batch slices keep the states in cache; one slice while tracing (ONNX export): the
-        # batch axis must stay symbolic
-        width = len(a) if torch.jit.is_tracing() else max(1, SCAN_ELEMENTS // a[0, 0].numel())
-        for part in [a] if width >= len(a) else a.split(width):
-            state, steps = None, []
-            for a_t in part.unbind(1):
-                state, over, s = step(a_t, state)
-                steps.append((s, over))
-            spikes.append(torch.stack([s for s, _ in steps], 1))
-            overs.append(torch.stack([over for _, over in steps], 1))
-        spikes, overs = torch.cat(spikes), torch.cat(overs)
-        ctx.save_for_backward(overs, spikes)
-        ctx.lin = lin
+        if torch.jit.is_tracing():  # ONNX export: the batch axis stays symbolic, no buffers
+            state, overs = None, []
+            for a_t in a.unbind(1):
+                state, over_t = step(a_t, state, None)
+                overs.append(over_t)
+            over = torch.stack(overs, 1)
+            spikes = (over > 0).float()
+        else:  # batch slices keep the states in cache
+            over = torch.empty(a.shape, dtype=torch.float32, device=a.device)
+            width = max(1, SCAN_ELEMENTS * torch.get_num_threads() // a[0, 0].numel())
+            for lo in range(0, len(a), width):
+                part, out, state = a[lo:lo + width], over[lo:lo + width], None
+                for t in range(a.shape[1]):
+                    state, _ = step(part[:, t], state, out[:, t])
+            spikes = torch.gt(over, 0, out=torch.empty_like(over))  # 0 or 1
+        ctx.save_for_backward(over)
+        ctx.lin, ctx.dtype = lin, a.dtype
         return spikes
 
     @staticmethod
     def backward(ctx, grad):
-        over, s = (x.float() for x in ctx.saved_tensors)  # gradients need no float64
-        dtype, grad, lin = grad.dtype, grad.float(), ctx.lin
+        (over,), lin = ctx.saved_tensors, ctx.lin  # gradients need no float64
         slope = derivative(over, lin.scale, *lin.surrogate)  # ds_t / dv'_t
-        reset = ((1 - s) - (over + lin.scale) * slope).transpose(0, 1).contiguous()  # dv_t/dv'_t
-        g = (grad * slope).transpose(0, 1).contiguous()  # dL/dv'_t through the spike itself
-        grad_v = torch.zeros_like(g[0])  # dL/dv_t, from step t + 1
-        for t in reversed(range(len(g))):  # in place: g[t] becomes dL/dv'_t, then dL/du_t
-            g[t].addcmul_(grad_v, reset[t])
-            torch.mul(g[t], lin.keep_v, out=grad_v)
-            if lin.keep_u and t + 1 < len(g):
-                g[t].add_(g[t + 1], alpha=lin.keep_u)
-        return (g * lin.gain).transpose(0, 1).to(dtype), None, None
+        # dL/dv'_t = dL/ds_t * slope_t + back_t * dL/dv'_(t+1), where back_t = keep_v *
+        # dv_t/dv'_t and dv_t/dv'_t = (1 - s_t) - v'_t * slope_t (the reset v'_t * (1 - s_t))
+        back = (over + lin.scale).mul_(slope).neg_().add_(over <= 0).mul_(lin.keep_v)
+        g = slope.mul_(grad)
+        for t in reversed(range(g.shape[1] - 1)):  # in place: g becomes dL/dv'
+            g[:, t].addcmul_(g[:, t + 1], back[:, t])
+        if lin.keep_u:  # then dL/du_t = dL/dv'_t + keep_u * dL/du_(t+1)
+            for t in reversed(range(g.shape[1] - 1)):
+                g[:, t].add_(g[:, t + 1], alpha=lin.keep_u)
+        return (g.mul_(lin.gain) if lin.gain != 1 else g).to(ctx.dtype), None, None
 
 
 def lif_scan(a: torch.Tensor, step: Callable, lin: Linear) -> torch.Tensor:
-    """Spikes (batch, T, ...) of a LIF group driven by ``a`` (batch, T, ...).
+    """Spikes (batch, T, ...), float32 0 or 1, of a LIF group driven by ``a`` (batch, T, ...).
 
-    step: ``(a_t, state) -> (state, over_t, s_t)``, one step without gradients (``state``
-    is None at the first step; ``over_t`` is ``v'_t - threshold``); ``lin``: its linear
-    part, whose coefficients the gradient uses.
+    step: ``(a_t, state, out) -> (state, over_t)``, one step without gradients (``state`` is
+    None at the first step) whose ``over_t`` is ``v'_t - threshold``, written into ``out``
+    unless it is None; ``lin``: its linear part, whose coefficients the gradient uses.
     """
     return _Scan.apply(a, step, lin)
