@@ -20,6 +20,8 @@ first input (a neuron at rest stays at rest: :func:`_rests`).
 """
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import numpy as np
 import torch
@@ -64,24 +66,27 @@ class _DelayOp:
     without delays, or when every synapse has the same delay ``lag``; the shift applies per
     slot, as in ``DelayDense`` and ``DelaySparse``)."""
 
-    def __init__(self, syn: Dense | Sparse, n_out: int, dtype: torch.dtype):
-        self.exp, self.n_out, self.dtype = syn.weight_exp, n_out, dtype
+    def __init__(self, syn: Dense | Sparse, n_out: int, dtype: torch.dtype,
+                 out_dtype: torch.dtype):
+        self.exp, self.n_out, self.dtype, self.out_dtype = syn.weight_exp, n_out, dtype, out_dtype
         delays = syn.delays if syn.delays is not None and syn.delays.size else np.zeros(1, int)
         self.lag = int(delays.min())
         self.slot = delays - self.lag  # each synapse's slot
         self.slots = int(self.slot.max()) + 1
 
     def _split(self, acc: torch.Tensor) -> torch.Tensor:
-        """(frames, slots * n_out) sums, slot-major -> shifted float64 (frames, slots, n_out)."""
-        return fp.shift_exp(acc.double(), self.exp).view(acc.shape[0], self.slots, self.n_out)
+        """(frames, slots * n_out) sums, slot-major -> shifted (frames, slots, n_out), in
+        ``out_dtype``."""
+        out = fp.shift_exp(acc.to(torch.promote_types(acc.dtype, self.out_dtype)), self.exp)
+        return out.to(self.out_dtype).view(acc.shape[0], self.slots, self.n_out)
 
 
 class _DenseOp(_DelayOp):
     """Lava ``Dense`` / ``DelayDense``."""
 
-    def __init__(self, syn: Dense, dtype: torch.dtype, device):
+    def __init__(self, syn: Dense, dtype: torch.dtype, out_dtype: torch.dtype, device):
         w = torch.as_tensor(syn.effective_weight(), dtype=dtype, device=device)
-        super().__init__(syn, w.shape[0], dtype)
+        super().__init__(syn, w.shape[0], dtype, out_dtype)
         slot = torch.as_tensor(self.slot, device=device)
         # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of slot k
         self.w_t = torch.cat([torch.where(slot == k, w, 0.0) for k in range(self.slots)]).T
@@ -95,8 +100,8 @@ class _DenseOp(_DelayOp):
 class _SparseOp(_DelayOp):
     """Lava ``Sparse`` / ``DelaySparse``: the listed synapses only."""
 
-    def __init__(self, syn: Sparse, dtype: torch.dtype, device):
-        super().__init__(syn, int(syn.shape[0]), dtype)
+    def __init__(self, syn: Sparse, dtype: torch.dtype, out_dtype: torch.dtype, device):
+        super().__init__(syn, int(syn.shape[0]), dtype, out_dtype)
         # synapse k adds into its slot of target rows[k]
         self.index = torch.as_tensor(self.slot * self.n_out + syn.rows, device=device)
         self.cols = torch.as_tensor(syn.cols, device=device)
@@ -115,9 +120,10 @@ class _ConvOp:
     that far). Computed as a matmul over the unfolded input (a strided view, one copy)."""
 
     def __init__(self, syn: Conv, in_shape: tuple, out_shape: tuple, bound: float,
-                 dtype: torch.dtype, device):
+                 dtype: torch.dtype, out_dtype: torch.dtype, device):
         w = torch.as_tensor(syn.weight, dtype=dtype, device=device)
-        self.groups, self.dtype, self.wraps = syn.groups, dtype, bound >= fp.STATE_MAX
+        self.groups, self.dtype, self.out_dtype = syn.groups, dtype, out_dtype
+        self.wraps = bound >= fp.STATE_MAX
         self.w = w.reshape(syn.groups, w.shape[0] // syn.groups, -1)  # (g, out/g, in/g*kh*kw)
         self.kernel, self.stride = tuple(w.shape[2:]), tuple(syn.stride)
         self.padding, self.dilation = tuple(syn.padding), tuple(syn.dilation)
@@ -142,28 +148,45 @@ class _ConvOp:
         n = frames.shape[0]
         cols = self._unfold(frames.to(self.dtype).view(n, *self.in_shape))
         out = torch.matmul(self.w, cols.view(n, self.groups, self.w.shape[2], cols.shape[2]))
-        out = out.double().reshape(n, 1, -1)
-        return fp.wrap24(out) if self.wraps else out
+        out = out.reshape(n, 1, -1)
+        return (fp.wrap24(out.double()) if self.wraps else out).to(self.out_dtype)
 
 
-def _op(net: Network, syn, bound: float, device):
+def _op(net: Network, syn, bound: float, out_dtype: torch.dtype, device):
     dtype = fp.exact_dtype(bound)
     if isinstance(syn, Conv):
         return _ConvOp(syn, net.shape_of(syn.source), net.shape_of(syn.target), bound, dtype,
-                       device)
+                       out_dtype, device)
     if isinstance(syn, Sparse):
-        return _SparseOp(syn, dtype, device)
-    return _DenseOp(syn, dtype, device)
+        return _SparseOp(syn, dtype, out_dtype, device)
+    return _DenseOp(syn, dtype, out_dtype, device)
 
 
-def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int):
-    """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes."""
+def current_dtypes(net: Network, bounds: dict[str, float]) -> dict[str, torch.dtype]:
+    """Per neuron group, the type in which the sum of its synaptic input currents is exact
+    (:func:`~snn_export.fixed_point.exact_dtype` of every incoming synapse group's largest
+    output, after ``weight_exp``, summed; a wrapping Conv's stays below 2**23)."""
+    total = {g.name: 0.0 for g in net.neurons}
+    for syn in net.synapses:
+        bound = bounds[syn.name]
+        if isinstance(syn, Conv):
+            total[syn.target] += min(bound, fp.STATE_MAX)
+        else:
+            total[syn.target] += bound * 2.0 ** max(syn.weight_exp, 0)
+    return {name: fp.exact_dtype(b) for name, b in total.items()}
+
+
+def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int,
+                 current_bound: float = math.inf):
+    """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes
+    (``current_bound``: see :func:`~snn_export.fixed_point.lif_step`)."""
     p = group.params
     if group.kind == "lif":
         if group.reset_interval and t % group.reset_interval == \
                 group.reset_offset % group.reset_interval:
             state["u"], state["v"] = state["u"] * 0, state["v"] * 0
-        state["u"], state["v"], s = fp.lif_step(state["u"], state["v"], a, bias, p)
+        state["u"], state["v"], s = fp.lif_step(state["u"], state["v"], a, bias, p,
+                                                current_bound=current_bound, inplace=True)
     else:
         *new, s = fp.atrlif_step(state["i"], state["v"], state["theta"], state["r"], a, bias, p)
         state.update(zip(("i", "v", "theta", "r"), new))
@@ -174,7 +197,7 @@ def _rests(group: Neurons, bias: torch.Tensor) -> bool:
     """Whether a neuron at its initial state with no input stays there without spiking (then
     every step before its first input can be skipped)."""
     state = fp.initial_state(group.params, bias.new_zeros(1, group.size))
-    first = dict(state)
+    first = {k: v.clone() for k, v in state.items()}
     s = _neuron_step(group, state, torch.zeros_like(bias)[None], bias[None], 1)
     return not s.any() and all(torch.equal(state[k], first[k]) for k in first)
 
@@ -243,7 +266,9 @@ class Emulator:
         net.validate()
         bounds = sum_bounds(net)
         self.net, self.device = net, device
-        self.ops = {s.name: _op(net, s, bounds[s.name], device) for s in net.synapses}
+        self.dtypes = current_dtypes(net, bounds)
+        self.ops = {s.name: _op(net, s, bounds[s.name], self.dtypes[s.target], device)
+                    for s in net.synapses}
         self.biases = {g.name: torch.as_tensor(g.bias, dtype=torch.float64, device=device)
                        for g in net.neurons}
         self.order = components(net)
@@ -261,7 +286,7 @@ class Emulator:
         torch.set_float32_matmul_precision("highest")
         try:
             chunks = [_run_batch(net, x[i:i + batch].to(self.device), static, self.ops,
-                                 self.biases, self.order, self.rests)
+                                 self.biases, self.order, self.rests, self.dtypes)
                       for i in range(0, max(len(x), 1), batch)]
         finally:
             torch.set_float32_matmul_precision(precision)
@@ -324,10 +349,10 @@ def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: d
 
 
 def _currents(net: Network, group: Neurons, inside: set, ops: dict, x: torch.Tensor,
-              static: bool, sent: dict, origin: int) -> torch.Tensor:
-    """(time_steps - origin, batch, size) float64: what the synapses from outside ``inside``
-    deliver at 0-based steps ``origin``, ``origin + 1``, ..."""
-    a = x.new_zeros(net.time_steps - origin, x.shape[0], group.size)
+              static: bool, sent: dict, origin: int, dtype: torch.dtype) -> torch.Tensor:
+    """(time_steps - origin, batch, size) in ``dtype``: what the synapses from outside
+    ``inside`` deliver at 0-based steps ``origin``, ``origin + 1``, ..."""
+    a = x.new_zeros(net.time_steps - origin, x.shape[0], group.size, dtype=dtype)
     for s in net.incoming(group.name):
         op = ops[s.name]
         if s.source == INPUT and static:  # the same frame at every step
@@ -337,6 +362,15 @@ def _currents(net: Network, group: Neurons, inside: set, ops: dict, x: torch.Ten
         elif s.source not in inside:
             _deliver(op, sent[s.source], a, origin)
     return a
+
+
+def _current_bound(group: Neurons, a: torch.Tensor) -> float:
+    """A bound on a LIF group's ``|u|`` from all the currents ``a`` it receives (a state
+    reset only lowers it)."""
+    if group.kind != "lif" or not a.numel():
+        return math.inf
+    lo, hi = torch.aminmax(a)
+    return fp.lif_current_bound(group.params, max(-float(lo), float(hi)), len(a))
 
 
 def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: int,
@@ -350,15 +384,16 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
     size = max(g.size for g in members)
     width = batch if inner else max(1, SCAN_ELEMENTS * torch.get_num_threads() // size)
     parts = {g.name: [] for g in members}
+    bounds = {g.name: _current_bound(g, a[g.name]) if not inner else math.inf for g in members}
     for lo in range(0, batch, width):
         hi = min(lo + width, batch)
-        state = {g.name: fp.initial_state(g.params, a[g.name].new_zeros(hi - lo, g.size))
-                 for g in members}
+        state = {g.name: fp.initial_state(g.params, a[g.name].new_zeros(
+            hi - lo, g.size, dtype=torch.float64)) for g in members}
         for t in range(start, total):
             for g in members:
                 now = a[g.name][t - start, lo:hi]
                 spikes[g.name][t, lo:hi] = _neuron_step(g, state[g.name], now, biases[g.name],
-                                                        t + 1)
+                                                        t + 1, bounds[g.name])
             for s in inner:
                 _deliver(ops[s.name], _Sent(spikes[s.source][t]), a[s.target], start - t)
         for g in members:
@@ -367,7 +402,7 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
 
 
 def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict,
-               order: list, rests: dict):
+               order: list, rests: dict, dtypes: dict):
     batch, total = x.shape[0], net.time_steps
     spikes, states = {}, {}  # spikes: (T, batch, size) uint8
     sent = {} if static else {
@@ -378,7 +413,8 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
         if all(rests[g.name] for g in members):  # skip the steps before the first input
             start = min(_first_arrival(net, g, inside, ops, sent, static, batch)
                         for g in members)
-        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start) for g in members}
+        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start, dtypes[g.name])
+             for g in members}
         inner = [s for s in net.synapses if s.target in inside and s.source in inside]
         mine = {g.name: torch.zeros(total, batch, g.size, dtype=torch.uint8, device=x.device)
                 for g in members}

@@ -117,7 +117,7 @@ class LIFParams:
 
 def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch.Tensor,
              p: LIFParams, spike_fn=None, current_bound: float = math.inf,
-             over: torch.Tensor | None = None):
+             over: torch.Tensor | None = None, inplace: bool = False):
     """One Lava ``fixed_pt`` LIF step. Returns ``(u, v, spikes)``.
 
     u, v: int32 states (internal units). a: this step's synaptic input (Dense output units).
@@ -128,7 +128,11 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     wraps it makes identities are skipped (the 24-bit current wrap below 2**23, the int32
     wraps below :data:`INT32_SAFE`, as ``|v|`` then stays below 2**31).
     over: a tensor to write ``v - (vth << 6)`` into, before the reset.
+    inplace: update the caller's ``u`` and ``v`` (float64, no gradients) in place and return
+    the spikes as bool: the same integers with fewer allocations.
     """
+    if inplace:
+        return _lif_step_(u, v, a, bias_mant, p, current_bound, over)
     a = a * float(1 << ACT_SHIFT)
     u = a if p.du == DECAY_UNITY - 1 else decay(u, p.du + 1) + a  # (decay by 4096: zero)
     int32 = current_bound >= INT32_SAFE
@@ -144,6 +148,29 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
         return u, v * (1 - s), s
     fired = torch.sub(v, vth, out=over) > 0 if over is not None else v > vth
     return u, v.masked_fill(fired, 0.0), fired.to(v.dtype)
+
+
+def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over):
+    """:func:`lif_step` in place (its ``inplace`` form)."""
+    if p.du == DECAY_UNITY - 1:
+        torch.mul(a, float(1 << ACT_SHIFT), out=u)
+    else:
+        u.mul_(DECAY_UNITY - p.du - 1).div_(DECAY_UNITY, rounding_mode="trunc")
+        u.add_(a, alpha=1 << ACT_SHIFT)
+    int32 = current_bound >= INT32_SAFE
+    if int32:
+        u.copy_(to_int32(u))
+    if current_bound >= STATE_MAX:  # wrap_current: the second test sees the first's result,
+        u.add_(u > STATE_MAX, alpha=-2 * STATE_MAX)  # which never falls to -2**23 or below
+        u.add_(u <= -STATE_MAX, alpha=2 * STATE_MAX)
+    v.mul_(DECAY_UNITY - p.dv).div_(DECAY_UNITY, rounding_mode="trunc").add_(u)
+    if not (isinstance(bias_mant, float) and bias_mant == 0.0):
+        v.add_(bias_mant, alpha=1 << BIAS_EXP)
+    if int32:
+        v.copy_(to_int32(v))
+    v.clamp_(-(STATE_MAX - 1), STATE_MAX - 1)
+    fired = torch.sub(v, float(p.vth << ACT_SHIFT), out=over) > 0
+    return u, v.masked_fill_(fired, 0.0), fired
 
 
 def lif_current_bound(p: LIFParams, a_max: float, steps: int) -> float:
@@ -213,10 +240,11 @@ def initial_state(p: LIFParams | ATRLIFParams, like: torch.Tensor) -> dict[str, 
     """A neuron group's states before its first step, in Lava's names and order, each
     shaped and typed like ``like``: LIF ``u, v`` zero; ATRLIF ``i, v, r`` zero and ``theta``
     at ``theta_0 << 6``."""
-    zeros = torch.zeros_like(like)
+    zeros = lambda: torch.zeros_like(like)  # (a tensor each: steps may update in place)
     if isinstance(p, LIFParams):
-        return {"u": zeros, "v": zeros}
-    return {"i": zeros, "v": zeros, "theta": zeros + float(p.theta_0 << ACT_SHIFT), "r": zeros}
+        return {"u": zeros(), "v": zeros()}
+    return {"i": zeros(), "v": zeros(), "theta": zeros() + float(p.theta_0 << ACT_SHIFT),
+            "r": zeros()}
 
 
 # --- Synapses (Lava's Dense and Conv process models) ---

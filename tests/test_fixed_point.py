@@ -71,9 +71,12 @@ def test_lif_step_matches_lava_transcription(data):
     dv = data.draw(st.integers(0, 4096))
     ref = lava_lif_step(u, v, a, bias, vth, du, dv)
     t = lambda x: torch.tensor(x, dtype=torch.float64)
-    got = fp.lif_step(t(u), t(v), t(a), t(bias), fp.LIFParams(vth, du, dv))
-    for r, g in zip(ref, got):
-        np.testing.assert_array_equal(np.asarray(r, dtype=np.int64), g.numpy().astype(np.int64))
+    p = fp.LIFParams(vth, du, dv)
+    for inplace in (False, True):
+        got = fp.lif_step(t(u), t(v), t(a), t(bias), p, inplace=inplace)
+        for r, g in zip(ref, got):
+            np.testing.assert_array_equal(np.asarray(r, dtype=np.int64),
+                                          g.numpy().astype(np.int64))
 
 
 def test_quantization_ranges_and_straight_through_gradient():
@@ -124,8 +127,10 @@ def test_steps_within_the_current_bound_skip_only_identities(seed, du, dv, vth, 
                            dtype=torch.float64)
     states = [fp.initial_state(p, a[0]).values() for _ in range(2)]
     for a_t in a:
-        (u, v, s), (u2, v2, s2) = [fp.lif_step(*state, a_t, bias, p, current_bound=b)
-                                   for state, b in zip(states, (math.inf, bound))]
-        assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s, s2)
+        (u, v, s), (u2, v2, s2) = [fp.lif_step(*state, a_t, bias, p, current_bound=b,
+                                               inplace=inplace)
+                                   for state, b, inplace in zip(states, (math.inf, bound),
+                                                                (False, True))]
+        assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s.bool(), s2)
         assert u.abs().max() <= bound
         states = [(u, v), (u2, v2)]

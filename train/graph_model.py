@@ -417,7 +417,8 @@ def _quantized_lif(model, a, params):
     def step(a_t, state, out):  # (float64 states; a_t may be float32, exact integers)
         a_t = a_t.double()
         u, v = state or fp.initial_state(params, a_t).values()
-        u, v, _ = fp.lif_step(u, v, a_t, 0.0, params, current_bound=bound, over=out)
+        u, v, _ = fp.lif_step(u, v, a_t, 0.0, params, current_bound=bound, over=out,
+                              inplace=True)
         return (u, v), out
     return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
