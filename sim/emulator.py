@@ -242,8 +242,9 @@ def _as_input(net: Network, x) -> tuple[torch.Tensor, bool]:
     elif x.shape[1:] == (net.time_steps, *shape):
         static = False
     else:
-        raise ValueError(f"input of shape {x.shape}; expected (samples, {', '.join(map(str, shape))}) "
-                         f"or (samples, {net.time_steps}, {', '.join(map(str, shape))})")
+        dims = ", ".join(map(str, shape))
+        raise ValueError(f"input of shape {x.shape}; expected (samples, {dims}) "
+                         f"or (samples, {net.time_steps}, {dims})")
     top = 2**net.input_bits - 1
     if x.size and (not np.issubdtype(x.dtype, np.integer) or x.min() < 0 or x.max() > top):
         raise ValueError(f"input levels must be integers within 0..{top}")

@@ -7,20 +7,24 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import SnnExportError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path in ``path``'s folder; rename it to ``path`` if the block succeeds,
     delete it if the block raises. The file gets the mode a plain ``open`` would give it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _temporary(path)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise SnnExportError(f"{path}: cannot write there ({exc.strerror})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -40,3 +44,27 @@ def atomic_files(out_dir: Path, write) -> list[Path]:
         return [out_dir / f.name for f in written]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_writable_file(path: str | Path, what: str = "output") -> Path:
+    """``path`` as a file that can be written (it may exist and is then replaced);
+    ``SnnExportError`` naming it if it is a folder, or its folder is missing or takes no new
+    file (tried: permissions alone do not tell, e.g. for root)."""
+    path = Path(path)
+    if path.is_dir():
+        raise SnnExportError(f"{path}: is a folder; name the {what} file to write")
+    if not path.parent.is_dir():
+        raise SnnExportError(f"{path}: {path.parent} is not a folder")
+    os.unlink(_temporary(path))
+    return path
+
+
+def _temporary(path: Path) -> str:
+    """A new empty file beside ``path`` (``SnnExportError`` naming ``path`` if none can be
+    made there)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SnnExportError(f"{path}: cannot write there ({exc.strerror})") from None
+    os.close(fd)
+    return tmp

@@ -413,12 +413,15 @@ def dense_chain(sizes: list[int], input_bits: int, input_scale: float, neuron: d
     return ModelGraph((int(sizes[0]),), int(input_bits), float(input_scale), nodes)
 
 
+TIME_STEPS_MAX = 2**16  # steps per sample: far beyond any seed network (a typo's guard)
+
+
 def check_time_steps(graph: ModelGraph, time_steps: int) -> None:
     """Refuse a step count below 1, or one that differs from the one a ``time_linear`` node
     was built for. (Any count deploys: the chip runs ``time_steps`` plus the readout's
     depth.)"""
-    if time_steps < 1:
-        raise SnnExportError(f"time_steps={time_steps}: use at least 1 step")
+    if not 1 <= time_steps <= TIME_STEPS_MAX:
+        raise SnnExportError(f"time_steps={time_steps}: use 1 to {TIME_STEPS_MAX} steps")
     for node in graph.nodes:
         if node.op == "time_linear" and int(node.get("steps")) != time_steps:
             raise SnnExportError(f"time_steps={time_steps}, but node {node.name!r} (time_linear) "

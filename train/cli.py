@@ -5,11 +5,12 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from snn_export import checkpoint
 from snn_export.argparsing import Parser
+from snn_export.atomic import check_writable_file
 from snn_export.errors import SnnExportError
+from snn_export.interrupts import Interrupted, interruptible
 
 from . import datasets
 from .surrogate import SURROGATES
@@ -132,32 +133,51 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    config = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
-                         hidden=tuple(args.hidden), blocks=args.blocks, head=args.head,
-                         time_steps=args.time_steps,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         tau_mem=args.tau_mem, tau_syn=args.tau_syn, threshold=args.threshold,
-                         surrogate=args.surrogate, alpha=args.alpha,
-                         quantization_aware=args.quantization_aware,
-                         float_epochs=args.float_epochs, shift=args.shift, seed=args.seed,
-                         device=args.device, optimizer=args.optimizer, schedule=args.schedule)
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        print(f"snn-train: error: {out.parent}: no such folder", file=sys.stderr)
-        return 1
     try:
-        resume = None
-        if args.resume:
-            resume = checkpoint.load(args.resume)
+        with interruptible():
+            return _train(args)
+    except SnnExportError as exc:
+        print(f"snn-train: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as stop:
+        print(f"snn-train: stopped by {stop}; {getattr(stop, 'kept', 'nothing written')}",
+              file=sys.stderr)
+        return stop.exit_code
+
+
+def _train(args) -> int:
+    """The run, once options are parsed."""
+    out = check_writable_file(args.output, "checkpoint")
+    resume = None
+    if args.resume:
+        resume = checkpoint.load(args.resume)
+        try:
             config = config_from(resume)
+            if not isinstance(resume["training"].get("resume"), dict):
+                raise SnnExportError("no resume state ('training.resume'): it is the final "
+                                     "checkpoint of a finished run, or not snn-train's")
+        except SnnExportError as exc:
+            raise SnnExportError(f"--resume {args.resume}: {exc}") from None
+    else:
+        config = _config(args)
+    saved = []
+
+    def on_epoch(ckpt: dict) -> None:
+        checkpoint.save(ckpt, out)  # (atomic: an interrupt leaves the previous one)
+        saved.append(ckpt["training"]["resume"]["epoch"] + 1)
+    try:
         ckpt = train(config, progress=not (args.quiet or args.json), resume=resume,
-                     on_epoch=lambda c: checkpoint.save(c, out))
+                     on_epoch=on_epoch)
         if int(os.environ.get("RANK", "0")) > 0:  # torchrun: the first process writes
             return 0
         checkpoint.save(ckpt, out)
-    except (SnnExportError, ValueError) as exc:
-        print(f"snn-train: error: {exc}", file=sys.stderr)
-        return 1
+    except ValueError as exc:
+        raise SnnExportError(str(exc)) from None
+    except Interrupted as stop:
+        stop.kept = (f"{out} holds epoch {saved[-1]} of {config.epochs}: snn-train --resume "
+                     f"{out} -o {out} goes on" if saved else
+                     "no epoch had finished, nothing written")
+        raise
     t = ckpt["training"]
     if args.json:
         print(json.dumps({"checkpoint": str(out), "training": t}, indent=2, default=str))
@@ -167,6 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"float test accuracy {t['float_test_accuracy']:.4f}, quantized (deployed) "
           f"{deployed}, {t['seconds']} s -> {out}")
     return 0
+
+
+def _config(args) -> TrainConfig:
+    return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, arch=args.arch,
+                       hidden=tuple(args.hidden), blocks=args.blocks, head=args.head,
+                       time_steps=args.time_steps, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, tau_mem=args.tau_mem,
+                       tau_syn=args.tau_syn, threshold=args.threshold,
+                       surrogate=args.surrogate, alpha=args.alpha,
+                       quantization_aware=args.quantization_aware,
+                       float_epochs=args.float_epochs, shift=args.shift, seed=args.seed,
+                       device=args.device, optimizer=args.optimizer, schedule=args.schedule)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -11,13 +12,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from snn_export import fixed_point as fp
 from snn_export import metrics
-from snn_export.model_graph import check_time_steps
+from snn_export.errors import SnnExportError
+from snn_export.model_graph import TIME_STEPS_MAX, check_time_steps
 from snn_export.readout import predict
 
 from . import datasets
-from .architectures import ARCHITECTURES
+from .architectures import ARCHITECTURES, HEADS
 from .graph_model import GraphSNN
+from .surrogate import SURROGATES
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "sgd": lambda params, lr: torch.optim.SGD(params, lr, momentum=0.9)}
@@ -51,6 +55,67 @@ class TrainConfig:
     optimizer: str = "adam"  # a name in OPTIMIZERS
     schedule: str = "cosine"  # a name in SCHEDULES: the learning rate over the epochs
 
+    def __post_init__(self):
+        """Every field checked before any work: ``SnnExportError`` naming the option, the
+        value and what would be valid."""
+        for name, (valid, what) in _LIMITS.items():
+            value = getattr(self, name)
+            try:
+                ok = valid(value, self)
+            except TypeError:
+                ok = False
+            if not ok:
+                option = "--" + name.replace("_", "-")
+                raise SnnExportError(f"{option} {_shown(value)}: {what}")
+
+
+def _shown(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def _whole(low: int, high: float = math.inf):
+    """A test that a value is an int within ``low..high``."""
+    return lambda v, cfg: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive(v, cfg) -> bool:
+    return _number(v) and v > 0
+
+
+def _tau(v, cfg) -> bool:  # a decay of 1/tau per step may not exceed everything
+    return _number(v) and v >= fp.TAU_MIN
+
+
+# field -> (test(value, config), what is valid)
+_LIMITS = {
+    "dataset": (lambda v, cfg: v in datasets.LOADERS, f"one of {', '.join(datasets.LOADERS)}"),
+    "arch": (lambda v, cfg: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
+    "hidden": (lambda v, cfg: isinstance(v, (tuple, list)) and all(_whole(1)(n, cfg) for n in v),
+               "sizes of 1 or more"),
+    "head": (lambda v, cfg: v in HEADS, f"one of {', '.join(HEADS)}"),
+    "blocks": (_whole(1), "1 or more residual blocks per stage"),
+    "time_steps": (_whole(1, TIME_STEPS_MAX), f"1 to {TIME_STEPS_MAX} steps per sample"),
+    "epochs": (_whole(1), "1 or more"),
+    "batch_size": (_whole(1), "1 or more samples"),
+    "lr": (_positive, "a learning rate above 0"),
+    "tau_mem": (_tau, f"a time constant of {fp.TAU_MIN:g} step or more"),
+    "tau_syn": (lambda v, cfg: v is None or _tau(v, cfg),
+                f"a time constant of {fp.TAU_MIN:g} step or more (or none)"),
+    "threshold": (_positive, "a threshold above 0"),
+    "surrogate": (lambda v, cfg: v in SURROGATES, f"one of {', '.join(SURROGATES)}"),
+    "alpha": (_positive, "a surrogate sharpness above 0"),
+    "float_epochs": (lambda v, cfg: _whole(0, cfg.epochs)(v, cfg),
+                     "0 up to --epochs (the first epochs train in float)"),
+    "shift": (_whole(0), "0 (no augmentation) or more pixels"),
+    "seed": (_whole(0, 2**32 - 1), "an integer from 0 to 2**32 - 1"),
+    "optimizer": (lambda v, cfg: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "schedule": (lambda v, cfg: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+}
+
 
 def _device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
@@ -82,8 +147,6 @@ def _shifted(data: datasets.Dataset, idx: np.ndarray, shift: int,
     """Training samples ``idx``, each image moved by a random whole number of pixels in
     -shift..shift along each axis (zeros fill in): translation augmentation."""
     x = data.x_train[idx]
-    if shift < 0:
-        raise ValueError(f"--shift {shift}: use 0 (no augmentation) or more pixels")
     if not shift:
         return x
     if data.frames or len(data.image_shape) != 3:
@@ -142,9 +205,20 @@ def _average_gradients(model: torch.nn.Module, world: int) -> None:
 
 
 def config_from(checkpoint: dict) -> TrainConfig:
-    """The :class:`TrainConfig` a checkpoint was trained with."""
-    cfg = dict(checkpoint["training"]["config"])
-    cfg["hidden"] = tuple(cfg["hidden"])
+    """The :class:`TrainConfig` a checkpoint was trained with (``SnnExportError`` if it
+    holds none, or one with fields this version does not know)."""
+    cfg = checkpoint.get("training", {}).get("config") if isinstance(
+        checkpoint.get("training"), dict) else None
+    if not isinstance(cfg, dict):
+        raise SnnExportError("no training record ('training.config'): only checkpoints that "
+                             "snn-train wrote can be resumed")
+    unknown = sorted(set(cfg) - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        raise SnnExportError(f"training.config has fields this version does not know: "
+                             f"{', '.join(unknown)}")
+    cfg = dict(cfg)
+    if isinstance(cfg.get("hidden"), list):
+        cfg["hidden"] = tuple(cfg["hidden"])
     return TrainConfig(**cfg)
 
 
