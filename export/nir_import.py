@@ -88,7 +88,31 @@ def read_graph(path: str | Path):
     try:
         return nir.read(path)
     except Exception as exc:  # h5py and nir raise many types for unreadable files
-        raise SnnExportError(f"{path}: not a readable NIR file ({exc})") from None
+        detail = _unknown_node(path, nir) or f"{type(exc).__name__}: {exc}".rstrip(": ")
+        raise SnnExportError(f"{path}: not a readable NIR file ({detail})") from None
+
+
+def _unknown_node(path: Path, nir) -> str | None:
+    """Which node of the file has a type ``nir`` does not know (``nir.read`` only asserts),
+    if one has."""
+    import h5py
+    known = {n for n, c in vars(nir).items() if isinstance(c, type) and issubclass(c, nir.NIRNode)}
+
+    def search(group, where: str) -> str | None:
+        for name, node in group.get("nodes", {}).items():
+            kind = node["type"][()].decode() if "type" in node else "(none)"
+            if kind not in known:
+                return (f"node {where}{name!r} has type {kind!r}; nir {nir.__version__} knows "
+                        f"{', '.join(sorted(known - {'NIRNode'}))}")
+            found = search(node, f"{where}{name}.")
+            if found:
+                return found
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            return search(f["node"], "") if "node" in f else None
+    except Exception:  # noqa: BLE001  (not HDF5 at all: nir's own message says more)
+        return None
 
 
 def load(nir_graph, how: NirInput, where: str) -> tuple[GraphSNN, dict, list[str]]:

@@ -381,3 +381,24 @@ def test_norse_built_network_deploys_to_lava_bit_exact(norse_nir, capsys):
     assert all(layer["differing"] == 0 for layer in summary["layers"])
     assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
     assert "bias_source" in {layer["layer"] for layer in summary["layers"]}
+
+
+def test_unknown_node_type_is_named(tmp_path):
+    """nir.read only asserts on a node type it does not know: the error names the node and
+    the type, and lists the types nir knows."""
+    import h5py
+    import nir
+
+    from snn_export.export.nir_import import read_graph
+    path = tmp_path / "odd.nir"
+    nir.write(path, nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([2])),
+               "lin": nir.Linear(weight=np.ones((2, 2))),
+               "output": nir.Output(output_type=np.array([2]))},
+        edges=[("input", "lin"), ("lin", "output")]))
+    with h5py.File(path, "r+") as f:
+        del f["node"]["nodes"]["lin"]["type"]
+        f["node"]["nodes"]["lin"]["type"] = np.bytes_(b"Wobble")
+    with pytest.raises(SnnExportError, match=r"odd.nir: not a readable NIR file \(node 'lin' "
+                                             r"has type 'Wobble'; nir .* knows Affine, "):
+        read_graph(path)

@@ -51,7 +51,9 @@ data-parallel on several GPUs (or CPU processes), one process each:
 then: snn-export model.pt --target lava --verify 200
 
 exit status: 0 ok (the checkpoint is written after every epoch), 1 error (bad option, missing
-             dataset folder, unreadable --resume checkpoint, ...: one line saying what to do)
+             dataset folder, unreadable --resume checkpoint, ...: one line saying what to do,
+             before any training), 130 Ctrl-C, 143 SIGTERM (stopped within seconds, one line;
+             the checkpoint of the last finished epoch stays, --resume goes on from it)
 """
 
 
