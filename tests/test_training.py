@@ -258,7 +258,7 @@ def test_snn_train_resume_refuses_a_finished_checkpoint(tmp_path, capsys):
     assert train_main(["-q", "--epochs", "1", "--hidden", "8", "--time-steps", "4",
                        "-o", str(path)]) == 0
     assert train_main(["-q", "--resume", str(path), "-o", str(path)]) == 1
-    assert "holds no resume state" in capsys.readouterr().err
+    assert "no resume state" in capsys.readouterr().err
 
 
 def write_idx(path, array):
