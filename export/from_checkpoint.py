@@ -23,9 +23,14 @@ def load_model(path: str | Path) -> tuple[GraphSNN, dict]:
     if arch.get("name") != "graph":
         raise SnnExportError(f"{path}: field 'architecture.name' is {arch.get('name')!r}; "
                              "this snn-export reads 'graph' (and translates 'dense_snn')")
+    alpha = arch.get("alpha", 2.0)
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
+            and math.isfinite(alpha) and alpha > 0):
+        raise SnnExportError(f"{path}: field 'architecture.alpha' is {alpha!r}: a finite "
+                             "surrogate sharpness above 0")
     try:
         model = GraphSNN(ModelGraph.from_dict(arch, f"{path}: field 'architecture'"),
-                         arch.get("surrogate", "atan"), float(arch.get("alpha", 2.0)))
+                         arch.get("surrogate", "atan"), float(alpha))
     except (KeyError, TypeError, ValueError) as exc:
         raise SnnExportError(f"{path}: field 'architecture' is invalid: {exc}") from None
     try:
@@ -38,5 +43,15 @@ def load_model(path: str | Path) -> tuple[GraphSNN, dict]:
     if math.prod(size) != dataset["input_size"]:
         raise SnnExportError(f"{path}: the architecture's input {tuple(size)} does not have "
                              f"dataset.input_size={dataset['input_size']} values")
+    classes = math.prod(model.shapes[model.graph.readout])
+    if dataset["num_classes"] != classes:
+        raise SnnExportError(f"{path}: field 'dataset.num_classes' is {dataset['num_classes']}, "
+                             f"but the readout {model.graph.readout!r} has {classes} neurons")
+    graph = model.graph
+    if (dataset["input_bits"], dataset["input_scale"]) != (graph.input_bits, graph.input_scale):
+        raise SnnExportError(f"{path}: fields 'dataset.input_bits' and 'input_scale' "
+                             f"({dataset['input_bits']}, {dataset['input_scale']}) differ from "
+                             f"the architecture's input ({graph.input_bits}, "
+                             f"{graph.input_scale})")
     model.eval()
     return model, ckpt

@@ -34,13 +34,19 @@ def atomic_files(out_dir: Path, write) -> list[Path]:
     """``write(folder)`` into a temporary folder beside ``out_dir``, then move the files it
     returns into ``out_dir``: on an error nothing is left half-written. Returns the files
     in ``out_dir``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    except OSError as exc:
+        raise SnnExportError(f"{out_dir}: cannot write there ({exc.strerror})") from None
     try:
         written = write(tmp)
-        out_dir.mkdir(exist_ok=True)
-        for f in written:
-            os.replace(f, out_dir / f.name)
+        try:
+            out_dir.mkdir(exist_ok=True)
+            for f in written:
+                os.replace(f, out_dir / f.name)
+        except OSError as exc:
+            raise SnnExportError(f"{out_dir}: cannot write there ({exc.strerror})") from None
         return [out_dir / f.name for f in written]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -56,6 +62,21 @@ def check_writable_file(path: str | Path, what: str = "output") -> Path:
     if not path.parent.is_dir():
         raise SnnExportError(f"{path}: {path.parent} is not a folder")
     os.unlink(_temporary(path))
+    return path
+
+
+def check_writable_folder(path: str | Path) -> Path:
+    """``path`` as an output folder that exists or can be made (files in it are replaced);
+    ``SnnExportError`` naming it if it, or a folder above it, is a file, or if nothing can be
+    made where it would go."""
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file; name a folder" if existing == path else f"{existing} is a file"
+        raise SnnExportError(f"{path}: {what}")
+    os.unlink(_temporary(existing / path.name))
     return path
 
 

@@ -26,13 +26,16 @@ retrain them.
 """
 from __future__ import annotations
 
+import math
 import pickle
 from pathlib import Path
 
 import torch
 
+from . import fixed_point as fp
 from .atomic import atomic_path
 from .errors import SnnExportError
+from .model_graph import TIME_STEPS_MAX
 
 FORMAT = "snn-export-checkpoint"
 FORMAT_VERSION = 2
@@ -40,6 +43,35 @@ TIMING = "standard"
 REQUIRED = {
     "architecture": dict, "state_dict": dict, "quantization": dict,
     "dataset": dict, "time_steps": int, "training": dict,
+}
+
+
+def _int(low: int, high: float = math.inf):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _positive(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
+        and v > 0
+
+
+# field ("section.name") -> (test, what is valid, optional): checked on every load and save
+FIELDS = {
+    "time_steps": (_int(1, TIME_STEPS_MAX), f"1 to {TIME_STEPS_MAX} steps per sample", False),
+    "quantization.weight_bits": (lambda v: v == fp.WEIGHT_BITS,
+                                 f"{fp.WEIGHT_BITS} (Loihi's weights)", False),
+    "quantization.decay_bits": (lambda v: v == fp.DECAY_BITS,
+                                f"{fp.DECAY_BITS} (Loihi's decays)", False),
+    "quantization.aware": (lambda v: isinstance(v, bool), "true or false", False),
+    "dataset.input_size": (_int(1, 2**24), "1 or more input values", False),
+    "dataset.input_bits": (_int(1, fp.INPUT_BITS_MAX),
+                           f"1 to {fp.INPUT_BITS_MAX} bits per input level", False),
+    "dataset.input_scale": (_positive, "a finite scale above 0", False),
+    "dataset.num_classes": (_int(1, 2**24), "1 or more classes", False),
+    "dataset.frames": (_int(0, TIME_STEPS_MAX), "0 (static samples) or frames per sample", True),
+    "dataset.image_shape": (lambda v: isinstance(v, (list, tuple)) and len(v) in (1, 3)
+                            and all(_int(1, 2**24)(n) for n in v),
+                            "(n,) or (C, H, W) of positive integers", True),
 }
 
 
@@ -101,6 +133,26 @@ def validate(data, path: Path) -> None:
         if not isinstance(data[key], kind):
             raise SnnExportError(f"{path}: field {key!r} should be {kind.__name__}, "
                                  f"found {type(data[key]).__name__}")
+    for key, (valid, what, optional) in FIELDS.items():
+        section, _, name = key.rpartition(".")
+        holder = data[section] if section else data
+        if name not in holder:
+            if optional:
+                continue
+            raise SnnExportError(f"{path}: missing field {key!r}")
+        if not valid(holder[name]):
+            raise SnnExportError(f"{path}: field {key!r} is {holder[name]!r}: {what}")
+    dataset = data["dataset"]
+    if "image_shape" in dataset and math.prod(dataset["image_shape"]) != dataset["input_size"]:
+        raise SnnExportError(f"{path}: field 'dataset.image_shape' is "
+                             f"{dataset['image_shape']!r}, which does not hold "
+                             f"dataset.input_size={dataset['input_size']} values")
     for name, value in data["state_dict"].items():
         if not isinstance(value, torch.Tensor):
             raise SnnExportError(f"{path}: state_dict[{name!r}] is not a tensor")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise SnnExportError(f"{path}: state_dict[{name!r}] holds {bad} NaN or infinite "
+                                 "value(s): every weight and statistic must be finite")
+        if name.endswith(".running_var") and bool((value < 0).any()):
+            raise SnnExportError(f"{path}: state_dict[{name!r}] holds negative variances")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import pipeline
 from .argparsing import Parser
+from .atomic import atomic_path, check_writable_file, check_writable_folder
 from .errors import NotCompliant, SnnExportError, VerificationMismatch
 from .export.nir_dialects import DIALECTS
 
@@ -101,8 +102,12 @@ def _export(args) -> int:
     for flag in ("verify", "evaluate"):  # before the model is read
         pipeline.check_count(getattr(args, flag), f"--{flag}")
     pipeline.loihi_system(args.system)  # a bad value fails before the model is read
-    source = pipeline.load(model_path, **{o: getattr(args, o) for o in pipeline.NIR_OPTIONS})
     out_dir = _out_dir(args, model_path)
+    if not args.check:  # outputs that cannot be written fail before any work
+        check_writable_folder(out_dir)
+    if args.junit:
+        check_writable_file(args.junit, "JUnit report")
+    source = pipeline.load(model_path, **{o: getattr(args, o) for o in pipeline.NIR_OPTIONS})
     if args.target == "onnx" and not args.check:
         return _export_onnx(args, source, out_dir)
     for flag in ("verify", "evaluate"):
@@ -112,7 +117,6 @@ def _export(args) -> int:
         source.trained_model(pipeline.EVALUATE_NEEDS)
     checked = pipeline.check(source, args.allow, args.system)
     if args.junit:
-        from snn_export.atomic import atomic_path
         from snn_export.deploy import compliance
         with atomic_path(Path(args.junit)) as tmp:
             Path(tmp).write_text(compliance.to_junit(checked.violations, str(model_path)))

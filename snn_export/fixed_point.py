@@ -293,9 +293,6 @@ def wrap24(x: torch.Tensor) -> torch.Tensor:
 
 # --- Float -> fixed point (lowering and quantization-aware training share these) ---
 
-TAU_MIN = 1.0  # steps: a time constant below it would decay by more than everything
-
-
 def decays_from_taus(tau_mem: float, tau_syn: float | None) -> tuple[int, int]:
     """12-bit ``(du, dv)`` for time constants in steps. ``tau_syn=None``: no synaptic current
     memory (``du = 4095``). The voltage keeps ``1 - 1/tau_mem`` per step."""

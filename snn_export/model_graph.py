@@ -72,6 +72,50 @@ REQUIRED = {"lif": ("tau_mem", "threshold"),
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def _int(low: int, high: float = math.inf):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _sizes(low: int):
+    """An int, or a (height, width) pair of them, each at least ``low``."""
+    ok = _int(low, 2**16)
+    return lambda v: ok(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(ok, v)))
+
+
+TAU_MIN = 1.0  # steps: a decay of 1/tau per step may not take away more than everything
+
+
+def valid_tau(v) -> bool:
+    """A time constant in steps: :data:`TAU_MIN` or more, ``inf`` for no decay."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= TAU_MIN
+
+
+_TAU = f"a time constant of {TAU_MIN:g} step or more (inf: no decay)"
+# attribute -> (test, what is valid), for every node that has it: checked before any use
+ATTRS = {
+    "tau_mem": (valid_tau, _TAU),
+    "tau_syn": (lambda v: v is None or valid_tau(v), _TAU + ", or null (no current memory)"),
+    "tau_theta": (valid_tau, _TAU),
+    "tau_r": (valid_tau, _TAU),
+    "threshold": (lambda v: _real(v) and v > 0, "a finite threshold above 0"),
+    "theta_step": (lambda v: _real(v) and v >= 0, "a finite increase of 0 or more"),
+    "out_channels": (_int(1, 2**20), "1 or more channels"),
+    "out_features": (_int(1, 2**24), "1 or more features"),
+    "kernel": (_sizes(1), "1 to 65536, or a pair of them"),
+    "stride": (_sizes(1), "1 to 65536, or a pair of them"),
+    "padding": (_sizes(0), "0 to 65536, or a pair of them"),
+    "dilation": (_sizes(1), "1 to 65536, or a pair of them"),
+    "groups": (_int(1, 2**20), "1 or more"),
+    "bias": (lambda v: isinstance(v, bool), "true or false"),
+    "eps": (lambda v: _real(v) and v > 0, "a finite epsilon above 0"),
+    "steps": (_int(1), "1 or more"),
+}
+
+
 @dataclass
 class Node:
     """One operation. inputs: names of earlier nodes (or :data:`INPUT`); attrs: the
@@ -138,8 +182,14 @@ class ModelGraph:
                 fail(f"nodes[{k}] needs 'name', 'op' and 'inputs'")
             attrs = {key: v for key, v in raw.items() if key not in ("name", "op", "inputs")}
             nodes.append(Node(str(raw["name"]), str(raw["op"]), tuple(raw["inputs"]), attrs))
-        graph = cls(tuple(int(s) for s in inp["shape"]), int(inp["bits"]), float(inp["scale"]),
-                    nodes, str(data.get("readout") or ""))
+        shape, bits, scale = inp["shape"], inp["bits"], inp["scale"]
+        if not (isinstance(shape, (list, tuple)) and all(_int(1, 2**24)(n) for n in shape)):
+            fail(f"input.shape {shape!r}: (n,) or (C, H, W) of positive integers")
+        if not _int(1, 8)(bits):
+            fail(f"input.bits {bits!r}: 1 to 8 bits per input level")
+        if not (_real(scale) and scale > 0):
+            fail(f"input.scale {scale!r}: a finite scale above 0")
+        graph = cls(tuple(shape), bits, float(scale), nodes, str(data.get("readout") or ""))
         graph.validate(where)
         return graph
 
@@ -172,8 +222,11 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
     """Every node's output shape (one frame, no batch or time axis); validates on the way."""
     if len(graph.input_shape) not in (1, 3) or min(graph.input_shape, default=0) < 1:
         raise SnnExportError(f"{where}: input shape {graph.input_shape} is not (n,) or (C, H, W)")
-    if not 1 <= graph.input_bits <= 8 or not graph.input_scale > 0:
-        raise SnnExportError(f"{where}: input bits must be 1..8 and scale > 0")
+    if not _int(1, 8)(graph.input_bits) or not (_real(graph.input_scale)
+                                                and graph.input_scale > 0):
+        raise SnnExportError(f"{where}: input bits {graph.input_bits!r} and scale "
+                             f"{graph.input_scale!r}: bits must be 1..8, the scale finite "
+                             "and above 0")
     if not graph.nodes:
         raise SnnExportError(f"{where}: the graph has no nodes")
     out = {INPUT: tuple(graph.input_shape)}
@@ -192,6 +245,10 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
         missing = [k for k in REQUIRED.get(node.op, ()) if k not in node.attrs]
         if missing:
             _fail(where, node, f"missing field(s) {', '.join(missing)}")
+        for key, value in node.attrs.items():
+            valid, what = ATTRS.get(key, (lambda v: True, ""))
+            if not valid(value):
+                _fail(where, node, f"{key} {value!r}: {what}")
         ins = [out[s] for s in node.inputs]
         kinds = [graph.kind(s) for s in node.inputs]
         out[node.name] = _shape(where, node, ins, kinds)

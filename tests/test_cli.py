@@ -219,3 +219,22 @@ def test_allowed_add_join_deploys_as_one_synapse_copy_per_term(tmp_path, capsys)
                       for s in net.synapses if s.target == "out")
     assert into_out == [("out.bias", "bias_source", 2), ("out.fc.0_s2", "s2", False),
                         ("out.fc.1_s1", "s1", 1)]
+
+
+def test_outputs_that_cannot_be_written_fail_first(trained, tmp_path, capsys):
+    """-o naming a file or a path under one, --junit naming a folder or a path under a file,
+    a place nothing can be made: one line naming the path, before any work, nothing
+    written (``/proc`` takes no new files, even for root)."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep")
+    cases = [(["-o", a_file], f"{a_file}: is a file; name a folder"),
+             (["-o", a_file / "sub"], f"{a_file / 'sub'}: {a_file} is a file"),
+             (["-o", "/proc/snn_out"], "/proc/snn_out: cannot write there"),
+             (["--check", "--junit", tmp_path], f"{tmp_path}: is a folder; name the JUnit"),
+             (["--check", "--junit", a_file / "x.xml"], f"{a_file} is not a folder"),
+             (["--check", "--junit", "/proc/x.xml"], "/proc/x.xml: cannot write there")]
+    for extra, message in cases:
+        code, _, stderr = run([trained, "--target", "lava", *extra], capsys)
+        assert code == 1 and stderr.count("\n") == 1 and message in stderr, (extra, stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+    assert a_file.read_text() == "keep"

@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from snn_export import fixed_point as fp
 from snn_export import metrics
 from snn_export.errors import SnnExportError
-from snn_export.model_graph import TIME_STEPS_MAX, check_time_steps
+from snn_export.model_graph import TAU_MIN, TIME_STEPS_MAX, check_time_steps, valid_tau
 from snn_export.readout import predict
 
 from . import datasets
@@ -86,10 +85,6 @@ def _positive(v, cfg) -> bool:
     return _number(v) and v > 0
 
 
-def _tau(v, cfg) -> bool:  # a decay of 1/tau per step may not exceed everything
-    return _number(v) and v >= fp.TAU_MIN
-
-
 # field -> (test(value, config), what is valid)
 _LIMITS = {
     "dataset": (lambda v, cfg: v in datasets.LOADERS, f"one of {', '.join(datasets.LOADERS)}"),
@@ -102,9 +97,9 @@ _LIMITS = {
     "epochs": (_whole(1), "1 or more"),
     "batch_size": (_whole(1), "1 or more samples"),
     "lr": (_positive, "a learning rate above 0"),
-    "tau_mem": (_tau, f"a time constant of {fp.TAU_MIN:g} step or more"),
-    "tau_syn": (lambda v, cfg: v is None or _tau(v, cfg),
-                f"a time constant of {fp.TAU_MIN:g} step or more (or none)"),
+    "tau_mem": (lambda v, cfg: valid_tau(v), f"a time constant of {TAU_MIN:g} step or more"),
+    "tau_syn": (lambda v, cfg: v is None or valid_tau(v),
+                f"a time constant of {TAU_MIN:g} step or more (or none)"),
     "threshold": (_positive, "a threshold above 0"),
     "surrogate": (lambda v, cfg: v in SURROGATES, f"one of {', '.join(SURROGATES)}"),
     "alpha": (_positive, "a surrogate sharpness above 0"),
