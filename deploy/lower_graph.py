@@ -109,20 +109,6 @@ def identity(name: str, source: str, target: str, src_shape: tuple, dst_shape: t
                   delays=np.full(n_dst, delay) if delay else None)
 
 
-def representable(node, weights: list[torch.Tensor], q: fp.QuantizedGroup) -> None:
-    """Refuse a group whose threshold is so far above its weights that, with the exponent
-    they share, every 8-bit weight rounds to 0 (``SnnExportError`` naming the node, the
-    values and the ratio that would fit). (A threshold far below its weights deploys as the
-    smallest integer threshold, 1, which quantization-aware training also uses.)"""
-    largest = max(float(w.detach().abs().max()) if w.numel() else 0.0 for w in weights)
-    if largest > 0 and not any(bool((w != 0).any()) for w in q.weights):
-        limit = fp.VTH_MAX if isinstance(q.neuron, fp.LIFParams) else fp.DECAY_UNITY - 1
-        raise SnnExportError(f"node {node.name!r} ({node.op}): threshold "
-                             f"{float(node.get('threshold')):.3g}, weights up to "
-                             f"{largest:.3g}: every 8-bit weight rounds to 0 (the threshold "
-                             f"may be at most about {limit} times the largest weight)")
-
-
 def distinct(w: torch.Tensor) -> torch.Tensor:
     """``w`` with its broadcast dimensions (stride 0, as
     :func:`~snn_export.folding.fold_avgpool_into_conv` leaves a global pool's window) cut
@@ -213,7 +199,6 @@ class _Lowering:
         q = fp.quantize_group([distinct(s.weight) for s in syns],
                               sum(s.bias.detach().double() for s in syns),
                               {"op": node.op, **node.attrs}, integer_weights)
-        representable(node, [s.weight for s in syns], q)
         shape = self.shapes[node.name]
         size = int(np.prod(shape))
         self.neurons.append(Neurons(node.name, shape, q.neuron, np.zeros(size, dtype=np.int64),

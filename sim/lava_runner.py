@@ -39,6 +39,7 @@ from tqdm import tqdm
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import Network
+from snn_export.interrupts import deferred
 
 from .lava_builder import Built, Group, build, connect, import_lava
 from .result import STATE_NAMES, SimResult
@@ -145,8 +146,9 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
     try:
         with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar:
             for k, n in enumerate(runs):
-                source.run(condition=RunSteps(num_steps=time_steps * n, blocking=False),
-                           run_cfg=cfg)
+                with deferred() if k == 0 else contextlib.nullcontext():  # forks Lava's
+                    source.run(condition=RunSteps(num_steps=time_steps * n, blocking=False),
+                               run_cfg=cfg)
                 for step in range(1, time_steps * n + 1):
                     for frames, extractor in zip(recorded, extractors):
                         frames.append(extractor.receive())

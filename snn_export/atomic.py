@@ -30,26 +30,42 @@ def atomic_path(path: str | Path):
             os.unlink(tmp)
 
 
-def atomic_files(out_dir: Path, write) -> list[Path]:
-    """``write(folder)`` into a temporary folder beside ``out_dir``, then move the files it
-    returns into ``out_dir``: on an error nothing is left half-written. Returns the files
-    in ``out_dir``."""
+@contextlib.contextmanager
+def staged_folder(out_dir: Path):
+    """Yield a new temporary folder beside ``out_dir``; when the block ends normally, its
+    files move into ``out_dir`` (made if needed; other files there stay). On any exception,
+    an interrupt included, the temporary folder and any folder made for it are removed:
+    ``out_dir`` stays as it was."""
+    made = [p for p in [out_dir.parent, *out_dir.parent.parents] if not p.exists()]
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     except OSError as exc:
         raise SnnExportError(f"{out_dir}: cannot write there ({exc.strerror})") from None
+    done = False
     try:
-        written = write(tmp)
+        yield tmp
         try:
             out_dir.mkdir(exist_ok=True)
-            for f in written:
+            for f in sorted(tmp.iterdir()):
                 os.replace(f, out_dir / f.name)
         except OSError as exc:
             raise SnnExportError(f"{out_dir}: cannot write there ({exc.strerror})") from None
-        return [out_dir / f.name for f in written]
+        done = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            for folder in made:  # innermost first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def atomic_files(out_dir: Path, write) -> list[Path]:
+    """``write(folder)`` into a :func:`staged_folder` of ``out_dir``: on an error nothing is
+    left half-written. Returns the files in ``out_dir``."""
+    with staged_folder(out_dir) as tmp:
+        written = write(tmp)
+    return [out_dir / f.name for f in written]
 
 
 def check_writable_file(path: str | Path, what: str = "output") -> Path:

@@ -55,23 +55,24 @@ def _positive(v) -> bool:
         and v > 0
 
 
-# field ("section.name") -> (test, what is valid, optional): checked on every load and save
+# field ("section.name") -> (test, what is valid): checked, where present, on every load and
+# save (the fields each reader needs are its own check)
 FIELDS = {
-    "time_steps": (_int(1, TIME_STEPS_MAX), f"1 to {TIME_STEPS_MAX} steps per sample", False),
+    "time_steps": (_int(1, TIME_STEPS_MAX), f"1 to {TIME_STEPS_MAX} steps per sample"),
     "quantization.weight_bits": (lambda v: v == fp.WEIGHT_BITS,
-                                 f"{fp.WEIGHT_BITS} (Loihi's weights)", False),
+                                 f"{fp.WEIGHT_BITS} (Loihi's weights)"),
     "quantization.decay_bits": (lambda v: v == fp.DECAY_BITS,
-                                f"{fp.DECAY_BITS} (Loihi's decays)", False),
-    "quantization.aware": (lambda v: isinstance(v, bool), "true or false", False),
-    "dataset.input_size": (_int(1, 2**24), "1 or more input values", False),
+                                f"{fp.DECAY_BITS} (Loihi's decays)"),
+    "quantization.aware": (lambda v: isinstance(v, bool), "true or false"),
+    "dataset.input_size": (_int(1, 2**24), "1 or more input values"),
     "dataset.input_bits": (_int(1, fp.INPUT_BITS_MAX),
-                           f"1 to {fp.INPUT_BITS_MAX} bits per input level", False),
-    "dataset.input_scale": (_positive, "a finite scale above 0", False),
-    "dataset.num_classes": (_int(1, 2**24), "1 or more classes", False),
-    "dataset.frames": (_int(0, TIME_STEPS_MAX), "0 (static samples) or frames per sample", True),
+                           f"1 to {fp.INPUT_BITS_MAX} bits per input level"),
+    "dataset.input_scale": (_positive, "a finite scale above 0"),
+    "dataset.num_classes": (_int(1, 2**24), "1 or more classes"),
+    "dataset.frames": (_int(0, TIME_STEPS_MAX), "0 (static samples) or frames per sample"),
     "dataset.image_shape": (lambda v: isinstance(v, (list, tuple)) and len(v) in (1, 3)
                             and all(_int(1, 2**24)(n) for n in v),
-                            "(n,) or (C, H, W) of positive integers", True),
+                            "(n,) or (C, H, W) of positive integers"),
 }
 
 
@@ -133,17 +134,14 @@ def validate(data, path: Path) -> None:
         if not isinstance(data[key], kind):
             raise SnnExportError(f"{path}: field {key!r} should be {kind.__name__}, "
                                  f"found {type(data[key]).__name__}")
-    for key, (valid, what, optional) in FIELDS.items():
+    for key, (valid, what) in FIELDS.items():
         section, _, name = key.rpartition(".")
         holder = data[section] if section else data
-        if name not in holder:
-            if optional:
-                continue
-            raise SnnExportError(f"{path}: missing field {key!r}")
-        if not valid(holder[name]):
+        if name in holder and not valid(holder[name]):
             raise SnnExportError(f"{path}: field {key!r} is {holder[name]!r}: {what}")
     dataset = data["dataset"]
-    if "image_shape" in dataset and math.prod(dataset["image_shape"]) != dataset["input_size"]:
+    if {"image_shape", "input_size"} <= set(dataset) and \
+            math.prod(dataset["image_shape"]) != dataset["input_size"]:
         raise SnnExportError(f"{path}: field 'dataset.image_shape' is "
                              f"{dataset['image_shape']!r}, which does not hold "
                              f"dataset.input_size={dataset['input_size']} values")

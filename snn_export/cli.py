@@ -9,9 +9,10 @@ from pathlib import Path
 
 from . import pipeline
 from .argparsing import Parser
-from .atomic import atomic_path, check_writable_file, check_writable_folder
+from .atomic import atomic_path, check_writable_file, check_writable_folder, staged_folder
 from .errors import NotCompliant, SnnExportError, VerificationMismatch
 from .export.nir_dialects import DIALECTS
+from .interrupts import Interrupted, interruptible
 
 TARGETS = ("lava", "nir", "onnx")
 
@@ -123,34 +124,42 @@ def _export(args) -> int:
     if args.check or not checked.compliant:
         _print_violations(args, checked.violations, model_path)
         return 0 if checked.compliant else NotCompliant.exit_code
-    written = pipeline.write(checked.deployment(), out_dir, args.target)
+    with staged_folder(out_dir) as stage:  # all or nothing: moved into out_dir at the end
+        summary, verification = _deploy(args, checked, source, stage)
+    summary["files"] = [str(out_dir / Path(f).name) for f in summary["files"]]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        from snn_export.sim.report import REPORT_NAME
+        print((out_dir / REPORT_NAME).read_text())
+        print("wrote " + ", ".join(summary["files"]))
+    if verification is not None and not verification.bit_exact:
+        raise VerificationMismatch(f"{out_dir / Path(summary['files'][0]).name}: Lava and the "
+                                   f"emulator differ on {verification.mismatches} spikes and "
+                                   "neuron states")
+    return 0
+
+
+def _deploy(args, checked, source, folder: Path) -> tuple[dict, object]:
+    """Write the description into ``folder``, evaluate and verify as asked, and write the
+    report (which also tells of a mismatch); returns the summary and the verification."""
+    written = pipeline.write(checked.deployment(), folder, args.target)
     warnings = source.warnings + written.warnings
     for warning in warnings:
         print(f"snn-export: warning: {warning}", file=sys.stderr)
     summary = {"target": args.target, "files": [str(written.description)], "compliant": True}
     progress = not (args.quiet or args.json)
     evaluation = verification = None
-    try:
-        if args.evaluate:
-            evaluation = pipeline.evaluate(written.deployment, args.evaluate, progress)
-            summary["evaluation"] = evaluation.to_json()
-        if args.verify:
-            verification = pipeline.verify(written, args.verify, progress)
-            summary.update(verification.to_json())
-    finally:  # the report also tells of a mismatch
-        summary["files"] += [str(f) for f in pipeline.report(written, evaluation, verification)]
-        if warnings:
-            summary["warnings"] = warnings
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        from snn_export.sim.report import REPORT_NAME
-        print((written.folder / REPORT_NAME).read_text())
-        print("wrote " + ", ".join(summary["files"]))
-    if verification is not None and not verification.bit_exact:
-        raise VerificationMismatch(f"{written.description}: Lava and the emulator differ on "
-                                   f"{verification.mismatches} spikes and neuron states")
-    return 0
+    if args.evaluate:
+        evaluation = pipeline.evaluate(written.deployment, args.evaluate, progress)
+        summary["evaluation"] = evaluation.to_json()
+    if args.verify:
+        verification = pipeline.verify(written, args.verify, progress)
+        summary.update(verification.to_json())
+    summary["files"] += [str(f) for f in pipeline.report(written, evaluation, verification)]
+    if warnings:
+        summary["warnings"] = warnings
+    return summary, verification
 
 
 def _print_violations(args, violations: list, model_path: Path) -> None:
@@ -195,10 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.target not in TARGETS:
             raise SnnExportError(f"unknown --target {args.target!r}; available: "
                                  f"{', '.join(TARGETS)}")
-        return _export(args)
+        with interruptible():
+            return _export(args)
     except SnnExportError as exc:
         print(f"snn-export: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Interrupted as stop:
+        print(f"snn-export: stopped by {stop}; nothing written", file=sys.stderr)
+        return stop.exit_code
 
 
 if __name__ == "__main__":

@@ -28,3 +28,21 @@ def interruptible():
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Within the block SIGINT and SIGTERM are only noted; one that came is raised as
+    :class:`Interrupted` when the block ends. Processes forked within it (Lava's) inherit
+    the noting handler: a Ctrl-C sent to the whole process group leaves them running, with
+    no traceback, until their parent stops them cleanly."""
+    caught = []
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if caught:
+        raise Interrupted(caught[0])
