@@ -43,16 +43,19 @@ def trial(model: str, samples: int, delay: float, signum: int, out: Path) -> dic
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         err, took = proc.communicate()[1], None
-    time.sleep(0.3)
-    left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True,
-                          text=True).stdout.split()
+    time.sleep(1.0)  # (the time the stopped processes get to exit)
+    listed = subprocess.run(["ps", "-s", str(proc.pid), "-o", "pid=,stat=,args="],
+                            capture_output=True, text=True).stdout.splitlines()
+    # exited children the container's init has not reaped yet ("Z") run nothing: not counted
+    running = [line.split(None, 2) for line in listed if line.split()[1][0] != "Z"]
+    left, kinds = [r[0] for r in running], [r[2] for r in running]
     for pid in left:
         with_suppress(lambda: os.kill(int(pid), signal.SIGKILL))
     segments = set(os.listdir("/dev/shm")) - before
     for name in segments:
         with_suppress(lambda: os.unlink(f"/dev/shm/{name}"))
     files = set(os.listdir(out)) if out.exists() else None
-    return {"code": proc.returncode, "took": took, "processes": len(left),
+    return {"code": proc.returncode, "took": took, "processes": len(left), "kinds": kinds,
             "segments": len(segments), "partial": files is not None and not COMPLETE <= files,
             "lines": len([line for line in err.splitlines() if line.startswith("snn-export")])}
 
@@ -82,14 +85,16 @@ def main() -> None:
         r = trial(args.model, args.samples, rng.uniform(0, args.latest), signum, out)
         results.append(r)
         print(f"{k + 1:4d} exit {r['code']:4d}  stopped in {r['took'] or -1:5.2f} s  processes "
-              f"{r['processes']}  /dev/shm {r['segments']:3d}  partial folder {r['partial']}")
-    stopped = [r for r in results if r["code"] == 128 + signum]
+              f"{r['processes']}  /dev/shm {r['segments']:3d}  partial folder {r['partial']}"
+              + "".join(f"\n     left: {kind[:100]}" for kind in r["kinds"] if kind))
+    stopped = sum(r["code"] == 128 + signum for r in results)
+    finished = sum(r["code"] == 0 for r in results)
     bad = [r for r in results if r["processes"] or r["segments"] or r["partial"]
-           or r["code"] not in (0, 128 + signum) or r["took"] is None]
-    print(f"\n{len(results)} trials: {len(stopped)} stopped by SIG{args.signal}, "
-          f"{len(results) - len(stopped)} finished first; {len(bad)} left a process, a "
-          f"/dev/shm segment or a partial folder, or exited otherwise; slowest stop "
-          f"{max((r['took'] or 0) for r in results):.2f} s")
+           or r["code"] not in (0, 128 + signum) or r["took"] is None or r["lines"] > 1]
+    print(f"\n{len(results)} trials: {stopped} stopped by SIG{args.signal} (exit "
+          f"{128 + signum}), {finished} finished first; {len(bad)} left a process, a /dev/shm "
+          f"segment or a partial folder, printed more than one line, or exited otherwise; "
+          f"slowest stop {max((r['took'] or 0) for r in results):.2f} s")
 
 
 if __name__ == "__main__":

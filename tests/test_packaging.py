@@ -73,4 +73,5 @@ def test_wheel_installs_stage_folders_as_subpackages(tmp_path):
     assert not any(n.startswith(("train/", "tests/", "sim/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "snn-export = snn_export.cli:main" in text and "snn-train = snn_export.train.cli:main" in text
+    assert "snn-export = snn_export.launch:snn_export" in text and \
+        "snn-train = snn_export.launch:snn_train" in text
