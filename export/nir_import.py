@@ -115,6 +115,25 @@ def _unknown_node(path: Path, nir) -> str | None:
         return None
 
 
+def check_finite(nir_graph, where: str, prefix: str = "") -> None:
+    """Every numeric parameter of every node (nested graphs too) is finite, but time
+    constants, which may be ``inf`` (no leak): ``SnnExportError`` naming the node and field."""
+    for name, node in nir_graph.nodes.items():
+        if hasattr(node, "nodes"):
+            check_finite(node, where, f"{prefix}{name}.")
+            continue
+        for field, value in vars(node).items():
+            if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.number):
+                continue
+            values = value.astype(np.float64)
+            bad = np.isnan(values) | (np.isinf(values) & ~(field.startswith("tau")
+                                                            & (values > 0)))
+            if bad.any():
+                raise SnnExportError(f"{where}: NIR node {prefix}{name!r}: field {field!r} "
+                                     f"holds {int(bad.sum())} NaN or infinite value(s); "
+                                     "every parameter must be finite (a tau may be inf)")
+
+
 def load(nir_graph, how: NirInput, where: str) -> tuple[GraphSNN, dict, list[str]]:
     """The model, a checkpoint-like dict (``time_steps``, ``dataset``, ``training``) and
     warnings for a foreign NIR graph (read from ``where``)."""
@@ -124,6 +143,7 @@ def load(nir_graph, how: NirInput, where: str) -> tuple[GraphSNN, dict, list[str
                              "and each tool discretizes its neurons in its own way)")
     if how.time_steps < 1:
         raise SnnExportError(f"{where}: NIR holds no step count: give --time-steps N (N >= 1)")
+    check_finite(nir_graph, where)
     graph, tensors, warnings = to_model_graph(nir_graph, how, where)
     model = GraphSNN(graph)
     model.ops.load_state_dict({k: v.float() for k, v in tensors.items()})

@@ -28,6 +28,8 @@ back to the graph's (C, H, W) order.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +47,50 @@ from .lava_builder import Built, Group, build, connect, import_lava
 from .result import STATE_NAMES, SimResult
 
 EXTRACTOR_BUFFER = 256  # steps of spikes Lava may run ahead of the reader
+STALL_LIMIT = 300.0  # seconds without a step from Lava, once it runs, before it is given up
+STOP_GRACE = 30.0  # seconds Lava gets to stop before its processes are killed
+
+
+@contextlib.contextmanager
+def _watchdog(limit: float | None, doing: str):
+    """Within the block, once ``feed()`` (yielded) has been called, call it at least every
+    ``limit`` seconds, or ``SnnExportError`` is raised in the main thread (SIGALRM; None or
+    0: no limit). Where Python swallows an exception raised in a signal handler (a
+    finaliser was running), the next ``feed()`` raises it."""
+    if not limit:
+        yield lambda: None
+        return
+    message = (f"Lava made no progress for {limit:g} s while {doing}; stopped "
+               "(--lava-timeout SECONDS gives it longer)")
+    expired = []
+
+    def alarm(signum, frame):
+        expired.append(True)
+        raise SnnExportError(message)
+
+    def feed():
+        if expired:
+            raise SnnExportError(message)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        yield feed
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _stop(source, limit: float | None) -> None:
+    """Stop Lava; if that itself stalls (for ``limit``, at least :data:`STOP_GRACE`
+    seconds), kill its processes (the run is lost anyway)."""
+    try:
+        with _watchdog(limit and max(limit, STOP_GRACE), "stopping") as feed:
+            feed()
+            source.stop()
+    except SnnExportError:
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise
 
 
 def _to_ours(data: np.ndarray, shape: tuple) -> np.ndarray:
@@ -79,10 +125,11 @@ def back_to_back(net: Network) -> Network | None:
 
 def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              names: list[str] | None = None, progress: bool = True,
-             back_to_back: bool = False) -> SimResult:
+             back_to_back: bool = False, stall_limit: float | None = STALL_LIMIT) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava;
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
-    only where :func:`back_to_back` allows it)."""
+    only where :func:`back_to_back` allows it); ``stall_limit``: seconds without a step
+    before the run is given up (``SnnExportError``; None: wait for ever)."""
     import_lava()
     # lava-dl's slayer prints a note about an optional dataset toolbox on its first import:
     # to stderr, so that stdout stays the report or the --json summary
@@ -96,12 +143,14 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
               for name, layer in zip(names, net.layers)]
     built = Built([(net.inp, False)], groups, [layer.synapse.a_buff for layer in net.layers])
     depths = {g.name: k + 1 for k, g in enumerate(groups)} if back_to_back else None
-    return _run(built, x, time_steps, progress, depths=depths)
+    return _run(built, x, time_steps, progress, depths=depths, stall_limit=stall_limit)
 
 
-def run(net: Network, x: np.ndarray, progress: bool = True) -> SimResult:
+def run(net: Network, x: np.ndarray, progress: bool = True,
+        stall_limit: float | None = STALL_LIMIT) -> SimResult:
     """Run ``net`` in Lava on integer input levels ``x`` (samples, *input_shape) or
-    (samples, time_steps, *input_shape): back to back where :func:`back_to_back` allows."""
+    (samples, time_steps, *input_shape): back to back where :func:`back_to_back` allows;
+    ``stall_limit``: as for :func:`run_netx`."""
     net.validate()
     for g in net.neurons:
         if g.reset_interval and net.time_steps % g.reset_interval:
@@ -110,11 +159,12 @@ def run(net: Network, x: np.ndarray, progress: bool = True) -> SimResult:
     resetting = back_to_back(net)
     depths = None if resetting is None else net.depths()
     return _run(build(resetting or net), x, net.time_steps, progress,
-                input_shape=tuple(net.input_shape), depths=depths)
+                input_shape=tuple(net.input_shape), depths=depths, stall_limit=stall_limit)
 
 
 def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
-         input_shape: tuple | None = None, depths: dict | None = None) -> SimResult:
+         input_shape: tuple | None = None, depths: dict | None = None,
+         stall_limit: float | None = STALL_LIMIT) -> SimResult:
     """Every sample in one Lava run; ``depths`` (per group): back to back, else pausing to
     read and reset states after each sample. Spikes leave through one ``Extractor`` per
     group, step by step while Lava runs (a sink's recorded spikes would come back one
@@ -144,7 +194,8 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
     recorded = [[] for _ in built.groups]  # per group, per step: (*lava_shape,)
     runs = [samples] if depths is not None else [1] * samples
     try:
-        with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar:
+        with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar, \
+                _watchdog(stall_limit, "running") as feed:
             for k, n in enumerate(runs):
                 with deferred() if k == 0 else contextlib.nullcontext():  # forks Lava's
                     source.run(condition=RunSteps(num_steps=time_steps * n, blocking=False),
@@ -152,6 +203,7 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
                 for step in range(1, time_steps * n + 1):
                     for frames, extractor in zip(recorded, extractors):
                         frames.append(extractor.receive())
+                    feed()
                     bar.update(step % time_steps == 0)
                 source.wait()
                 if depths is None or k + 1 == len(runs):
@@ -161,7 +213,7 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
                 if k + 1 < len(runs):
                     _reset(built)
     finally:
-        source.stop()
+        _stop(source, stall_limit)
     spikes = {g.name: _to_ours(np.stack(r, -1), g.shape).reshape(samples, time_steps, -1)
               .astype(np.uint8) for g, r in zip(built.groups, recorded)}
     if depths is not None:  # before its depth a group shows the previous sample's tail

@@ -117,7 +117,8 @@ def differing_from_model(net, emu: SimResult, trained: dict) -> int:
 
 
 def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
-           progress: bool = True) -> VerifyResult:
+           progress: bool = True,
+           stall_limit: float | None = lava_runner.STALL_LIMIT) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
     samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). Any format of
     :mod:`snn_export.deploy.formats`: a netx file runs through stock netx loading, the
@@ -133,9 +134,10 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     if fmt.stock_netx:
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
                                     names=[g.name for g in net.neurons], progress=progress,
-                                    back_to_back=lava_runner.back_to_back(net) is not None)
+                                    back_to_back=lava_runner.back_to_back(net) is not None,
+                                    stall_limit=stall_limit)
     else:
-        lava = lava_runner.run(net, x, progress=progress)
+        lava = lava_runner.run(net, x, progress=progress, stall_limit=stall_limit)
     layers, first, total = compare(emu, lava)
     float_acc, model_differing = None, 0
     if model is not None:

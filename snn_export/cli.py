@@ -12,7 +12,7 @@ from .argparsing import Parser
 from .atomic import atomic_path, check_writable_file, check_writable_folder, staged_folder
 from .errors import NotCompliant, SnnExportError, VerificationMismatch
 from .export.nir_dialects import DIALECTS
-from .interrupts import Interrupted, interruptible
+from .launch import guarded
 
 TARGETS = ("lava", "nir", "onnx")
 
@@ -59,6 +59,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, metavar="N", default=0,
                    help="run N test samples in Lava's CPU simulator and the emulator and compare "
                         "spikes on every layer at every step (default: 0, no verification)")
+    p.add_argument("--lava-timeout", type=float, metavar="SECONDS", default=None,
+                   help="--verify: give a Lava run up (exit 1) when it goes this long without "
+                        "a step (default: 300; 0: wait for ever)")
     p.add_argument("--evaluate", type=int, metavar="N", default=0,
                    help="run N test samples through the deployed integer network in the "
                         "exact emulator (no Lava, fast) and report its accuracy next to the "
@@ -99,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _export(args) -> int:
+    if args.target not in TARGETS:
+        raise SnnExportError(f"unknown --target {args.target!r}; available: "
+                             f"{', '.join(TARGETS)}")
     model_path = Path(args.model)
     for flag in ("verify", "evaluate"):  # before the model is read
         pipeline.check_count(getattr(args, flag), f"--{flag}")
@@ -154,7 +160,7 @@ def _deploy(args, checked, source, folder: Path) -> tuple[dict, object]:
         evaluation = pipeline.evaluate(written.deployment, args.evaluate, progress)
         summary["evaluation"] = evaluation.to_json()
     if args.verify:
-        verification = pipeline.verify(written, args.verify, progress)
+        verification = pipeline.verify(written, args.verify, progress, args.lava_timeout)
         summary.update(verification.to_json())
     summary["files"] += [str(f) for f in pipeline.report(written, evaluation, verification)]
     if warnings:
@@ -200,18 +206,7 @@ def _export_onnx(args, source: pipeline.Source, out_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        if args.target not in TARGETS:
-            raise SnnExportError(f"unknown --target {args.target!r}; available: "
-                                 f"{', '.join(TARGETS)}")
-        with interruptible():
-            return _export(args)
-    except SnnExportError as exc:
-        print(f"snn-export: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except Interrupted as stop:
-        print(f"snn-export: stopped by {stop}; nothing written", file=sys.stderr)
-        return stop.exit_code
+    return guarded("snn-export", lambda: _export(args))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from .errors import SnnExportError
 from .interrupts import Interrupted, interruptible
 
 
@@ -17,6 +18,22 @@ def _run(prog: str, module: str) -> int:
         print(f"{prog}: stopped by {stop}; nothing written", file=sys.stderr)
         return stop.exit_code
     return main()
+
+
+def guarded(prog: str, command) -> int:
+    """``command()`` with Ctrl-C and SIGTERM taken over; the project's errors and interrupts
+    become one line on stderr (an interrupt's ``kept`` attribute, if any, says what it left)
+    and their exit status."""
+    try:
+        with interruptible():
+            return command()
+    except SnnExportError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as stop:
+        print(f"{prog}: stopped by {stop}; {getattr(stop, 'kept', 'nothing written')}",
+              file=sys.stderr)
+        return stop.exit_code
 
 
 def snn_export() -> None:

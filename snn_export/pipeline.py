@@ -282,15 +282,19 @@ def evaluate(deployment: Deployment, samples: int, progress: bool = False):
     return run(deployment.network, model, x, y, progress=progress)
 
 
-def verify(written: Written, samples: int, progress: bool = False):
+def verify(written: Written, samples: int, progress: bool = False,
+           stall_limit: float | None = None):
     """Run the written file in Lava's CPU simulator and the network in the emulator on the
     first ``samples`` test samples and compare every spike and final state
-    (:func:`snn_export.sim.verify.verify`); the trained model's quantized spikes too."""
+    (:func:`snn_export.sim.verify.verify`); the trained model's quantized spikes too.
+    ``stall_limit``: seconds Lava may go without a step before the run is given up (None:
+    :data:`snn_export.sim.lava_runner.STALL_LIMIT`; 0: no limit)."""
     from snn_export.sim.verify import verify as run
 
     source = written.deployment.source
     x, y = source.samples(samples, "--verify")
-    return run(written.description, source.model, x, y, progress=progress)
+    limit = {} if stall_limit is None else {"stall_limit": stall_limit}
+    return run(written.description, source.model, x, y, progress=progress, **limit)
 
 
 def report(written: Written, evaluation=None, verification=None,

@@ -48,3 +48,21 @@ def test_interrupted_verification_leaves_nothing(trained, tmp_path, signum):
     assert _session(proc.pid) == []
     assert set(os.listdir("/dev/shm")) - shm == set()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.lava
+def test_a_lava_run_without_progress_is_given_up(trained, tmp_path):
+    """--lava-timeout: a run that goes that long without a step ends with one line and exit
+    1, leaving nothing (here a limit far below one step's time stands in for a stall)."""
+    out = tmp_path / "out"
+    shm = set(os.listdir("/dev/shm"))
+    exe = Path(sys.executable).parent / "snn-export"
+    proc = subprocess.run([exe, trained, "--target", "lava", "--verify", "100", "-o", out, "-q",
+                           "--lava-timeout", "0.0001"], capture_output=True, text=True,
+                          timeout=300, start_new_session=True)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("snn-export")]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines == ["snn-export: error: Lava made no progress for 0.0001 s while running; "
+                     "stopped (--lava-timeout SECONDS gives it longer)"]
+    time.sleep(1.0)
+    assert set(os.listdir("/dev/shm")) - shm == set() and not out.exists()

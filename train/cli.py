@@ -10,7 +10,8 @@ from snn_export import checkpoint
 from snn_export.argparsing import Parser
 from snn_export.atomic import check_writable_file
 from snn_export.errors import SnnExportError
-from snn_export.interrupts import Interrupted, interruptible
+from snn_export.interrupts import Interrupted
+from snn_export.launch import guarded
 
 from . import datasets
 from .surrogate import SURROGATES
@@ -135,16 +136,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        with interruptible():
-            return _train(args)
-    except SnnExportError as exc:
-        print(f"snn-train: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except Interrupted as stop:
-        print(f"snn-train: stopped by {stop}; {getattr(stop, 'kept', 'nothing written')}",
-              file=sys.stderr)
-        return stop.exit_code
+    return guarded("snn-train", lambda: _train(args))
 
 
 def _train(args) -> int:
