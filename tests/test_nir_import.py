@@ -404,7 +404,8 @@ def test_unknown_node_type_is_named(tmp_path):
         read_graph(path)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_non_finite_nir_parameters_are_named(data, tmp_path, capsys):
     """NaN or an infinity in any array of any node (an infinite tau excepted: no leak):
