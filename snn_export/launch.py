@@ -1,6 +1,7 @@
 """The console commands' entry points. They take over Ctrl-C and SIGTERM before importing
-the command (torch and Lava take seconds to import), so an interrupt at any moment ends
-with one line and exit status 130 or 143, never a traceback."""
+the command (torch and Lava take seconds to import), so an interrupt from the moment this
+module runs ends with one line and exit status 130 or 143, not a traceback (before it, in
+Python's own start-up, the interpreter's default still applies)."""
 from __future__ import annotations
 
 import importlib
@@ -13,11 +14,10 @@ from .interrupts import Interrupted, interruptible
 def _run(prog: str, module: str) -> int:
     try:
         with interruptible():
-            main = importlib.import_module(module).main
+            return importlib.import_module(module).main()
     except Interrupted as stop:
         print(f"{prog}: stopped by {stop}; nothing written", file=sys.stderr)
         return stop.exit_code
-    return main()
 
 
 def guarded(prog: str, command) -> int:

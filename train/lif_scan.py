@@ -5,9 +5,10 @@ backward one by one. Yet its only nonlinearities are the spike (a Heaviside with
 surrogate derivative) and the reset (``v * (1 - s)``); the rest is linear, the fixed-point
 roundings and wraps included (their gradients are straight-through). So the gradient is a
 linear recurrence backward in time whose coefficients can be computed for all steps at once
-from the saved voltages and spikes. :func:`lif_scan` runs the forward without autograd and
-that recurrence backward: the gradients of autograd through the step function, with two
-operations per step.
+from the saved ``v' - threshold`` (float32: the gradient needs no more). :func:`lif_scan`
+runs the forward without autograd and that recurrence backward: the gradients of autograd
+through the step function, with one in-place operation per step (two with a synaptic
+current).
 """
 from __future__ import annotations
 
