@@ -57,7 +57,7 @@ def trial(model: str, samples: int, delay: float, signum: int, out: Path) -> dic
     files = set(os.listdir(out)) if out.exists() else None
     return {"code": proc.returncode, "took": took, "processes": len(left), "kinds": kinds,
             "segments": len(segments), "partial": files is not None and not COMPLETE <= files,
-            "lines": len([line for line in err.splitlines() if line.startswith("snn-export")])}
+            "lines": len(err.strip().splitlines())}
 
 
 def with_suppress(fn) -> None:
@@ -85,7 +85,8 @@ def main() -> None:
         r = trial(args.model, args.samples, rng.uniform(0, args.latest), signum, out)
         results.append(r)
         print(f"{k + 1:4d} exit {r['code']:4d}  stopped in {r['took'] or -1:5.2f} s  processes "
-              f"{r['processes']}  /dev/shm {r['segments']:3d}  partial folder {r['partial']}"
+              f"{r['processes']}  /dev/shm {r['segments']:3d}  partial folder {r['partial']}  "
+              f"stderr lines {r['lines']}"
               + "".join(f"\n     left: {kind[:100]}" for kind in r["kinds"] if kind))
     stopped = sum(r["code"] == 128 + signum for r in results)
     finished = sum(r["code"] == 0 for r in results)

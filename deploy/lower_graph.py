@@ -196,6 +196,10 @@ class _Lowering:
 
     def neuron_group(self, node) -> None:
         syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]
+        if not all(torch.isfinite(t).all() for s in syns for t in (s.weight, s.bias)):
+            raise SnnExportError(f"node {node.name!r}: its weights or bias overflow float64 "
+                                 "once input scale, batch norm, pooling and gains are folded "
+                                 "in; bring the parameters into a usable range")
         q = fp.quantize_group([distinct(s.weight) for s in syns],
                               sum(s.bias.detach().double() for s in syns),
                               {"op": node.op, **node.attrs}, integer_weights)
@@ -278,10 +282,11 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
                 metadata: dict | None = None) -> Network:
     """The deployable network. tensors: ``"<node>.weight"`` etc. (float; see
     :func:`snn_export.folding.fold`). time_steps: the trained step count T; the network runs
-    T plus the readout's depth (its ``time_steps``; T is its ``window``). Raises :class:`SnnExportError` for a graph with graded
-    nodes other than adds of spikes; whether those are acceptable is the compliance check's
-    decision (:mod:`snn_export.deploy.compliance`, rule ``spike-only/graded-join``), made
-    before lowering."""
+    T plus the readout's depth (its ``time_steps``; T is its ``window``). Raises
+    :class:`SnnExportError` for a graph with graded nodes other than adds of spikes, and for
+    weights or biases that overflow float64 once folded; whether graded adds are acceptable
+    is the compliance check's decision (:mod:`snn_export.deploy.compliance`, rule
+    ``spike-only/graded-join``), made before lowering."""
     check_time_steps(graph, time_steps)
     low = _Lowering(graph, tensors)
     for node in graph.nodes:

@@ -86,7 +86,7 @@ def page_fixed_point() -> str:
 
 
 def page_compliance() -> str:
-    from snn_export.deploy import compliance
+    from snn_export.deploy import compliance, never_firing
 
     rows = [f"| `{rule}` | {why} |" for rule, why in compliance.RULES.items()]
     limits = compliance.Loihi2Limits()
@@ -102,7 +102,9 @@ def page_compliance() -> str:
                       markdown(compliance.LoihiSystem.__doc__), "",
                       "| `--system` | chips | system |", "|---|---|---|", *systems, "",
                       "## Partitioning over cores and chips", "",
-                      markdown(compliance.partition.__doc__), ""])
+                      markdown(compliance.partition.__doc__), "",
+                      "## Groups that can never fire (a warning)", "",
+                      markdown(never_firing.__doc__), ""])
 
 
 def page_nir() -> str:

@@ -29,9 +29,11 @@ meaning ``x * input_scale`` (default: binary spikes), presented for ``time_steps
 """
 from __future__ import annotations
 
+import contextlib
 import graphlib
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,39 +82,62 @@ class NirInput:
 
 
 def read_graph(path: str | Path):
-    """``nir.read`` with errors that name the file."""
+    """``nir.read`` with errors that name the file and, where one is to blame, the node (nir
+    itself mostly asserts without naming it)."""
     nir = import_nir()
     path = Path(path)
     if not path.is_file():
         raise SnnExportError(f"{path}: no such NIR file")
     try:
-        return nir.read(path)
+        with _quiet():
+            return nir.read(path)
     except Exception as exc:  # h5py and nir raise many types for unreadable files
-        detail = _unknown_node(path, nir) or f"{type(exc).__name__}: {exc}".rstrip(": ")
+        detail = _failing_node(path, nir) or _said(exc)
         raise SnnExportError(f"{path}: not a readable NIR file ({detail})") from None
 
 
-def _unknown_node(path: Path, nir) -> str | None:
-    """Which node of the file has a type ``nir`` does not know (``nir.read`` only asserts),
-    if one has."""
+@contextlib.contextmanager
+def _quiet():
+    """numpy's and nir's warnings silenced (a failure says what went wrong)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _said(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}".rstrip(": ")
+
+
+def _failing_node(path: Path, nir) -> str | None:
+    """The first node of the file that nir cannot make on its own, and why: a type it does
+    not know, or parameters its constructor refuses (None: every node can be made)."""
     import h5py
     known = {n for n, c in vars(nir).items() if isinstance(c, type) and issubclass(c, nir.NIRNode)}
 
-    def search(group, where: str) -> str | None:
-        for name, node in group.get("nodes", {}).items():
-            kind = node["type"][()].decode() if "type" in node else "(none)"
+    def search(nodes: dict, where: str) -> str | None:
+        for name, data in nodes.items():
+            kind = data.get("type", "(none)") if isinstance(data, dict) else "(none)"
             if kind not in known:
                 return (f"node {where}{name!r} has type {kind!r}; nir {nir.__version__} knows "
                         f"{', '.join(sorted(known - {'NIRNode'}))}")
-            found = search(node, f"{where}{name}.")
+            if kind == "NIRGraph":
+                found = search(data.get("nodes", {}), f"{where}{name}.")
+            else:
+                try:
+                    with _quiet():
+                        nir.dict2NIRNode(dict(data))
+                    found = None
+                except Exception as exc:  # noqa: BLE001  (whatever nir raises, it is named)
+                    found = f"node {where}{name!r} ({kind}): {_said(exc)}"
             if found:
                 return found
         return None
     try:
         with h5py.File(path, "r") as f:
-            return search(f["node"], "") if "node" in f else None
+            data = nir.serialization.hdf2dict(f["node"]) if "node" in f else {}
     except Exception:  # noqa: BLE001  (not HDF5 at all: nir's own message says more)
         return None
+    return search(data.get("nodes", {}), "")
 
 
 def check_finite(nir_graph, where: str, prefix: str = "") -> None:
@@ -125,6 +150,9 @@ def check_finite(nir_graph, where: str, prefix: str = "") -> None:
         for field, value in vars(node).items():
             if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.number):
                 continue
+            if np.iscomplexobj(value):
+                raise SnnExportError(f"{where}: NIR node {prefix}{name!r}: field {field!r} "
+                                     "holds complex numbers; parameters must be real")
             values = value.astype(np.float64)
             bad = np.isnan(values) | (np.isinf(values) & ~(field.startswith("tau")
                                                             & (values > 0)))
@@ -212,6 +240,8 @@ class _Builder:
                           + (": put a Flatten before it" if len(shape) == 3 else ""))
             bias = np.asarray(node.bias, dtype=np.float64) if kind == "Affine" else \
                 np.zeros(w.shape[0])
+            if bias.shape != (w.shape[0],):
+                self.fail(name, f"bias of shape {bias.shape} for {w.shape[0]} outputs")
             ours = self.add(name, "linear", (src,), (w.shape[0],), out_features=w.shape[0],
                             bias=True)
             self.tensors[f"{ours}.weight"] = w * self.factor[src]
@@ -230,19 +260,20 @@ class _Builder:
             w = torch.as_tensor(np.asarray(node.weight, dtype=np.float64))
             if isinstance(node.padding, str):
                 self.fail(name, f"padding {node.padding!r}: give the padding as numbers")
-            geometry = {k: [int(v) for v in np.broadcast_to(np.asarray(getattr(node, k)), (2,))]
-                        for k in ("stride", "padding", "dilation")}
+            geometry = {k: self.pair(name, node, k) for k in ("stride", "padding", "dilation")}
+            (groups, _), bias = self.pair(name, node, "groups", 1), np.asarray(node.bias)
+            if w.dim() != 4 or bias.size not in (1, w.shape[0]):
+                self.fail(name, f"weight {tuple(w.shape)} and bias {bias.shape}: expected "
+                          "(out, in / groups, kh, kw) and (out,)")
             h, wd = conv_output_size(shape[1:], w.shape[2:], geometry["stride"],
                                      geometry["padding"], geometry["dilation"])
             ours = self.add(name, "conv", (src,), (w.shape[0], h, wd), out_channels=w.shape[0],
-                            kernel=list(w.shape[2:]), groups=int(node.groups), bias=True,
-                            **geometry)
+                            kernel=list(w.shape[2:]), groups=groups, bias=True, **geometry)
             self.tensors[f"{ours}.weight"] = w * self.factor[src]
             self.tensors[f"{ours}.bias"] = torch.as_tensor(
-                np.broadcast_to(np.asarray(node.bias, dtype=np.float64), (w.shape[0],)).copy())
+                np.broadcast_to(bias.astype(np.float64), (w.shape[0],)).copy())
             return ours
-        kernel = [int(k) for k in np.broadcast_to(np.asarray(node.kernel_size), (2,))]
-        stride = [int(k) for k in np.broadcast_to(np.asarray(node.stride), (2,))]
+        kernel, stride = self.pair(name, node, "kernel_size"), self.pair(name, node, "stride")
         if stride != kernel or np.any(np.asarray(node.padding) != 0) or \
                 shape[1] % kernel[0] or shape[2] % kernel[1]:
             self.fail(name, "snn-export pools non-overlapping windows that tile the input "
@@ -251,6 +282,15 @@ class _Builder:
                                                   shape[2] // kernel[1]), kernel=kernel)
         self.factor[ours] = self.factor[src] * (math.prod(kernel) if kind == "SumPool2d" else 1)
         return ours
+
+    def pair(self, name: str, node, field: str, most: int = 2) -> list[int]:
+        """A geometry field of ``node`` as (height, width): one integer, or ``most`` (2)."""
+        v = np.asarray(getattr(node, field))
+        if v.ndim > 1 or v.size not in (1, most) or not np.issubdtype(v.dtype, np.number) \
+                or np.any(v != np.round(v)):
+            self.fail(name, f"{field} {v.tolist()!r}: expected one integer" +
+                      (f" or {most}" if most > 1 else ""))
+        return [int(x) for x in np.broadcast_to(v, (2,))]
 
     def unit_synapse(self, name: str, src: str) -> str:
         """Unit synapses from spikes, the input or a pooled value straight into a neuron."""
@@ -286,7 +326,10 @@ class _Builder:
         shape = self.shape[inputs[0]]
         if any(self.shape[s] != shape for s in inputs):
             self.fail(name, f"its inputs have different shapes {[self.shape[s] for s in inputs]}")
-        n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt)
+        try:
+            n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt)
+        except SnnExportError as exc:
+            raise SnnExportError(f"{self.where}: {exc}") from None
         self.warnings += [f"{self.where}: {w}" for w in n.warnings]
         gain = self.per_channel(name, n.gain, "gain (r, w_in or threshold)")
         drive = self.per_channel(name, n.drive, "leak")
@@ -325,8 +368,12 @@ class _Builder:
         inputs = [n for n in order if type(g.nodes[n]).__name__ == "Input"]
         outputs = [n for n in order if type(g.nodes[n]).__name__ == "Output"]
         if len(inputs) != 1 or len(outputs) != 1:
+            after = ", ".join(repr(d) for s, d in g.edges if s in inputs)
+            before = ", ".join(repr(s) for s, d in g.edges if d in outputs)
             raise SnnExportError(f"{self.where}: needs one Input and one Output node, found "
-                                 f"{len(inputs)} and {len(outputs)}")
+                                 f"{len(inputs)} Input (before {after}) and {len(outputs)} "
+                                 f"Output (after {before}); nir.read adds them around a node "
+                                 "whose edges are missing")
         input_shape = _input_shape(g.nodes[inputs[0]], self.where)
         self.ours[inputs[0]], self.shape[INPUT], self.factor[INPUT] = INPUT, input_shape, 1.0
         readout = ""

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from snn_export import fixed_point as fp
 from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Sparse
+from snn_export.interrupts import check
 
 from .result import SimResult, state_names
 
@@ -91,10 +92,18 @@ class _DenseOp(_DelayOp):
         # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of slot k
         self.w_t = torch.cat([torch.where(slot == k, w, 0.0) for k in range(self.slots)]).T
         self.frame_bytes = 16 * (w.shape[1] + self.slots * self.n_out)
+        # one slot summed in the currents' type, a shift left folded into the weights: the
+        # matmul can add into the currents (the shifted sums are as exact as the currents)
+        self.adds = self.slots == 1 and self.exp >= 0 and dtype == out_dtype
+        self.w_shifted = self.w_t * float(1 << self.exp) if self.adds and self.exp else self.w_t
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         """(frames, n_in) -> (frames, slots, n_out)."""
         return self._split(frames.to(self.dtype) @ self.w_t)
+
+    def add_to(self, currents: torch.Tensor, frames: torch.Tensor) -> None:
+        """``currents += self(frames)[:, 0]`` in one matmul (only where :attr:`adds`)."""
+        currents.addmm_(frames.to(self.dtype), self.w_shifted)
 
 
 class _SparseOp(_DelayOp):
@@ -177,16 +186,17 @@ def current_dtypes(net: Network, bounds: dict[str, float]) -> dict[str, torch.dt
 
 
 def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int,
-                 current_bound: float = math.inf):
+                 current_bound: float = math.inf, spikes: torch.Tensor | None = None):
     """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes
-    (``current_bound``: see :func:`~snn_export.fixed_point.lif_step`)."""
+    (``current_bound``, ``spikes``: see :func:`~snn_export.fixed_point.lif_step`)."""
     p = group.params
     if group.kind == "lif":
         if group.reset_interval and t % group.reset_interval == \
                 group.reset_offset % group.reset_interval:
             state["u"], state["v"] = state["u"] * 0, state["v"] * 0
         state["u"], state["v"], s = fp.lif_step(state["u"], state["v"], a, bias, p,
-                                                current_bound=current_bound, inplace=True)
+                                                current_bound=current_bound, inplace=True,
+                                                spikes=spikes)
     else:
         *new, s = fp.atrlif_step(state["i"], state["v"], state["theta"], state["r"], a, bias, p)
         state.update(zip(("i", "v", "theta", "r"), new))
@@ -285,10 +295,14 @@ class Emulator:
         batch = min(batch_size, self.batch_limit)
         precision = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision("highest")
+        memory = _Memory()
         try:
-            chunks = [_run_batch(net, x[i:i + batch].to(self.device), static, self.ops,
-                                 self.biases, self.order, self.rests, self.dtypes)
-                      for i in range(0, max(len(x), 1), batch)]
+            chunks = []
+            for i in range(0, max(len(x), 1), batch):
+                check()  # (a Ctrl-C whose first raise was dropped)
+                chunks.append(_run_batch(net, x[i:i + batch].to(self.device), static, self.ops,
+                                         self.biases, self.order, self.rests, self.dtypes,
+                                         memory))
         finally:
             torch.set_float32_matmul_precision(precision)
         spikes = {g.name: np.concatenate([c[0][g.name] for c in chunks]) for g in net.neurons}
@@ -325,6 +339,11 @@ def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int) -> None:
     for chunk in rows.split(max(1, OP_BYTES // op.frame_bytes)):
         first, n = int(chunk[0]), len(chunk)
         together = int(chunk[-1]) - first + 1 == n  # consecutive rows: slices, not indices
+        if together and getattr(op, "adds", False):
+            at = first + shift
+            n = max(min(n, steps * batch - at), 0)
+            op.add_to(flat[at:at + n], sent.frames[first:first + n])
+            continue
         out = op(sent.frames[first:first + n] if together else sent.frames[chunk])
         for k in range(op.slots):
             at = first + shift + k * batch
@@ -350,10 +369,10 @@ def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: d
 
 
 def _currents(net: Network, group: Neurons, inside: set, ops: dict, x: torch.Tensor,
-              static: bool, sent: dict, origin: int, dtype: torch.dtype) -> torch.Tensor:
-    """(time_steps - origin, batch, size) in ``dtype``: what the synapses from outside
+              static: bool, sent: dict, origin: int, a: torch.Tensor) -> torch.Tensor:
+    """``a`` (time_steps - origin, batch, size), zeroed, plus what the synapses from outside
     ``inside`` deliver at 0-based steps ``origin``, ``origin + 1``, ..."""
-    a = x.new_zeros(net.time_steps - origin, x.shape[0], group.size, dtype=dtype)
+    a.zero_()
     for s in net.incoming(group.name):
         op = ops[s.name]
         if s.source == INPUT and static:  # the same frame at every step
@@ -386,15 +405,18 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
     width = batch if inner else max(1, SCAN_ELEMENTS * torch.get_num_threads() // size)
     parts = {g.name: [] for g in members}
     bounds = {g.name: _current_bound(g, a[g.name]) if not inner else math.inf for g in members}
+    biases = {g.name: biases[g.name] if biases[g.name].any() else 0.0  # (0.0: not added)
+              for g in members}
     for lo in range(0, batch, width):
         hi = min(lo + width, batch)
-        state = {g.name: fp.initial_state(g.params, a[g.name].new_zeros(
-            hi - lo, g.size, dtype=torch.float64)) for g in members}
+        like = {g.name: a[g.name].new_zeros(hi - lo, g.size, dtype=torch.float64)
+                for g in members}  # (and each LIF step's scratch space)
+        state = {g.name: fp.initial_state(g.params, like[g.name]) for g in members}
         for t in range(start, total):
             for g in members:
                 now = a[g.name][t - start, lo:hi]
                 spikes[g.name][t, lo:hi] = _neuron_step(g, state[g.name], now, biases[g.name],
-                                                        t + 1, bounds[g.name])
+                                                        t + 1, bounds[g.name], like[g.name])
             for s in inner:
                 _deliver(ops[s.name], _Sent(spikes[s.source][t]), a[s.target], start - t)
         for g in members:
@@ -402,8 +424,25 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
     return {g: {k: torch.cat([p[k] for p in ps]) for k in ps[0]} for g, ps in parts.items()}
 
 
+class _Memory:
+    """Reused memory for the currents of a component's groups, one buffer per position in
+    the component: reusing it across groups and batches is cheaper than fresh pages."""
+
+    def __init__(self):
+        self.buffers = []
+
+    def currents(self, k: int, shape: tuple, dtype: torch.dtype, device) -> torch.Tensor:
+        """The ``k``-th member's (uninitialized) currents."""
+        size = math.prod(shape) * dtype.itemsize
+        if k == len(self.buffers):
+            self.buffers.append(torch.empty(0, dtype=torch.uint8, device=device))
+        if self.buffers[k].numel() < size:
+            self.buffers[k] = torch.empty(size, dtype=torch.uint8, device=device)
+        return self.buffers[k][:size].view(dtype).view(shape)
+
+
 def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict,
-               order: list, rests: dict, dtypes: dict):
+               order: list, rests: dict, dtypes: dict, memory: _Memory):
     batch, total = x.shape[0], net.time_steps
     spikes, states = {}, {}  # spikes: (T, batch, size) uint8
     sent = {} if static else {
@@ -414,8 +453,9 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
         if all(rests[g.name] for g in members):  # skip the steps before the first input
             start = min(_first_arrival(net, g, inside, ops, sent, static, batch)
                         for g in members)
-        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start, dtypes[g.name])
-             for g in members}
+        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start, memory.currents(
+            k, (total - start, batch, g.size), dtypes[g.name], x.device))
+             for k, g in enumerate(members)}
         inner = [s for s in net.synapses if s.target in inside and s.source in inside]
         mine = {g.name: torch.zeros(total, batch, g.size, dtype=torch.uint8, device=x.device)
                 for g in members}

@@ -28,9 +28,9 @@ back to the graph's (C, H, W) order.
 from __future__ import annotations
 
 import contextlib
+import io
 import multiprocessing
 import signal
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,36 +41,38 @@ from tqdm import tqdm
 from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import Network
-from snn_export.interrupts import deferred
+from snn_export.interrupts import check, deferred
 
 from .lava_builder import Built, Group, build, connect, import_lava
 from .result import STATE_NAMES, SimResult
 
 EXTRACTOR_BUFFER = 256  # steps of spikes Lava may run ahead of the reader
-STALL_LIMIT = 300.0  # seconds without a step from Lava, once it runs, before it is given up
+STALL_LIMIT = 300.0  # seconds Lava may take to start or to make one step before it is given up
 STOP_GRACE = 30.0  # seconds Lava gets to stop before its processes are killed
 
 
 @contextlib.contextmanager
-def _watchdog(limit: float | None, doing: str):
-    """Within the block, once ``feed()`` (yielded) has been called, call it at least every
-    ``limit`` seconds, or ``SnnExportError`` is raised in the main thread (SIGALRM; None or
-    0: no limit). Where Python swallows an exception raised in a signal handler (a
-    finaliser was running), the next ``feed()`` raises it."""
+def _watchdog(limit: float | None):
+    """Within the block, once ``feed(doing)`` (yielded) has been called, call it at least
+    every ``limit`` seconds, or ``SnnExportError`` is raised in the main thread, naming what
+    the last call said Lava was doing (SIGALRM; None or 0: no limit). Where Python swallows
+    an exception raised in a signal handler (a finaliser was running), the next ``feed()``
+    raises it."""
     if not limit:
-        yield lambda: None
+        yield lambda doing: None
         return
-    message = (f"Lava made no progress for {limit:g} s while {doing}; stopped "
-               "(--lava-timeout SECONDS gives it longer)")
-    expired = []
+    expired, phase = [], ["starting"]
+    message = lambda: (f"Lava made no progress for {limit:g} s while {phase[0]}; stopped "
+                       "(--lava-timeout SECONDS gives it longer)")
 
     def alarm(signum, frame):
         expired.append(True)
-        raise SnnExportError(message)
+        raise SnnExportError(message())
 
-    def feed():
+    def feed(doing: str):
         if expired:
-            raise SnnExportError(message)
+            raise SnnExportError(message())
+        phase[0] = doing
         signal.setitimer(signal.ITIMER_REAL, limit)
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
@@ -84,8 +86,8 @@ def _stop(source, limit: float | None) -> None:
     """Stop Lava; if that itself stalls (for ``limit``, at least :data:`STOP_GRACE`
     seconds), kill its processes (the run is lost anyway)."""
     try:
-        with _watchdog(limit and max(limit, STOP_GRACE), "stopping") as feed:
-            feed()
+        with _watchdog(limit and max(limit, STOP_GRACE)) as feed:
+            feed("stopping")
             source.stop()
     except SnnExportError:
         for child in multiprocessing.active_children():
@@ -123,18 +125,29 @@ def back_to_back(net: Network) -> Network | None:
                                  for g in net.neurons])
 
 
+def _import_netx():
+    """``lava.lib.dl.netx``, imported without the notes lava-dl prints on its first import
+    (an optional Prophesee toolbox missing, no CUDA runtime): shown only if it fails."""
+    import_lava()
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            from lava.lib.dl import netx
+    except ImportError as exc:
+        raise SnnExportError(f"lava-dl's netx cannot be imported ({exc}); it said: "
+                             f"{' '.join(said.getvalue().split())}") from None
+    return netx
+
+
 def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              names: list[str] | None = None, progress: bool = True,
              back_to_back: bool = False, stall_limit: float | None = STALL_LIMIT) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava;
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
-    only where :func:`back_to_back` allows it); ``stall_limit``: seconds without a step
-    before the run is given up (``SnnExportError``; None: wait for ever)."""
-    import_lava()
-    # lava-dl's slayer prints a note about an optional dataset toolbox on its first import:
-    # to stderr, so that stdout stays the report or the --json summary
-    with contextlib.redirect_stdout(sys.stderr):
-        from lava.lib.dl import netx
+    only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
+    start or to make one step before the run is given up (``SnnExportError``; None: wait
+    for ever)."""
+    netx = _import_netx()
 
     resets = dict(reset_interval=time_steps, reset_offset=1) if back_to_back else {}
     net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits, **resets)
@@ -195,15 +208,18 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
     runs = [samples] if depths is not None else [1] * samples
     try:
         with tqdm(total=samples, desc="lava", unit="sample", disable=not progress) as bar, \
-                _watchdog(stall_limit, "running") as feed:
+                _watchdog(stall_limit) as feed:
             for k, n in enumerate(runs):
+                feed("starting" if k == 0 else "running")
                 with deferred() if k == 0 else contextlib.nullcontext():  # forks Lava's
                     source.run(condition=RunSteps(num_steps=time_steps * n, blocking=False),
                                run_cfg=cfg)
+                feed("running")
                 for step in range(1, time_steps * n + 1):
                     for frames, extractor in zip(recorded, extractors):
                         frames.append(extractor.receive())
-                    feed()
+                    feed("running")
+                    check()
                     bar.update(step % time_steps == 0)
                 source.wait()
                 if depths is None or k + 1 == len(runs):
@@ -214,6 +230,7 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
                     _reset(built)
     finally:
         _stop(source, stall_limit)
+    check()  # (a signal whose exception Lava swallowed while it waited or stopped)
     spikes = {g.name: _to_ours(np.stack(r, -1), g.shape).reshape(samples, time_steps, -1)
               .astype(np.uint8) for g, r in zip(built.groups, recorded)}
     if depths is not None:  # before its depth a group shows the previous sample's tail

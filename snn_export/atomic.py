@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import SnnExportError
+from .interrupts import check
 
 
 @contextlib.contextmanager
@@ -45,6 +46,7 @@ def staged_folder(out_dir: Path):
     done = False
     try:
         yield tmp
+        check()  # (a Ctrl-C that code in the block caught and dropped still leaves nothing)
         try:
             out_dir.mkdir(exist_ok=True)
             for f in sorted(tmp.iterdir()):

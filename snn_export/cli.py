@@ -60,8 +60,8 @@ def parser() -> argparse.ArgumentParser:
                    help="run N test samples in Lava's CPU simulator and the emulator and compare "
                         "spikes on every layer at every step (default: 0, no verification)")
     p.add_argument("--lava-timeout", type=float, metavar="SECONDS", default=None,
-                   help="--verify: give a Lava run up (exit 1) when it goes this long without "
-                        "a step (default: 300; 0: wait for ever)")
+                   help="--verify: give a Lava run up (exit 1) when its start or one of its "
+                        "steps takes this long (default: 300; 0: wait for ever)")
     p.add_argument("--evaluate", type=int, metavar="N", default=0,
                    help="run N test samples through the deployed integer network in the "
                         "exact emulator (no Lava, fast) and report its accuracy next to the "
@@ -128,6 +128,7 @@ def _export(args) -> int:
         with atomic_path(Path(args.junit)) as tmp:
             Path(tmp).write_text(compliance.to_junit(checked.violations, str(model_path)))
     if args.check or not checked.compliant:
+        _warn(checked.warnings)
         _print_violations(args, checked.violations, model_path)
         return 0 if checked.compliant else NotCompliant.exit_code
     with staged_folder(out_dir) as stage:  # all or nothing: moved into out_dir at the end
@@ -150,9 +151,8 @@ def _deploy(args, checked, source, folder: Path) -> tuple[dict, object]:
     """Write the description into ``folder``, evaluate and verify as asked, and write the
     report (which also tells of a mismatch); returns the summary and the verification."""
     written = pipeline.write(checked.deployment(), folder, args.target)
-    warnings = source.warnings + written.warnings
-    for warning in warnings:
-        print(f"snn-export: warning: {warning}", file=sys.stderr)
+    warnings = written.all_warnings
+    _warn(warnings)
     summary = {"target": args.target, "files": [str(written.description)], "compliant": True}
     progress = not (args.quiet or args.json)
     evaluation = verification = None
@@ -166,6 +166,11 @@ def _deploy(args, checked, source, folder: Path) -> tuple[dict, object]:
     if warnings:
         summary["warnings"] = warnings
     return summary, verification
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"snn-export: warning: {warning}", file=sys.stderr)
 
 
 def _print_violations(args, violations: list, model_path: Path) -> None:

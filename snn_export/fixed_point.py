@@ -117,7 +117,8 @@ class LIFParams:
 
 def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch.Tensor,
              p: LIFParams, spike_fn=None, current_bound: float = math.inf,
-             over: torch.Tensor | None = None, inplace: bool = False):
+             over: torch.Tensor | None = None, inplace: bool = False,
+             spikes: torch.Tensor | None = None):
     """One Lava ``fixed_pt`` LIF step. Returns ``(u, v, spikes)``.
 
     u, v: int32 states (internal units). a: this step's synaptic input (Dense output units).
@@ -128,11 +129,12 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     wraps it makes identities are skipped (the 24-bit current wrap below 2**23, the int32
     wraps below :data:`INT32_SAFE`, as ``|v|`` then stays below 2**31).
     over: a tensor to write ``v - (vth << 6)`` into, before the reset.
-    inplace: update the caller's ``u`` and ``v`` (float64, no gradients) in place and return
-    the spikes as bool: the same integers with fewer allocations.
+    inplace: update the caller's ``u`` and ``v`` (float64, no gradients) in place: the same
+    integers with fewer passes over memory. ``spikes``, if given (float64, like ``v``), is
+    written and returned as the spikes; it is also the step's scratch space.
     """
     if inplace:
-        return _lif_step_(u, v, a, bias_mant, p, current_bound, over)
+        return _lif_step_(u, v, a, bias_mant, p, current_bound, over, spikes)
     a = a * float(1 << ACT_SHIFT)
     u = a if p.du == DECAY_UNITY - 1 else decay(u, p.du + 1) + a  # (decay by 4096: zero)
     int32 = current_bound >= INT32_SAFE
@@ -150,12 +152,17 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     return u, v.masked_fill(fired, 0.0), fired.to(v.dtype)
 
 
-def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over):
-    """:func:`lif_step` in place (its ``inplace`` form)."""
+def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over, spikes):
+    """:func:`lif_step` in place (its ``inplace`` form). A decay is one multiplication by
+    ``keep / 4096`` and a truncation: exact, as the product of an integer below 2**35 and a
+    multiple of 2**-12 is a float64. The reset multiplies by the spikes (masking is slower)."""
+    scratch = torch.empty_like(v) if spikes is None else spikes
+    if a.dtype != u.dtype:  # (converting first is faster than a mixed-type add)
+        a = scratch.copy_(a)
     if p.du == DECAY_UNITY - 1:
         torch.mul(a, float(1 << ACT_SHIFT), out=u)
     else:
-        u.mul_(DECAY_UNITY - p.du - 1).div_(DECAY_UNITY, rounding_mode="trunc")
+        u.mul_((DECAY_UNITY - p.du - 1) / DECAY_UNITY).trunc_()
         u.add_(a, alpha=1 << ACT_SHIFT)
     int32 = current_bound >= INT32_SAFE
     if int32:
@@ -163,14 +170,17 @@ def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over):
     if current_bound >= STATE_MAX:  # wrap_current: the second test sees the first's result,
         u.add_(u > STATE_MAX, alpha=-2 * STATE_MAX)  # which never falls to -2**23 or below
         u.add_(u <= -STATE_MAX, alpha=2 * STATE_MAX)
-    v.mul_(DECAY_UNITY - p.dv).div_(DECAY_UNITY, rounding_mode="trunc").add_(u)
+    v.mul_((DECAY_UNITY - p.dv) / DECAY_UNITY).trunc_().add_(u)
     if not (isinstance(bias_mant, float) and bias_mant == 0.0):
         v.add_(bias_mant, alpha=1 << BIAS_EXP)
     if int32:
         v.copy_(to_int32(v))
     v.clamp_(-(STATE_MAX - 1), STATE_MAX - 1)
-    fired = torch.sub(v, float(p.vth << ACT_SHIFT), out=over) > 0
-    return u, v.masked_fill_(fired, 0.0), fired
+    vth = float(p.vth << ACT_SHIFT)
+    if over is not None:
+        torch.sub(v, vth, out=over)
+    fired = torch.gt(v, vth, out=scratch)
+    return u, v.addcmul_(v, fired, value=-1), fired
 
 
 def lif_current_bound(p: LIFParams, a_max: float, steps: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 
 
 class Interrupted(BaseException):
@@ -16,18 +17,38 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
+_pending: list[int] = []  # the signals interruptible() took, until its block ends
+
+
 @contextlib.contextmanager
 def interruptible():
-    """Within the block SIGINT and SIGTERM raise :class:`Interrupted`; the previous handlers
-    come back after it."""
+    """Within the block SIGINT and SIGTERM raise :class:`Interrupted` and are kept for
+    :func:`check`: where the handler runs inside a finaliser or a weakref callback, Python
+    drops the exception (the report of it is dropped too); the previous handlers come back
+    after the block."""
     def stop(signum, frame):
+        _pending.append(signum)
         raise Interrupted(signum)
+
+    def unraisable(report):
+        if not isinstance(report.exc_value, Interrupted):
+            hook(report)
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        sys.unraisablehook = hook
+        _pending.clear()
+
+
+def check() -> None:
+    """Raise :class:`Interrupted` if a signal came within :func:`interruptible` (again, if
+    its first raise was dropped): long loops call it between steps."""
+    if _pending:
+        raise Interrupted(_pending[0])
 
 
 @contextlib.contextmanager

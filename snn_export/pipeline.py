@@ -160,12 +160,14 @@ def _load_nir(path: Path, options: dict) -> Source:
 @dataclass
 class Deployment:
     """The lowered integer network of a source, with the compliance violations the user
-    accepted (``allow``) and the Loihi 2 system it was checked against (``system``)."""
+    accepted (``allow``), the Loihi 2 system it was checked against (``system``) and what
+    the lowered network is worth a warning for (groups that can never fire)."""
 
     source: Source
     network: Network
     allowed: list = field(default_factory=list)  # deploy.compliance.Violation
     system: object = "chip"  # deploy.compliance.LoihiSystem, or a --system value
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -173,13 +175,15 @@ class Checked:
     """The compliance check's result. violations: the rules broken and not allowed;
     allowed: those broken and allowed; network: the lowered network (None when the trained
     graph itself breaks a rule not allowed: it is not lowered); system: the Loihi 2 system
-    the resources were checked against (``deploy.compliance.LoihiSystem``)."""
+    the resources were checked against (``deploy.compliance.LoihiSystem``); warnings: LIF
+    groups of the network that can never fire (``deploy.never_firing``)."""
 
     source: Source
     violations: list
     allowed: list
     network: Network | None
     system: object = "chip"
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def compliant(self) -> bool:
@@ -189,7 +193,7 @@ class Checked:
         """The deployable network; :class:`NotCompliant` if a rule not allowed is broken."""
         if self.violations:
             raise NotCompliant(self.violations)
-        return Deployment(self.source, self.network, self.allowed, self.system)
+        return Deployment(self.source, self.network, self.allowed, self.system, self.warnings)
 
 
 def loihi_system(value):
@@ -211,6 +215,7 @@ def check(source: Source, allow=(), system="chip") -> Checked:
     ``kapoho-point``, ``hala-point``, or a chip count)."""
     from snn_export.deploy import compliance
     from snn_export.deploy.lower_graph import lower_graph
+    from snn_export.deploy.never_firing import never_firing
 
     allow = frozenset(allow)
     unknown = sorted(allow - set(compliance.RULES))
@@ -223,14 +228,19 @@ def check(source: Source, allow=(), system="chip") -> Checked:
         found = compliance.check_graph(source.model.graph)
         if all(v.rule in allow for v in found):
             ckpt = source.checkpoint
-            net = lower_graph(source.model.graph, source.model.tensors(),
-                              int(ckpt["time_steps"]),
-                              {"source": str(source.path), "dataset": ckpt["dataset"],
-                               "training": ckpt.get("training", {})})
+            try:
+                net = lower_graph(source.model.graph, source.model.tensors(),
+                                  int(ckpt["time_steps"]),
+                                  {"source": str(source.path), "dataset": ckpt["dataset"],
+                                   "training": ckpt.get("training", {})})
+            except SnnExportError as exc:  # (lowering names the node; this, the file)
+                exc.args = (f"{source.path}: {exc}",)
+                raise
     if net is not None:
         found = found + compliance.check_network(net, system=system)
     return Checked(source, [v for v in found if v.rule not in allow],
-                   [v for v in found if v.rule in allow], net, system)
+                   [v for v in found if v.rule in allow], net, system,
+                   never_firing(net) if net is not None else [])
 
 
 def lower(source: Source, allow=(), system="chip") -> Deployment:
@@ -252,6 +262,11 @@ class Written:
     @property
     def folder(self) -> Path:
         return self.description.parent
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """The source's, the lowered network's and the writer's warnings."""
+        return self.deployment.source.warnings + self.deployment.warnings + self.warnings
 
 
 def write(deployment: Deployment, folder: str | Path, target: str = "lava") -> Written:
@@ -300,14 +315,14 @@ def verify(written: Written, samples: int, progress: bool = False,
 def report(written: Written, evaluation=None, verification=None,
            warnings: list[str] | None = None) -> list[Path]:
     """``report.md``, ``report.html`` and the figures beside the written file (atomically);
-    returns the files. ``warnings``: shown in the report (default: the source's and the
-    writer's)."""
+    returns the files. ``warnings``: shown in the report (default:
+    :attr:`Written.all_warnings`)."""
     from snn_export.sim.report import SAMPLES, Report
 
     deployment = written.deployment
     source = deployment.source
     if warnings is None:
-        warnings = source.warnings + written.warnings
+        warnings = written.all_warnings
     rep = Report(deployment.network, written.description.name, allowed=deployment.allowed,
                  system=deployment.system, warnings=warnings, evaluation=evaluation,
                  verification=verification)

@@ -72,8 +72,11 @@ def test_lif_step_matches_lava_transcription(data):
     ref = lava_lif_step(u, v, a, bias, vth, du, dv)
     t = lambda x: torch.tensor(x, dtype=torch.float64)
     p = fp.LIFParams(vth, du, dv)
-    for inplace in (False, True):
-        got = fp.lif_step(t(u), t(v), t(a), t(bias), p, inplace=inplace)
+    runs = [fp.lif_step(t(u), t(v), t(a), t(bias), p),
+            fp.lif_step(t(u), t(v), t(a), t(bias), p, inplace=True),  # a float32 (exact):
+            fp.lif_step(t(u), t(v), t(a).float(), t(bias), p, inplace=True,  # converted in
+                        spikes=torch.empty(n, dtype=torch.float64))]  # the spikes' buffer
+    for got in runs:
         for r, g in zip(ref, got):
             np.testing.assert_array_equal(np.asarray(r, dtype=np.int64),
                                           g.numpy().astype(np.int64))
@@ -131,6 +134,6 @@ def test_steps_within_the_current_bound_skip_only_identities(seed, du, dv, vth, 
                                                inplace=inplace)
                                    for state, b, inplace in zip(states, (math.inf, bound),
                                                                 (False, True))]
-        assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s.bool(), s2)
+        assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s, s2)
         assert u.abs().max() <= bound
         states = [(u, v), (u2, v2)]

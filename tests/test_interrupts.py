@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -52,8 +53,8 @@ def test_interrupted_verification_leaves_nothing(trained, tmp_path, signum):
 
 @pytest.mark.lava
 def test_a_lava_run_without_progress_is_given_up(trained, tmp_path):
-    """--lava-timeout: a run that goes that long without a step ends with one line and exit
-    1, leaving nothing (here a limit far below one step's time stands in for a stall)."""
+    """--lava-timeout: a run that takes that long to start ends with one line and exit 1,
+    leaving nothing (here a limit far below Lava's start-up time stands in for a stall)."""
     out = tmp_path / "out"
     shm = set(os.listdir("/dev/shm"))
     exe = Path(sys.executable).parent / "snn-export"
@@ -62,7 +63,79 @@ def test_a_lava_run_without_progress_is_given_up(trained, tmp_path):
                           timeout=300, start_new_session=True)
     lines = [line for line in proc.stderr.splitlines() if line.startswith("snn-export")]
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert lines == ["snn-export: error: Lava made no progress for 0.0001 s while running; "
+    assert lines == ["snn-export: error: Lava made no progress for 0.0001 s while starting; "
                      "stopped (--lava-timeout SECONDS gives it longer)"]
     time.sleep(1.0)
     assert set(os.listdir("/dev/shm")) - shm == set() and not out.exists()
+
+
+def _small_network():
+    from snn_export import fixed_point as fp
+    from snn_export.graph import INPUT, Dense, Network, Neurons
+
+    params = fp.LIFParams(vth=10, du=4095, dv=2048)
+    return Network((4,), 4, 8, [Neurons("n", (3,), params, np.zeros(3, int))],
+                   [Dense("n.dense", INPUT, "n", np.full((3, 4), 2))])
+
+
+def _stalls(at, seconds):
+    """Replace ``at`` (a "module:Class.method" path) by a version that first sleeps
+    ``seconds`` once: a real stall of Lava's, where the code ran."""
+    import importlib
+    module, _, attr = at.partition(":")
+    owner_name, method_name = attr.split(".")
+    owner = getattr(importlib.import_module(module), owner_name)
+    original, slept = getattr(owner, method_name), []
+
+    def stalled(self, *args, **kwargs):
+        if not slept:
+            slept.append(True)
+            time.sleep(seconds)
+        return original(self, *args, **kwargs)
+    return owner, method_name, stalled
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("where, limit, phase", [
+    ("lava.magma.compiler.compiler:Compiler.compile", 1.0, "starting"),  # before any process
+    ("lava.proc.io.extractor:PyLoihiExtractorModel.run_spk", 10.0, "running")])  # in a child
+def test_a_stalled_lava_start_or_step_is_given_up(monkeypatch, where, limit, phase):
+    """The watchdog ends a Lava run that stalls while it starts (the compiler, in this
+    process) or at a step (a process model, in Lava's forked child, which wakes 20 s
+    later): one SnnExportError naming the phase, no process and no /dev/shm segment left."""
+    import multiprocessing
+
+    from snn_export.errors import SnnExportError
+    from snn_export.sim import lava_builder, lava_runner
+
+    lava_builder.import_lava()
+    monkeypatch.setattr(*_stalls(where, 20.0))
+    shm = set(os.listdir("/dev/shm"))
+    start = time.monotonic()
+    with pytest.raises(SnnExportError, match=f"no progress for {limit:g} s while {phase};"):
+        lava_runner.run(_small_network(), np.zeros((2, 4), int), progress=False,
+                        stall_limit=limit)
+    assert time.monotonic() - start < 60
+    time.sleep(1.0)
+    assert multiprocessing.active_children() == []
+    assert set(os.listdir("/dev/shm")) - shm == set()
+
+
+def test_a_signal_dropped_in_a_finaliser_is_raised_at_the_next_check(capsys, monkeypatch):
+    """Python drops an exception raised inside a finaliser (here, the signal handler's):
+    nothing is printed, and the next check() raises it."""
+    from snn_export.interrupts import Interrupted, check, interruptible
+
+    class SignalledWhileFinalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):  # the handler runs in here, between bytecodes
+                pass
+    reached, reported = False, []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)  # Python's report would go here
+    with pytest.raises(Interrupted, match="SIGINT"):
+        with interruptible():
+            SignalledWhileFinalised()  # (finalised at once; the raise in __del__ is dropped)
+            reached = True
+            check()
+    assert reached and reported == [] and capsys.readouterr().err == ""

@@ -402,31 +402,3 @@ def test_unknown_node_type_is_named(tmp_path):
     with pytest.raises(SnnExportError, match=r"odd.nir: not a readable NIR file \(node 'lin' "
                                              r"has type 'Wobble'; nir .* knows Affine, "):
         read_graph(path)
-
-
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_non_finite_nir_parameters_are_named(data, tmp_path, capsys):
-    """NaN or an infinity in any array of any node (an infinite tau excepted: no leak):
-    exit 1, one line naming the node and the field, nothing written."""
-    rng = np.random.default_rng(0)
-    nodes = {"input": nir.Input({"input": np.array([64])}),
-             "fc": nir.Affine(rng.normal(0, 0.5, (10, 64)), np.linspace(-0.2, 0.2, 10)),
-             "lif": lif(10), "output": nir.Output({"output": np.array([10])})}
-    node, field = data.draw(st.sampled_from(
-        [("fc", "weight"), ("fc", "bias"), ("lif", "tau"), ("lif", "r"), ("lif", "v_leak"),
-         ("lif", "v_threshold")]))
-    values = np.array(getattr(nodes[node], field), dtype=np.float64)
-    bad = [np.nan, -np.inf] + ([] if field == "tau" else [np.inf])
-    values.flat[data.draw(st.integers(0, values.size - 1))] = data.draw(st.sampled_from(bad))
-    setattr(nodes[node], field, values)
-    path = tmp_path / "g.nir"
-    nir.write(path, graph(nodes, [("input", "fc"), ("fc", "lif"), ("lif", "output")]))
-    capsys.readouterr()
-    code = main([str(path), "--target", "lava", "--dialect", "norse", "--time-steps", "8",
-                 "-o", str(tmp_path / "out")])
-    err = capsys.readouterr().err
-    assert code == 1 and err.count("\n") == 1, err
-    assert f"NIR node {node!r}: field {field!r} holds 1 NaN or infinite" in err, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.nir"]

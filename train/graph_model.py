@@ -414,12 +414,13 @@ def _quantized_lif(model, a, params):
     lo, hi = torch.aminmax(a.detach())
     bound = fp.lif_current_bound(params, max(-float(lo), float(hi)), a.shape[1])
 
-    def step(a_t, state, out):  # (float64 states; a_t may be float32, exact integers)
-        a_t = a_t.double()
-        u, v = state or fp.initial_state(params, a_t).values()
-        u, v, _ = fp.lif_step(u, v, a_t, 0.0, params, current_bound=bound, over=out,
-                              inplace=True)
-        return (u, v), out
+    def step(a_t, state, out):  # (a_t float32 or float64, exact integers)
+        if state is None:  # float64 u, v and the step's scratch space
+            like = a_t.new_zeros(a_t.shape, dtype=torch.float64)
+            state = (*fp.initial_state(params, like).values(), like)
+        fp.lif_step(*state[:2], a_t, 0.0, params, current_bound=bound, over=out,
+                    inplace=True, spikes=state[2])
+        return state, out
     return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
 

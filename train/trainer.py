@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from snn_export import metrics
 from snn_export.errors import SnnExportError
+from snn_export.interrupts import check
 from snn_export.model_graph import TAU_MIN, TIME_STEPS_MAX, check_time_steps, valid_tau
 from snn_export.readout import predict
 
@@ -257,6 +258,7 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
         order = rng.permutation(n)
         total = seen = 0.0
         for i in range(0, n, config.batch_size):
+            check()  # (a Ctrl-C whose first raise was dropped)
             idx = order[i:i + config.batch_size][rank::world]  # this process's share
             model.train()
             x = torch.from_numpy(_shifted(data, idx, config.shift, rng)).to(device)
