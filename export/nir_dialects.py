@@ -55,12 +55,16 @@ class Neuron:
     warnings: list = field(default_factory=list)
 
 
+class FieldShapeError(SnnExportError):
+    """A neuron field whose shape is not the neuron's (the shape its input gives)."""
+
+
 def _array(node, name: str, field_: str, shape: tuple) -> np.ndarray:
     value = np.asarray(getattr(node, field_), dtype=np.float64)
     try:
         return np.broadcast_to(value, shape)
     except ValueError:
-        raise SnnExportError(f"NIR node {name!r} ({type(node).__name__}): field {field_!r} "
+        raise FieldShapeError(f"NIR node {name!r} ({type(node).__name__}): field {field_!r} "
                              f"has shape {value.shape}, not the neuron shape {shape}") from None
 
 

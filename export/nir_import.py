@@ -4,10 +4,12 @@ checked, quantized, deployed and verified through the same path as a ``model.pt`
 
 Node mapping (NIR -> :mod:`snn_export.model_graph`):
 
-- ``Affine`` / ``Linear`` -> ``linear``; ``Conv2d`` -> ``conv``; ``Flatten`` (the whole
-  frame) -> ``flatten``; ``AvgPool2d`` -> ``avgpool``; ``SumPool2d`` -> ``avgpool`` with the
-  window size folded into the next weights (stride = kernel, no padding, in front of a
-  synapse or a neuron);
+- ``Affine`` / ``Linear`` -> ``linear``; ``Conv2d`` (grouped too) -> ``conv``; ``Flatten``
+  (the whole frame) -> ``flatten``; ``AvgPool2d`` -> ``avgpool``; ``SumPool2d`` ->
+  ``avgpool`` with the window size folded into the weights (stride = kernel, no padding):
+  pooling spikes in front of a synapse or a neuron, or pooling a ``Conv2d``'s output in
+  front of its neuron (the order of snnTorch's CNN tutorial), which folds into the
+  convolution (:func:`~snn_export.folding.fold_avgpool_after_conv`);
 - ``LIF``, ``CubaLIF``, ``IF``, ``Threshold`` -> ``lif``, with each tool's discretization
   (:mod:`snn_export.export.nir_dialects`) folded into the input weights;
 - biases (of ``Affine`` and ``Conv2d``, and the leak of a neuron without synaptic current)
@@ -23,6 +25,10 @@ Node mapping (NIR -> :mod:`snn_export.model_graph`):
 Refused, naming the node: recurrent edges, ``Delay``, ``Scale``, the non-spiking
 integrators (``I``, ``LI``, ``CubaLI``), 1-d convolutions, sub-graphs, a synaptic node
 that sums several inputs or feeds several neurons.
+
+Shapes are checked here, node by node, not by nir's type check (nir 1.0.8's takes a grouped
+convolution's input channels for ``C_in / groups`` and refuses valid files); a node nir
+cannot construct is named with nir's reason.
 
 NIR does not say how the input is encoded: it is ``input_bits``-bit levels, level ``x``
 meaning ``x * input_scale`` (default: binary spikes), presented for ``time_steps`` steps.
@@ -83,14 +89,16 @@ class NirInput:
 
 def read_graph(path: str | Path):
     """``nir.read`` with errors that name the file and, where one is to blame, the node (nir
-    itself mostly asserts without naming it)."""
+    itself mostly asserts without naming it). nir's type check is left to the import, which
+    checks every node's shapes itself: nir 1.0.8's takes a grouped convolution's input
+    channels for ``C_in / groups`` and refuses valid files."""
     nir = import_nir()
     path = Path(path)
     if not path.is_file():
         raise SnnExportError(f"{path}: no such NIR file")
     try:
         with _quiet():
-            return nir.read(path)
+            return nir.read(path, type_check=False)
     except Exception as exc:  # h5py and nir raise many types for unreadable files
         detail = _failing_node(path, nir) or _said(exc)
         raise SnnExportError(f"{path}: not a readable NIR file ({detail})") from None
@@ -215,6 +223,7 @@ class _Builder:
         self.ours: dict[str, str] = {}  # NIR name -> our name
         self.taken: set = set()
         self.consumer: dict[str, str] = {}  # conv / linear -> the neuron it feeds
+        self.layer: dict[str, str] = {}  # a neuron's input -> the conv / linear it folds into
         self.warnings: list[str] = []
 
     def fail(self, name: str, message: str):
@@ -229,7 +238,10 @@ class _Builder:
         return name
 
     def kind(self, ours: str) -> str:
-        return "spikes" if ours == INPUT else next(n.op for n in self.nodes if n.name == ours)
+        return "spikes" if ours == INPUT else self.node(ours).op
+
+    def node(self, ours: str) -> Node:
+        return next(n for n in self.nodes if n.name == ours)
 
     def synapse(self, name: str, node, src: str) -> str:
         kind, shape = type(node).__name__, self.shape[src]
@@ -265,8 +277,18 @@ class _Builder:
             if w.dim() != 4 or bias.size not in (1, w.shape[0]):
                 self.fail(name, f"weight {tuple(w.shape)} and bias {bias.shape}: expected "
                           "(out, in / groups, kh, kw) and (out,)")
+            if w.shape[1] * groups != shape[0]:
+                self.fail(name, f"weight {tuple(w.shape)} with groups={groups} reads "
+                          f"{w.shape[1] * groups} channels, but its input has {shape[0]}")
+            if min(geometry["stride"] + geometry["dilation"]) < 1 or min(geometry["padding"]) < 0:
+                self.fail(name, f"stride {geometry['stride']}, padding {geometry['padding']}, "
+                          f"dilation {geometry['dilation']}: stride and dilation must be 1 or "
+                          "more, padding 0 or more")
             h, wd = conv_output_size(shape[1:], w.shape[2:], geometry["stride"],
                                      geometry["padding"], geometry["dilation"])
+            if h < 1 or wd < 1:
+                self.fail(name, f"its {tuple(w.shape[2:])} kernel leaves no output of the "
+                          f"{shape} input")
             ours = self.add(name, "conv", (src,), (w.shape[0], h, wd), out_channels=w.shape[0],
                             kernel=list(w.shape[2:]), groups=groups, bias=True, **geometry)
             self.tensors[f"{ours}.weight"] = w * self.factor[src]
@@ -321,13 +343,15 @@ class _Builder:
         """The ``lif`` for NIR neuron ``node``. The input synapses' biases and a leak into a
         neuron without current memory (constant inputs into the current) become the first
         input synapse's bias."""
-        inputs = [s if self.kind(s) in ("conv", "linear") else self.unit_synapse(name, s)
-                  for s in srcs]
+        inputs = [self.neuron_input(name, s) for s in srcs]
         shape = self.shape[inputs[0]]
         if any(self.shape[s] != shape for s in inputs):
             self.fail(name, f"its inputs have different shapes {[self.shape[s] for s in inputs]}")
         try:
             n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt)
+        except nir_dialects.FieldShapeError as exc:
+            raise SnnExportError(f"{self.where}: {exc}, which its input "
+                                 f"{', '.join(map(repr, srcs))} gives") from None
         except SnnExportError as exc:
             raise SnnExportError(f"{self.where}: {exc}") from None
         self.warnings += [f"{self.where}: {w}" for w in n.warnings]
@@ -337,19 +361,39 @@ class _Builder:
             self.fail(name, "its leak (v_leak) drives the voltage of a neuron with a synaptic "
                       "current; snn-export's neurons take a constant drive into the current "
                       "only (as a bias): set v_leak to 0 or move it into the input's bias")
-        biases = sum(self.tensors[f"{s}.bias"] for s in inputs) * gain + drive
-        for s in inputs:
+        layers = [self.layer[s] for s in inputs]
+        biases = sum(self.tensors[f"{s}.bias"] for s in layers) * gain + drive
+        for s in layers:
             if s in self.consumer:
                 self.fail(name, f"its input {s!r} already feeds {self.consumer[s]!r}; "
                           "snn-export needs one neuron layer per synapse layer")
             w = self.tensors[f"{s}.weight"]
             self.tensors[f"{s}.weight"] = w * gain.reshape(-1, *[1] * (w.dim() - 1))
             self.tensors[f"{s}.bias"] = torch.zeros_like(gain)
-        self.tensors[f"{inputs[0]}.bias"] = biases
+        self.tensors[f"{layers[0]}.bias"] = biases
         ours = self.add(name, "lif", tuple(inputs), shape, **n.attrs)
-        for s in inputs:
+        for s in layers:
             self.consumer[s] = ours
         return ours
+
+    def neuron_input(self, name: str, src: str) -> str:
+        """What neuron ``name`` reads of ``src``: a conv or linear node; an average or sum
+        pool of a conv's output, which folds into the conv (:mod:`snn_export.folding`; a
+        sum's window size goes into the conv's weights and bias); or unit synapses."""
+        kind, pooled = self.kind(src), None
+        if kind == "avgpool":
+            pooled = self.node(src).inputs[0]
+        if kind in ("conv", "linear"):
+            self.layer[src] = src
+        elif pooled != INPUT and pooled is not None and self.kind(pooled) == "conv" and \
+                pooled not in self.consumer:
+            self.layer[src] = pooled
+            for t in ("weight", "bias"):
+                self.tensors[f"{pooled}.{t}"] = self.tensors[f"{pooled}.{t}"] * self.factor[src]
+        else:
+            src = self.unit_synapse(name, src)
+            self.layer[src] = src
+        return src
 
     def build(self) -> tuple[ModelGraph, dict, list[str]]:
         g = self.g

@@ -1,14 +1,19 @@
-"""norse 1.1's ``norse.torch.to_nir``, repaired so that ``nir.write`` accepts its graph.
+"""norse 1.1's ``norse.torch.to_nir``, repaired so that ``nir.write`` accepts its graph and
+it says what the module computes.
 
 norse 1.1.0 writes 0-d neuron parameters (``nir.write`` refuses them: "Scalar datasets
-don't support chunk/filter options"), an empty node for ``torch.nn.Flatten``, ``Conv2d``
-nodes without ``input_shape`` and ``Input`` and ``Output`` types with the batch axis. :func:`to_nir`
-runs the sample through the module once to learn every layer's shape and fixes exactly
-those. Parameter values are left as norse wrote them, including its time-constant convention
-(``tau = dt / tau_inv``, norse issue #411), which ``snn-export --dialect norse`` reads.
+don't support chunk/filter options"), an empty node for ``torch.nn.Flatten`` and
+``torch.nn.AvgPool2d``, ``Conv2d`` nodes without ``input_shape`` and ``Input`` and ``Output``
+types with the batch axis; it fails on a ``Conv2d`` or ``Linear`` without bias, and writes
+``v_reset = 0`` whatever the cell's parameters say. :func:`to_nir` runs the sample through
+the module once to learn every layer's shape and fixes exactly those (a missing bias is
+exported as zeros; ``v_reset`` is read from the cell). Other parameter values are left as
+norse wrote them, including its time-constant convention (``tau = dt / tau_inv``, norse
+issue #411), which ``snn-export --dialect norse`` reads.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -45,6 +50,33 @@ def _numpy(value):
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
 
 
+@contextlib.contextmanager
+def _zero_biases(module: torch.nn.Module):
+    """Within the block, every ``Conv2d`` and ``Linear`` without bias has a zero one."""
+    bare = [m for m in module.modules()
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is None]
+    for m in bare:
+        m.bias = torch.nn.Parameter(m.weight.new_zeros(m.weight.shape[0]), requires_grad=False)
+    try:
+        yield
+    finally:
+        for m in bare:
+            m.bias = None
+
+
+def _unexported(nir, name: str, sub: torch.nn.Module, in_shape: tuple):
+    """The NIR node for a module norse leaves empty: Flatten, AvgPool2d."""
+    if isinstance(sub, torch.nn.Flatten):
+        return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
+    if isinstance(sub, torch.nn.AvgPool2d):
+        pair = lambda v: np.broadcast_to(np.asarray(v), (2,)).copy()
+        return nir.AvgPool2d(pair(sub.kernel_size), pair(sub.stride or sub.kernel_size),
+                             pair(sub.padding))
+    raise ValueError(f"norse.torch.to_nir does not export {name!r} ({type(sub).__name__})"
+                     + ("; NIR has no max-pooling node: use AvgPool2d"
+                        if isinstance(sub, torch.nn.MaxPool2d) else ""))
+
+
 def to_nir(module: torch.nn.Module, sample: torch.Tensor, dt: float = 1e-3):
     """``norse.torch.to_nir(module, sample, dt=dt)`` as a graph ``nir.write`` accepts.
     sample: one batch of input (batch, *input shape)."""
@@ -52,16 +84,12 @@ def to_nir(module: torch.nn.Module, sample: torch.Tensor, dt: float = 1e-3):
 
     nir = import_nir()
     shapes = _shapes(module, sample)
-    graph = norse.torch.to_nir(module, sample, dt=dt)
+    with _zero_biases(module):
+        graph = norse.torch.to_nir(module, sample, dt=dt)
     nodes = {}
     for name, node in graph.nodes.items():
         if node is None:
-            sub = module.get_submodule(name)
-            if not isinstance(sub, torch.nn.Flatten):
-                raise ValueError(f"norse.torch.to_nir does not export {name!r} "
-                                 f"({type(sub).__name__})")
-            nodes[name] = nir.Flatten(input_type={"input": np.array(shapes[name][0])},
-                                      start_dim=0, end_dim=-1)
+            nodes[name] = _unexported(nir, name, module.get_submodule(name), shapes[name][0])
         elif isinstance(node, nir.Input):
             nodes[name] = nir.Input(input_type={"input": np.array(sample.shape[1:])})
         elif isinstance(node, nir.Output):
@@ -73,6 +101,8 @@ def to_nir(module: torch.nn.Module, sample: torch.Tensor, dt: float = 1e-3):
             if isinstance(node, nir.Conv2d):
                 params["input_shape"] = np.array(shapes[name][0][1:])
             elif not isinstance(node, (nir.Affine, nir.Linear)):  # neurons: per-neuron arrays
+                if "v_reset" in params:  # (norse writes 0)
+                    params["v_reset"] = _numpy(module.get_submodule(name).p.v_reset)
                 params = {k: np.broadcast_to(np.asarray(v, dtype=np.float32),
                                              shapes[name][1]).copy() for k, v in params.items()}
             nodes[name] = type(node)(**params)

@@ -1,8 +1,9 @@
 """Fold the synaptic nodes between two spiking nodes into one float synapse.
 
 A neuron's input in a :class:`~snn_export.model_graph.ModelGraph` is a short chain of
-synaptic nodes: ``[avgpool] -> conv -> [batchnorm]`` or ``[avgpool] -> [flatten] -> linear ->
-[batchnorm]``, read from one spiking node, the graph input, or an ``add`` of spikes. Loihi
+synaptic nodes: ``[avgpool] -> conv -> [batchnorm] -> [avgpool]`` or ``[avgpool] ->
+[flatten] -> linear -> [batchnorm]``, read from one spiking node, the graph input, or an
+``add`` of spikes. Loihi
 runs it as one synapse group (one per spike term of an ``add``: see
 :func:`~snn_export.model_graph.spike_terms`), so each chain folds into a
 :class:`FloatSynapse`:
@@ -11,6 +12,8 @@ runs it as one synapse group (one per spike term of an ``add``: see
   bias (eval-mode statistics);
 - :func:`fold_avgpool_into_conv`, :func:`fold_avgpool_into_dense`: average pooling of spikes
   becomes part of the next weights (a sum over the window with ``1/k`` folded in);
+- :func:`fold_avgpool_after_conv`: average pooling of a convolution's output (before its
+  neuron, as in snnTorch's CNN tutorial) becomes part of the convolution;
 - the encoding layer's ``input_scale`` folds into the weights from the graph input.
 
 All functions are torch operations, so quantization-aware training folds with gradients and
@@ -81,6 +84,26 @@ def fold_avgpool_into_conv(syn: FloatSynapse, k: tuple) -> FloatSynapse:
     return replace(syn, weight=big, geometry=geometry)
 
 
+def fold_avgpool_after_conv(syn: FloatSynapse, k: tuple) -> FloatSynapse:
+    """A ``k``-average-pool (stride ``k``) of a conv's output is one conv: every pooled
+    output sums the conv's taps shifted by ``i * stride`` for ``i`` in the window, so the
+    kernel grows to ``(k - 1) * stride + (kernel - 1) * dilation + 1`` with ``1/k`` of the
+    weights at each shift, dilation 1, stride times ``k``, the same padding; the bias is
+    unchanged. Equal to pooling with floor (rows left over are dropped in both)."""
+    g = syn.geometry
+    (kh, kw), (dh, dw), (sh, sw) = g["kernel"], g["dilation"], g["stride"]
+    w = syn.weight
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    big = w.new_zeros(*w.shape[:2], (k[0] - 1) * sh + span[0], (k[1] - 1) * sw + span[1])
+    part = w / (k[0] * k[1])
+    for i in range(k[0]):
+        for j in range(k[1]):
+            big[:, :, i * sh:i * sh + span[0]:dh, j * sw:j * sw + span[1]:dw] += part
+    geometry = {"kernel": tuple(big.shape[2:]), "groups": g["groups"], "dilation": (1, 1),
+                "stride": (sh * k[0], sw * k[1]), "padding": g["padding"]}
+    return replace(syn, weight=big, geometry=geometry)
+
+
 def fold_avgpool_into_dense(syn: FloatSynapse, in_shape: tuple, k: tuple) -> FloatSynapse:
     """A dense layer after a ``k``-average-pool of a (C, H, W) input: ``W' = W P`` with
     ``P`` the pooling matrix, channel by channel (one channel's: flattened pooled size,
@@ -116,7 +139,24 @@ def _fold_batchnorm(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor]
 def _not_a_chain_end(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
                      shapes: Mapping[str, tuple]) -> FloatSynapse:
     raise SnnExportError(f"node {node.name!r} ({node.op}): a neuron's input must be a conv or "
-                         "linear node, optionally followed by batchnorm")
+                         "linear node, optionally followed by batchnorm (and, after a conv, "
+                         "avgpool)")
+
+
+def _fold_pooled(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
+                 shapes: Mapping[str, tuple]) -> FloatSynapse:
+    """An avgpool ending a chain: the pooled conv (or conv and batchnorm) before it."""
+    src = node.inputs[0]
+    if src == INPUT or graph.kind(src) != "synaptic" or \
+            graph.node(_layer(graph, src)).op != "conv":
+        return _not_a_chain_end(graph, node, tensors, shapes)
+    return fold_avgpool_after_conv(fold(graph, src, tensors, shapes), pair(node.get("kernel")))
+
+
+def _layer(graph: ModelGraph, name: str) -> str:
+    """The conv or linear node of the chain ending at ``name`` (through a batchnorm)."""
+    node = graph.node(name)
+    return node.inputs[0] if node.op == "batchnorm" else name
 
 
 def _fold_layer(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
@@ -150,5 +190,5 @@ def _fold_layer(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
 # op -> (graph, node, tensors, shapes) -> the synapse of the chain ending at the node; a chain
 # ends in a conv or linear node, or in a batchnorm after one
 _FOLD = {"conv": _fold_layer, "linear": _fold_layer, "batchnorm": _fold_batchnorm,
-         "avgpool": _not_a_chain_end, "flatten": _not_a_chain_end,
+         "avgpool": _fold_pooled, "flatten": _not_a_chain_end,
          **{op: _not_a_chain_end for op in (*SPIKING, *GRADED)}}

@@ -64,15 +64,17 @@ EDGES = {"lif2": lambda e: e + [("lif2", "lif2")],  # recurrence
 
 
 def _mutations() -> list:
-    """(the node the error must name, a function that breaks the graph)."""
+    """pytest params: the node the error must name, a function that breaks the graph."""
     out = []
     for (node, field), values in BAD_FIELDS.items():
-        out += [(node, lambda n, e, node=node, field=field, v=v: setattr(n[node], field, v))
-                for v in values]
-    out += [(node, lambda n, e, node=node, new=new: n.__setitem__(node, new))
+        out += [pytest.param(node, lambda n, e, node=node, field=field, v=v:
+                             setattr(n[node], field, v), id=f"{node}.{field}-{k}")
+                for k, v in enumerate(values)]
+    out += [pytest.param(node, lambda n, e, node=node, new=new: n.__setitem__(node, new),
+                         id=f"{node}-as-{type(new).__name__}")
             for node, news in UNSUPPORTED.items() for new in news]
-    out += [(node, lambda n, e, cut=cut: e.__setitem__(slice(None), cut(e)))
-            for node, cut in EDGES.items()]
+    out += [pytest.param(node, lambda n, e, cut=cut: e.__setitem__(slice(None), cut(e)),
+                         id=f"edges-{node}") for node, cut in EDGES.items()]
     return out
 
 

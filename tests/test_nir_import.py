@@ -109,6 +109,39 @@ def test_norse_network_spikes_as_in_norse(seed, syn, mem, dt_exp, th, tmp_path_f
         imported(path, "nir", dt=dt)
 
 
+def test_norse_cnn_with_pooling_no_bias_and_its_own_reset_spikes_as_in_norse(tmp_path):
+    """What norse 1.1's exporter gets wrong, repaired by export/norse_to_nir.py: a Conv2d
+    without bias (norse fails), AvgPool2d (norse writes an empty node) between the conv and
+    its neuron, and a cell's v_reset (norse writes 0): the spikes are norse's."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+
+    rng = np.random.default_rng(4)
+    dt = 2.0**-10
+    p = nt.LIFBoxParameters(tau_mem_inv=torch.tensor(2.0**8), v_th=torch.tensor(1.25),
+                            v_leak=torch.tensor(0.25), v_reset=torch.tensor(0.25))
+    net = nt.SequentialState(torch.nn.Conv2d(2, 4, 3, padding=1, bias=False),
+                             torch.nn.AvgPool2d(2), nt.LIFBoxCell(p, dt=dt), torch.nn.Flatten(),
+                             torch.nn.Linear(36, 5), nt.LIFBoxCell(p, dt=dt))
+    for k, scale in ((0, 1.5), (4, 1.0)):
+        dyadic_(net[k], rng, scale)
+    x = spikes(8, (2, 6, 6))
+    nir.write(tmp_path / "net.nir", norse_to_nir.to_nir(net, x[:, 0], dt=dt))
+    assert net[0].bias is None  # (the export's zero bias is gone again)
+    state = [None]
+
+    def step(frame):
+        _, state[0] = net(frame, state[0])
+
+    theirs = source_spikes(step, {2: net[2], 5: net[5]}, x)
+    model, _, warnings = imported(tmp_path / "net.nir", "norse", dt=dt)
+    assert not warnings  # v_leak = v_reset: norse's start is the deployed neuron's
+    assert differing(model, {2: "n2", 5: "n5"}, theirs, x) == 0
+    assert all(int(theirs[i].sum()) > 0 for i in (2, 5))
+    with pytest.raises(ValueError, match="NIR has no max-pooling node"):
+        norse_to_nir.to_nir(nt.SequentialState(torch.nn.MaxPool2d(2), nt.LIFBoxCell()), x[:, 0])
+
+
 @SETTINGS
 @given(seed=st.integers(0, 2**16), alpha=st.sampled_from([0.5, 0.75, 0.875]),
        beta=st.sampled_from([0.5, 0.75, 0.875, 0.9375]))
@@ -147,6 +180,59 @@ def test_snntorch_network_spikes_as_in_snntorch(seed, alpha, beta, tmp_path_fact
     total = sum(int(v.sum()) for v in theirs.values())
     assert total > 0
     assert differing(model, {1: "n1", 4: "n4", 6: "n6"}, theirs, x) <= 0.02 * total
+
+
+def test_snntorch_cnn_pooling_before_its_neuron_spikes_as_in_snntorch(tmp_path):
+    """snnTorch's CNN tutorial order, Conv2d -> AvgPool2d -> Leaky, as snnTorch writes it:
+    the pool folds into the conv and the spikes are snnTorch's."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    rng = np.random.default_rng(3)
+    leaky = lambda shape, **kw: snn.Leaky(beta=torch.full(shape, 0.875), init_hidden=True,
+                                          threshold=torch.ones(shape), reset_mechanism="zero",
+                                          reset_delay=False, **kw)
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.AvgPool2d(2),
+                              leaky((4, 3, 3)), torch.nn.Flatten(), torch.nn.Linear(36, 5),
+                              leaky((5,), output=True))
+    for k, scale in ((0, 1.5), (4, 1.0)):
+        dyadic_(net[k], rng, scale)
+    x = spikes(7, (2, 6, 6))
+    nir.write(tmp_path / "cnn.nir", export_to_nir(net, x[:, 0], ignore_dims=[0]))
+    for m in net:
+        if hasattr(m, "reset_mem"):
+            m.reset_mem()
+    theirs = source_spikes(net, {2: net[2], 5: net[5]}, x)
+    model, _, _ = imported(tmp_path / "cnn.nir", "snntorch")
+    assert [n.op for n in model.graph.nodes][:3] == ["conv", "avgpool", "lif"]
+    total = sum(int(v.sum()) for v in theirs.values())
+    assert total > 0  # (beta read back from float32 tau: see the test above)
+    assert differing(model, {2: "n2", 5: "n5"}, theirs, x) <= 0.02 * total
+
+
+def test_snntorch_grouped_convolution_read_from_its_file(tmp_path):
+    """A grouped Conv2d as snnTorch writes it: nir 1.0.8's own type check refuses the file
+    (it takes C_in / groups for the input channels); the import checks shapes itself."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    rng = np.random.default_rng(5)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 6, 3, padding=1, groups=2),
+        snn.Leaky(beta=torch.full((6, 5, 5), 0.875), threshold=torch.ones(6, 5, 5),
+                  init_hidden=True, reset_mechanism="zero", reset_delay=False, output=True))
+    dyadic_(net[0], rng, 1.5)
+    x = spikes(9, (4, 5, 5))
+    path = tmp_path / "grouped.nir"
+    nir.write(path, export_to_nir(net, x[:, 0], ignore_dims=[0]))
+    with pytest.raises(ValueError, match="type mismatch"):
+        nir.read(path)  # (nir's own reading)
+    net[1].reset_mem()
+    theirs = source_spikes(net, {1: net[1]}, x)
+    model, _, _ = imported(path, "snntorch")
+    assert model.graph.nodes[0].get("groups") == 2
+    assert int(theirs[1].sum()) > 0
+    assert differing(model, {1: "n1"}, theirs, x) <= 0.02 * int(theirs[1].sum())
 
 
 def test_imported_model_deploys_as_its_quantized_forward(tmp_path):
@@ -220,6 +306,54 @@ def test_sum_pool_and_threshold_are_exact():
     np.testing.assert_array_equal(out["if"].numpy(), ref.numpy())
     np.testing.assert_array_equal(out["gate"].numpy(), ref.numpy())
     assert ref.sum() > 0
+
+
+@pytest.mark.parametrize("pool", ["SumPool2d", "AvgPool2d"])
+def test_pooling_between_a_conv_and_its_neuron_folds_into_the_conv(pool):
+    """Conv -> pool -> neuron (the order of snnTorch's CNN tutorial): the pool folds into the
+    conv (a larger kernel, stride times the window), exact against the NIR equations
+    computed directly (dt = 1 s, IF: v += r x), and deployed as the quantized forward."""
+    rng = np.random.default_rng(2)
+    w = np.round(rng.normal(0, 1, (3, 2, 3, 3)) * 16) / 16
+    b = np.round(rng.normal(0, 0.5, 3) * 16) / 16
+    fc = np.round(rng.normal(0, 1, (4, 12)) * 16) / 16
+    g = graph({"input": nir.Input({"input": np.array([2, 4, 4])}),
+               "conv": nir.Conv2d((4, 4), w, 1, 1, 1, 1, b),
+               "pool": getattr(nir, pool)(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+               "if": nir.IF(r=np.ones((3, 2, 2)), v_threshold=np.full((3, 2, 2), 1.5)),
+               "flat": nir.Flatten({"input": np.array([3, 2, 2])}, 0, -1),
+               "fc": nir.Affine(fc, np.zeros(4)),
+               "out": nir.IF(r=np.ones(4), v_threshold=np.full(4, 1.0)),
+               "output": nir.Output({"output": np.array([4])})},
+              [("input", "conv"), ("conv", "pool"), ("pool", "if"), ("if", "flat"),
+               ("flat", "fc"), ("fc", "out"), ("out", "output")])
+    model, _, _ = nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
+    assert [n.op for n in model.graph.nodes][:3] == ["conv", "avgpool", "lif"]
+    x = spikes(5, (2, 4, 4))
+    factor = 4 if pool == "SumPool2d" else 1
+    v, u, fired = torch.zeros(4, 3, 2, 2, dtype=torch.float64), torch.zeros(4, 4), []
+    for t in range(T):
+        a = torch.nn.functional.conv2d(x[:, t].double(), torch.as_tensor(w), torch.as_tensor(b),
+                                       padding=1)
+        v = v + torch.nn.functional.avg_pool2d(a, 2) * factor
+        s = (v > 1.5).double()
+        v = v * (1 - s)
+        u = u + s.flatten(1).float() @ torch.as_tensor(fc, dtype=torch.float32).T
+        out = (u > 1.0).float()
+        u = u * (1 - out)
+        fired.append(out)
+    with torch.no_grad():
+        ours = model(x, T)
+    np.testing.assert_array_equal(ours["out"].numpy(), torch.stack(fired, 1).numpy())
+    assert 0 < int(ours["out"].sum()) < ours["out"].numel()
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    levels = (x[:, 0] > 0).numpy().astype(int)  # 1-bit frames
+    emu = emulator.run(deployed, levels)
+    model.quantized_mode = True
+    with torch.no_grad():
+        quantized = model(torch.as_tensor(levels, dtype=torch.float64), T)
+    assert differing_from_model(deployed, emu, quantized) == 0
+    assert all(emu.spikes[n.name].sum() > 0 for n in model.graph.nodes if n.op == "lif")
 
 
 def test_bias_and_leak_start_with_the_input():

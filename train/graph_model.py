@@ -189,13 +189,14 @@ class GraphSNN(nn.Module):
 
         Batch norm in ``train()`` mode updates its running statistics from this batch and,
         in float mode, normalises with the batch's own (quantized mode folds the running
-        statistics, as the deployed network does)."""
-        e = self.graph.node(expr)
+        statistics, as the deployed network does); an avgpool after it pools ``a``."""
+        pool = self.graph.node(expr) if self.graph.node(expr).op == "avgpool" else None
+        e = self.graph.node(pool.inputs[0] if pool else expr)
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
         src = self._source(pre.source, trains).to(pre.bias.dtype)
-        bn = self.ops[expr]
+        bn = self.ops[e.name]
         with torch.no_grad() if self.quantized_mode else contextlib.nullcontext():
             z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
             # torch's own kernel: the batch's statistics normalise z and update the running
@@ -206,6 +207,8 @@ class GraphSNN(nn.Module):
         bn.num_batches_tracked += 1
         if self.quantized_mode:
             return fold(self.graph, expr, tensors, self.shapes), None
+        if pool:
+            a = F.avg_pool2d(a, pair(pool.get("kernel")))
         return None, a.unflatten(0, src.shape[:2])
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor,
