@@ -135,18 +135,20 @@ class _Lowering:
         self.neurons: list[Neurons] = []
         self.synapses: list = []
 
-    def relay(self, source: str, delay: int) -> str:
-        """``source`` delayed by ``delay`` steps (through relay neurons)."""
+    def relay(self, source: str, delay: int, reader: str) -> str:
+        """``source`` delayed by ``delay`` steps for the group ``reader`` (through relay
+        neurons: spikes only, so the graph input only where its levels are 1-bit)."""
         if delay == 0:
             return source
-        if source == INPUT:
-            raise SnnExportError("the graph input (graded levels) reaches a convolution "
-                                 f"through a path {delay} steps shorter than another; Lava's "
-                                 "Conv has no delays and relay neurons carry only spikes: "
-                                 "give the shorter path a spiking layer")
+        if source == INPUT and self.graph.input_bits > 1:
+            raise SnnExportError(f"node {reader!r}: reads the graph input ({self.graph.input_bits}"
+                                 f"-bit levels) through a path {delay} steps shorter than "
+                                 "another; a Conv carries no delay and relay neurons carry "
+                                 "only spikes: give that path a spiking layer, or present "
+                                 "binary input (input bits 1)")
         name = f"{source}_delay{delay}"
         if not any(n.name == name for n in self.neurons):
-            prev = self.relay(source, delay - 1)
+            prev = self.relay(source, delay - 1, reader)
             shape = self.shapes[source]
             self.neurons.append(gate(name, shape, "relay", Role("relay", source=source,
                                                                 delay=delay)))
@@ -192,7 +194,7 @@ class _Lowering:
         carry the rest)."""
         delay = self.delays[node.name][src]
         carried = 0 if conv else min(delay, MAX_DELAY)
-        return self.relay(src, delay - carried), carried
+        return self.relay(src, delay - carried, node.name), carried
 
     def neuron_group(self, node) -> None:
         syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]

@@ -404,7 +404,7 @@ class Network:
             raise ValueError("the network has no neurons")
         for n in self.neurons:
             n.validate()
-        known = {n.name for n in self.neurons}
+        known = {n.name for n in self.neurons} | {INPUT}  # (binary input can be relayed)
         for n in self.neurons:
             if n.role.kind == "relay" and n.role.source not in known:
                 raise ValueError(f"neurons {n.name}: relay of unknown group {n.role.source!r}")

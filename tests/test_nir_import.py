@@ -356,6 +356,63 @@ def test_pooling_between_a_conv_and_its_neuron_folds_into_the_conv(pool):
     assert all(emu.spikes[n.name].sum() > 0 for n in model.graph.nodes if n.op == "lif")
 
 
+def _input_skip_graph(edge: str):
+    """input -> conv -> IF -> conv -> IF -> affine -> IF, and a skip from the input into the
+    second IF: through its own conv, or straight in (unit synapses)."""
+    rng = np.random.default_rng(6)
+    conv = lambda cin, cout: nir.Conv2d((4, 4), np.round(rng.normal(0, 1, (cout, cin, 3, 3))
+                                                          * 8) / 8, 1, 1, 1, 1, np.zeros(cout))
+    neuron = lambda *shape: nir.IF(r=np.ones(shape), v_threshold=np.ones(shape))
+    nodes = {"input": nir.Input({"input": np.array([2, 4, 4])}), "c1": conv(2, 2),
+             "l1": neuron(2, 4, 4), "c2": conv(2, 2), "l2": neuron(2, 4, 4),
+             "flat": nir.Flatten({"input": np.array([2, 4, 4])}, 0, -1),
+             "fc": nir.Affine(np.round(rng.normal(0, 1, (3, 32)) * 8) / 8, np.zeros(3)),
+             "out": neuron(3), "output": nir.Output({"output": np.array([3])})}
+    edges = [("input", "c1"), ("c1", "l1"), ("l1", "c2"), ("c2", "l2"), ("l2", "flat"),
+             ("flat", "fc"), ("fc", "out"), ("out", "output")]
+    if edge == "conv":
+        nodes["skip"] = conv(2, 2)
+        edges += [("input", "skip"), ("skip", "l2")]
+    else:
+        edges += [("input", "l2")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+@pytest.mark.parametrize("edge", ["conv", "direct"])
+def test_a_skip_from_binary_input_is_relayed_and_deploys_exactly(edge):
+    """A node reading the input through a shorter path than another: binary input is
+    relayed like spikes (a Conv carries no delay), and the deployed network (emulator and
+    Lava) is the imported model's quantized forward; graded input is refused by node."""
+    model, _, _ = nir_import.load(_input_skip_graph(edge), nir_import.NirInput("nir", T, dt=1.0),
+                                  "skip.nir")
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    assert [g.role.source for g in deployed.neurons if g.role.kind == "relay"] == ["input"]
+    x = (np.random.default_rng(7).random((6, 2, 4, 4)) < 0.5).astype(int)
+    emu = emulator.run(deployed, x)
+    model.quantized_mode = True
+    with torch.no_grad():
+        ours = model(torch.as_tensor(x, dtype=torch.float64), T)
+    assert differing_from_model(deployed, emu, ours) == 0
+    assert all(emu.spikes[name].sum() > 0 for name in ("l1", "l2", "out"))
+    graded, _, _ = nir_import.load(_input_skip_graph(edge),
+                                   nir_import.NirInput("nir", T, dt=1.0, input_bits=4), "s.nir")
+    with pytest.raises(SnnExportError, match="node 'l2': reads the graph input \\(4-bit"):
+        lower_graph(graded.graph, graded.tensors(), T)
+
+
+@pytest.mark.lava
+def test_a_relayed_input_runs_in_lava_as_in_the_emulator():
+    from snn_export.sim import lava_runner
+    from snn_export.sim.verify import compare
+
+    model, _, _ = nir_import.load(_input_skip_graph("conv"),
+                                  nir_import.NirInput("nir", T, dt=1.0), "skip.nir")
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    x = (np.random.default_rng(8).random((3, 2, 4, 4)) < 0.5).astype(int)
+    _, _, total = compare(emulator.run(deployed, x), lava_runner.run(deployed, x, progress=False))
+    assert total == 0
+
+
 def test_bias_and_leak_start_with_the_input():
     """An Affine's bias and a LIF's leak act from the first step, with the input, as in NIR's
     equations (computed directly, dt = 1 s); a CubaLIF's leak, which drives its voltage, is
