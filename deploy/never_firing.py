@@ -6,7 +6,8 @@ A warning, not a compliance violation: such a network runs, and a group may be s
 purpose. The bound is sound: per neuron, the positive input per step ``A+`` (each synapse's
 positive weights times its source's largest message, shifted by ``weight_exp``) keeps
 ``u <= 64 A+ min(T, 4096 / (du + 1))`` (:func:`~snn_export.fixed_point.lif_current_bound`),
-and ``v <= (u_max + 64 b+) min(T, 4096 / dv)`` (``b+``: the positive bias mantissa), where
+and ``v <= (u_max + 64 b+) min(T, 4096 / dv)`` (``b+``: the positive bias mantissa;
+:func:`~snn_export.fixed_point.lif_voltage_bound`), where
 the 24-bit current and int32 wraps cannot act (``|u|`` bounded below 2**23 the same way, and
 no Conv sum reaching 2**23); elsewhere a group is never reported. The bound is repeated
 with the groups found so far sending nothing, until no group is added: the groups they
@@ -59,9 +60,8 @@ def _highest_voltage(net: Network, g: Neurons, silent: set) -> float:
     if fp.lif_current_bound(p, magnitude, steps) >= fp.STATE_MAX:
         return math.inf
     u_max = fp.lif_current_bound(p, 1.0, steps) * positive
-    bias = np.clip(np.asarray(g.bias, dtype=float), 0, None) * float(1 << fp.BIAS_EXP)
-    keeps = min(steps, fp.DECAY_UNITY / p.dv) if p.dv else steps
-    return float(((u_max + bias) * keeps).max(initial=0))
+    bias = np.clip(np.asarray(g.bias, dtype=float), 0, None)
+    return float(fp.lif_voltage_bound(p, u_max, bias, steps).max(initial=0))
 
 
 def never_firing(net: Network) -> list[str]:

@@ -37,6 +37,7 @@ EXACT_BOUND = 2.0**53  # float64 integers
 OP_BYTES = 2**28  # working memory of one synapse group's call (frames are split to fit)
 BATCH_BYTES = 2**31  # currents and spikes of one batch of samples
 SCAN_ELEMENTS = 2**16  # neuron states stepped by one call, per thread (kept in cache)
+NARROW = 8  # source neurons below which a Dense sums in the currents' type (float64 too)
 
 
 def partial_sum_bound(net: Network, syn) -> float:
@@ -92,18 +93,27 @@ class _DenseOp(_DelayOp):
         # rows k * n_out ... (k + 1) * n_out - 1 hold the synapses of slot k
         self.w_t = torch.cat([torch.where(slot == k, w, 0.0) for k in range(self.slots)]).T
         self.frame_bytes = 16 * (w.shape[1] + self.slots * self.n_out)
-        # one slot summed in the currents' type, a shift left folded into the weights: the
-        # matmul can add into the currents (the shifted sums are as exact as the currents)
-        self.adds = self.slots == 1 and self.exp >= 0 and dtype == out_dtype
-        self.w_shifted = self.w_t * float(1 << self.exp) if self.adds and self.exp else self.w_t
+        # one slot, a shift left folded into the weights, summed in the currents' type (as
+        # exact as the currents; a narrow matmul, as from the always-on bias source, costs
+        # less in float64 than a float32 product converted and added): the matmul writes or
+        # adds into the currents
+        self.adds = self.slots == 1 and self.exp >= 0 and (dtype == out_dtype or
+                                                             w.shape[1] <= NARROW)
+        if self.adds:
+            self.w_currents = (self.w_t * float(1 << self.exp)).to(out_dtype)
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         """(frames, n_in) -> (frames, slots, n_out)."""
         return self._split(frames.to(self.dtype) @ self.w_t)
 
-    def add_to(self, currents: torch.Tensor, frames: torch.Tensor) -> None:
-        """``currents += self(frames)[:, 0]`` in one matmul (only where :attr:`adds`)."""
-        currents.addmm_(frames.to(self.dtype), self.w_shifted)
+    def add_to(self, currents: torch.Tensor, frames: torch.Tensor, write: bool) -> None:
+        """``currents += self(frames)[:, 0]`` in one matmul (``write``: ``=``; only where
+        :attr:`adds`)."""
+        frames = frames.to(self.w_currents.dtype)
+        if write:
+            torch.mm(frames, self.w_currents, out=currents)
+        else:
+            currents.addmm_(frames, self.w_currents)
 
 
 class _SparseOp(_DelayOp):
@@ -186,17 +196,18 @@ def current_dtypes(net: Network, bounds: dict[str, float]) -> dict[str, torch.dt
 
 
 def _neuron_step(group: Neurons, state: dict, a: torch.Tensor, bias: torch.Tensor, t: int,
-                 current_bound: float = math.inf, spikes: torch.Tensor | None = None):
+                 bounds: tuple = (math.inf, math.inf), spikes: torch.Tensor | None = None):
     """One step (``t`` 1-based) of a group: updates ``state``, returns its spikes
-    (``current_bound``, ``spikes``: see :func:`~snn_export.fixed_point.lif_step`)."""
+    (``bounds``: the current's and the voltage's, :func:`_bounds`; ``spikes``: see
+    :func:`~snn_export.fixed_point.lif_step`)."""
     p = group.params
     if group.kind == "lif":
         if group.reset_interval and t % group.reset_interval == \
                 group.reset_offset % group.reset_interval:
             state["u"], state["v"] = state["u"] * 0, state["v"] * 0
         state["u"], state["v"], s = fp.lif_step(state["u"], state["v"], a, bias, p,
-                                                current_bound=current_bound, inplace=True,
-                                                spikes=spikes)
+                                                current_bound=bounds[0], inplace=True,
+                                                spikes=spikes, voltage_bound=bounds[1])
     else:
         *new, s = fp.atrlif_step(state["i"], state["v"], state["theta"], state["r"], a, bias, p)
         state.update(zip(("i", "v", "theta", "r"), new))
@@ -326,24 +337,33 @@ class _Sent:
         self.rows = frames.any(1).nonzero().squeeze(1)
 
 
-def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int) -> None:
+def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int, fresh: bool = False) -> bool:
     """Add into ``currents`` (steps, batch, n_out), whose first step is the 0-based step
     ``origin``, what ``op`` makes of the frames ``sent``; a frame sent at step ``t`` arrives
-    at ``t + 1 + delay`` (``origin`` is never later than the first arrival)."""
+    at ``t + 1 + delay`` (``origin`` is never later than the first arrival). ``fresh``:
+    ``currents`` holds no values yet (it is written, or zeroed first); returns whether it
+    still holds none."""
     steps, batch = currents.shape[:2]
     flat = currents.view(steps * batch, currents.shape[2])
     shift = (1 + op.lag - origin) * batch
     rows = sent.rows[sent.rows + shift < steps * batch]
     if not len(rows):
-        return
+        return fresh
     for chunk in rows.split(max(1, OP_BYTES // op.frame_bytes)):
         first, n = int(chunk[0]), len(chunk)
         together = int(chunk[-1]) - first + 1 == n  # consecutive rows: slices, not indices
         if together and getattr(op, "adds", False):
             at = first + shift
             n = max(min(n, steps * batch - at), 0)
-            op.add_to(flat[at:at + n], sent.frames[first:first + n])
+            whole = fresh and at == 0 and n == steps * batch
+            if fresh and not whole:
+                currents.zero_()
+            op.add_to(flat[at:at + n], sent.frames[first:first + n], write=whole)
+            fresh = False
             continue
+        if fresh:
+            currents.zero_()
+            fresh = False
         out = op(sent.frames[first:first + n] if together else sent.frames[chunk])
         for k in range(op.slots):
             at = first + shift + k * batch
@@ -353,6 +373,7 @@ def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int) -> None:
                 at = chunk + (shift + k * batch)
                 keep = at < steps * batch
                 flat.index_add_(0, at[keep], out[keep, k])
+    return fresh
 
 
 def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: dict,
@@ -370,27 +391,40 @@ def _first_arrival(net: Network, group: Neurons, inside: set, ops: dict, sent: d
 
 def _currents(net: Network, group: Neurons, inside: set, ops: dict, x: torch.Tensor,
               static: bool, sent: dict, origin: int, a: torch.Tensor) -> torch.Tensor:
-    """``a`` (time_steps - origin, batch, size), zeroed, plus what the synapses from outside
-    ``inside`` deliver at 0-based steps ``origin``, ``origin + 1``, ..."""
-    a.zero_()
+    """``a`` (time_steps - origin, batch, size; its values are replaced) set to what the
+    synapses from outside ``inside`` deliver at 0-based steps ``origin``, ``origin + 1``, ...
+    (the first delivery that covers every step writes instead of adding to zeros)."""
+    fresh = True
     for s in net.incoming(group.name):
         op = ops[s.name]
         if s.source == INPUT and static:  # the same frame at every step
             out = op(x)
             for k in range(op.slots):
-                a[max(1 + op.lag + k - origin, 0):] += out[:, k]
+                first = max(1 + op.lag + k - origin, 0)
+                if fresh and first == 0:
+                    a.copy_(out[:, k].expand_as(a))
+                else:
+                    if fresh:
+                        a.zero_()
+                    a[first:] += out[:, k]
+                fresh = False
         elif s.source not in inside:
-            _deliver(op, sent[s.source], a, origin)
+            fresh = _deliver(op, sent[s.source], a, origin, fresh)
+    if fresh:
+        a.zero_()
     return a
 
 
-def _current_bound(group: Neurons, a: torch.Tensor) -> float:
-    """A bound on a LIF group's ``|u|`` from all the currents ``a`` it receives (a state
-    reset only lowers it)."""
+def _bounds(group: Neurons, a: torch.Tensor, bias) -> tuple[float, float]:
+    """Bounds on a LIF group's ``|u|`` and ``|v|`` from all the currents ``a`` it receives
+    and its bias (a state reset only lowers them)."""
     if group.kind != "lif" or not a.numel():
-        return math.inf
+        return math.inf, math.inf
     lo, hi = torch.aminmax(a)
-    return fp.lif_current_bound(group.params, max(-float(lo), float(hi)), len(a))
+    steps, p = len(a), group.params
+    u_max = fp.lif_current_bound(p, max(-float(lo), float(hi)), steps)
+    bias_max = float(bias.abs().max()) if isinstance(bias, torch.Tensor) else abs(bias)
+    return u_max, fp.lif_voltage_bound(p, u_max, bias_max, steps)
 
 
 def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: int,
@@ -404,9 +438,10 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
     size = max(g.size for g in members)
     width = batch if inner else max(1, SCAN_ELEMENTS * torch.get_num_threads() // size)
     parts = {g.name: [] for g in members}
-    bounds = {g.name: _current_bound(g, a[g.name]) if not inner else math.inf for g in members}
     biases = {g.name: biases[g.name] if biases[g.name].any() else 0.0  # (0.0: not added)
               for g in members}
+    bounds = {g.name: _bounds(g, a[g.name], biases[g.name]) if not inner else
+              (math.inf, math.inf) for g in members}
     for lo in range(0, batch, width):
         hi = min(lo + width, batch)
         like = {g.name: a[g.name].new_zeros(hi - lo, g.size, dtype=torch.float64)

@@ -118,7 +118,7 @@ class LIFParams:
 def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch.Tensor,
              p: LIFParams, spike_fn=None, current_bound: float = math.inf,
              over: torch.Tensor | None = None, inplace: bool = False,
-             spikes: torch.Tensor | None = None):
+             spikes: torch.Tensor | None = None, voltage_bound: float = math.inf):
     """One Lava ``fixed_pt`` LIF step. Returns ``(u, v, spikes)``.
 
     u, v: int32 states (internal units). a: this step's synaptic input (Dense output units).
@@ -128,13 +128,15 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     current_bound: a bound the caller has shown on ``|u|`` (:func:`lif_current_bound`); the
     wraps it makes identities are skipped (the 24-bit current wrap below 2**23, the int32
     wraps below :data:`INT32_SAFE`, as ``|v|`` then stays below 2**31).
+    voltage_bound: a bound shown on ``|v|`` before saturation (:func:`lif_voltage_bound`);
+    below 2**23 the saturation, an identity, is skipped (``inplace`` form).
     over: a tensor to write ``v - (vth << 6)`` into, before the reset.
     inplace: update the caller's ``u`` and ``v`` (float64, no gradients) in place: the same
     integers with fewer passes over memory. ``spikes``, if given (float64, like ``v``), is
     written and returned as the spikes; it is also the step's scratch space.
     """
     if inplace:
-        return _lif_step_(u, v, a, bias_mant, p, current_bound, over, spikes)
+        return _lif_step_(u, v, a, bias_mant, p, current_bound, over, spikes, voltage_bound)
     a = a * float(1 << ACT_SHIFT)
     u = a if p.du == DECAY_UNITY - 1 else decay(u, p.du + 1) + a  # (decay by 4096: zero)
     int32 = current_bound >= INT32_SAFE
@@ -152,7 +154,8 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
     return u, v.masked_fill(fired, 0.0), fired.to(v.dtype)
 
 
-def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over, spikes):
+def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over, spikes,
+               voltage_bound: float):
     """:func:`lif_step` in place (its ``inplace`` form). A decay is one multiplication by
     ``keep / 4096`` and a truncation: exact, as the product of an integer below 2**35 and a
     multiple of 2**-12 is a float64. The reset multiplies by the spikes (masking is slower)."""
@@ -175,7 +178,8 @@ def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over, spi
         v.add_(bias_mant, alpha=1 << BIAS_EXP)
     if int32:
         v.copy_(to_int32(v))
-    v.clamp_(-(STATE_MAX - 1), STATE_MAX - 1)
+    if voltage_bound >= STATE_MAX:
+        v.clamp_(-(STATE_MAX - 1), STATE_MAX - 1)
     vth = float(p.vth << ACT_SHIFT)
     if over is not None:
         torch.sub(v, vth, out=over)
@@ -188,6 +192,15 @@ def lif_current_bound(p: LIFParams, a_max: float, steps: int) -> float:
     inputs ``|a| <= a_max`` (Dense output units): the decay keeps at most ``1 - (du +
     1)/4096`` of it per step, and the wraps only ever reduce it."""
     return float(a_max) * float(1 << ACT_SHIFT) * min(steps, DECAY_UNITY / (p.du + 1))
+
+
+def lif_voltage_bound(p: LIFParams, u_max, bias_max, steps: int):
+    """A bound on ``v`` (internal units, before saturation) of a LIF group over ``steps``
+    steps from rest, where ``|u| <= u_max`` (or its positive part) and the bias mantissa
+    ``|b| <= bias_max`` (likewise; floats or arrays): the decay keeps at most ``1 - dv/4096``
+    of it per step (rounding toward zero only shrinks it)."""
+    keeps = min(steps, DECAY_UNITY / p.dv) if p.dv else steps
+    return (u_max + bias_max * float(1 << BIAS_EXP)) * keeps
 
 
 def lif_gradient_factors(p: LIFParams) -> tuple[float, float, float, float]:

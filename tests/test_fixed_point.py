@@ -107,33 +107,43 @@ def test_decays_from_taus():
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), du=st.integers(0, 4095), dv=st.integers(0, 4096),
        vth=st.integers(0, fp.VTH_MAX), steps=st.integers(1, 40), margin=st.integers(0, 3),
-       limit=st.sampled_from([fp.STATE_MAX, fp.INT32_SAFE]))
-def test_steps_within_the_current_bound_skip_only_identities(seed, du, dv, vth, steps, margin,
-                                                             limit):
-    """lif_step given lif_current_bound gives lif_step's integers, on inputs at the largest
-    magnitude whose bound stays below where a wrap may act (2**23 for the 24-bit current,
-    INT32_SAFE for int32), and a few below it."""
+       limit=st.sampled_from(["current", "int32", "voltage"]))
+def test_steps_within_the_bounds_skip_only_identities(seed, du, dv, vth, steps, margin, limit):
+    """lif_step given lif_current_bound and lif_voltage_bound gives lif_step's integers, on
+    inputs at the largest magnitude whose bound stays below where a wrap or the saturation
+    may act (2**23 for the 24-bit current, INT32_SAFE for int32, 2**23 for the voltage's
+    saturation), and a few below it."""
     p = fp.LIFParams(vth, du, dv)
-    a_max = float(limit // fp.lif_current_bound(p, 1.0, steps))
-    while fp.lif_current_bound(p, a_max, steps) >= limit:
+    keeps = fp.lif_voltage_bound(p, 1.0, 0.0, steps)
+    bias_lim = fp.BIAS_MANT_MAX if limit != "voltage" else \
+        min(fp.BIAS_MANT_MAX, int(fp.STATE_MAX / keeps / 64 / 2))
+    reach = {"current": lambda a_max: fp.lif_current_bound(p, a_max, steps),
+             "int32": lambda a_max: fp.lif_current_bound(p, a_max, steps),
+             "voltage": lambda a_max: fp.lif_voltage_bound(
+                 p, fp.lif_current_bound(p, a_max, steps), bias_lim, steps)}[limit]
+    top = {"current": fp.STATE_MAX, "int32": fp.INT32_SAFE, "voltage": fp.STATE_MAX}[limit]
+    a_max = float(top // reach(1.0))
+    while a_max > 0 and reach(a_max) >= top:
         a_max -= 1
-    while fp.lif_current_bound(p, a_max + 1, steps) < limit:
+    while reach(a_max + 1) < top:
         a_max += 1
     a_max = max(a_max - margin, 0.0)
     bound = fp.lif_current_bound(p, a_max, steps)
-    assert bound < limit
+    v_bound = fp.lif_voltage_bound(p, bound, bias_lim, steps)
+    assert reach(a_max) < top
     rng = np.random.default_rng(seed)
     a = torch.as_tensor(rng.choice([-a_max, a_max, 0.0, a_max // 3], (steps, 16)),
                         dtype=torch.float64)
     a[:, :2] = torch.tensor([a_max, -a_max], dtype=torch.float64)  # held at the extremes
-    bias = torch.as_tensor(rng.integers(fp.BIAS_MANT_MIN, fp.BIAS_MANT_MAX + 1, 16),
-                           dtype=torch.float64)
+    bias = torch.as_tensor(rng.integers(-bias_lim, bias_lim + 1, 16), dtype=torch.float64)
+    bias[:2] = torch.tensor([bias_lim, -bias_lim], dtype=torch.float64)
     states = [fp.initial_state(p, a[0]).values() for _ in range(2)]
     for a_t in a:
-        (u, v, s), (u2, v2, s2) = [fp.lif_step(*state, a_t, bias, p, current_bound=b,
-                                               inplace=inplace)
-                                   for state, b, inplace in zip(states, (math.inf, bound),
-                                                                (False, True))]
+        (u, v, s), (u2, v2, s2) = [
+            fp.lif_step(*state, a_t, bias, p, inplace=inplace, **bounds)
+            for state, bounds, inplace in zip(states, ({}, {"current_bound": bound,
+                                                            "voltage_bound": v_bound}),
+                                              (False, True))]
         assert torch.equal(u, u2) and torch.equal(v, v2) and torch.equal(s, s2)
-        assert u.abs().max() <= bound
+        assert u.abs().max() <= bound and v.abs().max() <= v_bound
         states = [(u, v), (u2, v2)]

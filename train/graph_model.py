@@ -416,13 +416,14 @@ def _float_alif(model, node, a, keep_u, keep_v, th0):
 def _quantized_lif(model, a, params):
     lo, hi = torch.aminmax(a.detach())
     bound = fp.lif_current_bound(params, max(-float(lo), float(hi)), a.shape[1])
+    v_bound = fp.lif_voltage_bound(params, bound, 0.0, a.shape[1])  # (the bias is in a)
 
     def step(a_t, state, out):  # (a_t float32 or float64, exact integers)
         if state is None:  # float64 u, v and the step's scratch space
             like = a_t.new_zeros(a_t.shape, dtype=torch.float64)
             state = (*fp.initial_state(params, like).values(), like)
         fp.lif_step(*state[:2], a_t, 0.0, params, current_bound=bound, over=out,
-                    inplace=True, spikes=state[2])
+                    inplace=True, spikes=state[2], voltage_bound=v_bound)
         return state, out
     return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
