@@ -111,9 +111,13 @@ def page_nir() -> str:
     from snn_export.deploy import to_nir
     from snn_export.export import nir_dialects, nir_import
 
+    tools = [f"| {tool} | {writes} | {reads} | {refuses} |"
+             for tool, (writes, reads, refuses) in nir_dialects.TOOLS.items()]
     return "\n".join(["# NIR", "", "## Writing (`--target nir`)", "", markdown(to_nir.__doc__),
                       "", "## Reading graphs other tools wrote", "",
-                      markdown(nir_import.__doc__), "", "## Each tool's conventions", "",
+                      markdown(nir_import.__doc__), "", "## Each tool", "",
+                      "| tool | writes | snn-export reads | and refuses |", "|---|---|---|---|",
+                      *tools, "", "## Each tool's conventions", "",
                       markdown(nir_dialects.__doc__), ""])
 
 

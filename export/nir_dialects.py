@@ -38,6 +38,39 @@ import numpy as np
 from snn_export.errors import SnnExportError
 
 DIALECTS = ("norse", "snntorch", "nir")
+
+# tool -> (what it writes, what snn-export reads of it, what snn-export refuses), for the docs
+TOOLS = {
+    "snnTorch 1.0 (`export_to_nir(net, sample, ignore_dims=[0])`, `--dialect snntorch`)": (
+        "`Leaky` as `LIF` (`tau = dt/(1-beta)`, `r = tau/dt`), `Synaptic` as `CubaLIF` "
+        "(`w_in = tau_syn/dt`), `Linear` as `Affine`, `Conv2d` (grouped too), `AvgPool2d`, "
+        "`Flatten`; `RLeaky` and `RSynaptic` as recurrent sub-graphs",
+        "every node it writes but the recurrent ones, spike for spike (at most 2% of spikes "
+        "may flip where its float32 `tau` rounds `beta`); a pool between a conv and its "
+        "neuron folds into the conv",
+        "`RLeaky`, `RSynaptic` (recurrence); its default subtractive reset is not what its "
+        "file says (train with `reset_mechanism=\"zero\"`); `MaxPool2d` has no NIR node"),
+    "norse 1.1 (`norse_to_nir.to_nir(module, sample, dt)`, `--dialect norse`)": (
+        "`LIFCell` as `CubaLIF` (`tau = dt/tau_inv`, norse issue #411), `LIFBoxCell` as "
+        "`LIF`, `IAFCell` as `IF`, `Linear`, `Conv2d`; an empty node for `LICell`; "
+        "`export/norse_to_nir.py` adds `Flatten` and `AvgPool2d` nodes, zero biases for "
+        "bias-free layers and the cell's own `v_reset` (norse writes 0)",
+        "`LIFCell`, `LIFBoxCell`, `IAFCell` with convolutions, pooling and dense layers, "
+        "spike for spike",
+        "`LICell` readouts (norse writes no node; `norse_to_nir` names the module), "
+        "recurrent cells, `MaxPool2d`"),
+    "any NIR writer (`--dialect nir --dt SECONDS`)": (
+        "NIR's ODEs",
+        "`Affine`, `Linear`, `Conv2d` (grouped too), `Flatten`, `AvgPool2d`, `SumPool2d`, "
+        "`LIF`, `CubaLIF`, `IF`, `Threshold`, by forward Euler at `--dt`",
+        "`I`, `LI`, `CubaLI` (non-spiking readouts), `Delay`, `Scale`, `Conv1d`, recurrent "
+        "edges, sub-graphs, a synaptic node summing several inputs or feeding several "
+        "neurons"),
+    "sinabs, SpikingJelly, rockpool": (
+        "not in the pinned environment, not tested",
+        "as `--dialect nir` where their files follow NIR's equations",
+        "as above"),
+}
 DEFAULT_DT = {"norse": 1e-3, "snntorch": 1e-4}  # seconds; "nir" needs --dt
 NEURONS = ("LIF", "CubaLIF", "IF", "Threshold")
 
