@@ -68,22 +68,25 @@ def never_firing(net: Network) -> list[str]:
     """One line per LIF group none of whose neurons can fire within the network's
     ``time_steps`` (see the module docstring), naming the group, the bound and the
     threshold; then one line naming the groups that can never fire because those feed them
-    (found by repeating the bound with them silent until no group is added)."""
-    rounds = []
+    (found by repeating the bound with them silent until no group is added; relays, which
+    only pass spikes on, are left out of it)."""
+    rounds, highest = [], {}
     silent: set[str] = set()
     while True:
-        found = [g for g in net.neurons if g.kind == "lif" and g.name not in silent and
-                 _highest_voltage(net, g, silent) <= g.params.vth << fp.ACT_SHIFT]
+        highest.update({g.name: _highest_voltage(net, g, silent) for g in net.neurons
+                        if g.kind == "lif" and g.name not in silent})
+        found = [g for g in net.neurons if g.name in highest and g.name not in silent and
+                 highest[g.name] <= g.params.vth << fp.ACT_SHIFT]
         if not found:
             break
         rounds.append(found)
         silent |= {g.name for g in found}
     lines = [f"neurons {g.name} can never fire in {net.time_steps} steps: the highest voltage "
-             f"their synapses and bias can reach, {_highest_voltage(net, g, set()):,.0f}, is "
-             f"not above the threshold vth << 6 = {g.params.vth << fp.ACT_SHIFT:,} (is the "
-             "threshold too large for the weights? they may all have rounded to 0)"
-             for g in (rounds[0] if rounds else [])]
-    later = [g.name for found in rounds[1:] for g in found]
+             f"their synapses and bias can reach, {highest[g.name]:,.0f}, is not above the "
+             f"threshold vth << 6 = {g.params.vth << fp.ACT_SHIFT:,} (is the threshold too "
+             "large for the weights? they may all have rounded to 0)"
+             for g in (rounds[0] if rounds else [])]  # (bounds of the first round: none silent)
+    later = [g.name for found in rounds[1:] for g in found if g.role.kind != "relay"]
     if later:
         lines.append(f"neurons {', '.join(later)} can never fire either: what the groups "
                      "that fire can send them does not reach their thresholds")

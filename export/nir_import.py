@@ -274,7 +274,7 @@ class _Builder:
                 self.fail(name, f"padding {node.padding!r}: give the padding as numbers")
             geometry = {k: self.pair(name, node, k) for k in ("stride", "padding", "dilation")}
             (groups, _), bias = self.pair(name, node, "groups", 1), np.asarray(node.bias)
-            if w.dim() != 4 or bias.size not in (1, w.shape[0]):
+            if w.dim() != 4 or bias.shape not in ((), (1,), (w.shape[0],)):
                 self.fail(name, f"weight {tuple(w.shape)} and bias {bias.shape}: expected "
                           "(out, in / groups, kh, kw) and (out,)")
             if w.shape[1] * groups != shape[0]:

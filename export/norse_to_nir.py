@@ -69,6 +69,9 @@ def _unexported(nir, name: str, sub: torch.nn.Module, in_shape: tuple):
     if isinstance(sub, torch.nn.Flatten):
         return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
     if isinstance(sub, torch.nn.AvgPool2d):
+        if sub.ceil_mode or sub.divisor_override:
+            raise ValueError(f"{name!r} (AvgPool2d): ceil_mode and divisor_override have no "
+                             "NIR equivalent")
         pair = lambda v: np.broadcast_to(np.asarray(v), (2,)).copy()
         return nir.AvgPool2d(pair(sub.kernel_size), pair(sub.stride or sub.kernel_size),
                              pair(sub.padding))

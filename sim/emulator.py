@@ -306,7 +306,7 @@ class Emulator:
         batch = min(batch_size, self.batch_limit)
         precision = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision("highest")
-        memory = _Memory()
+        memory = _Memory(self.device)
         try:
             chunks = []
             for i in range(0, max(len(x), 1), batch):
@@ -352,18 +352,15 @@ def _deliver(op, sent: _Sent, currents: torch.Tensor, origin: int, fresh: bool =
     for chunk in rows.split(max(1, OP_BYTES // op.frame_bytes)):
         first, n = int(chunk[0]), len(chunk)
         together = int(chunk[-1]) - first + 1 == n  # consecutive rows: slices, not indices
-        if together and getattr(op, "adds", False):
-            at = first + shift
-            n = max(min(n, steps * batch - at), 0)
-            whole = fresh and at == 0 and n == steps * batch
-            if fresh and not whole:
-                currents.zero_()
-            op.add_to(flat[at:at + n], sent.frames[first:first + n], write=whole)
-            fresh = False
-            continue
-        if fresh:
+        adds = together and getattr(op, "adds", False)  # (rows + shift all within currents)
+        whole = fresh and adds and first + shift == 0 and n == steps * batch
+        if fresh and not whole:
             currents.zero_()
-            fresh = False
+        fresh = False
+        if adds:
+            at = first + shift
+            op.add_to(flat[at:at + n], sent.frames[first:first + n], write=whole)
+            continue
         out = op(sent.frames[first:first + n] if together else sent.frames[chunk])
         for k in range(op.slots):
             at = first + shift + k * batch
@@ -460,20 +457,21 @@ def _scan(members: list, inner: list, ops: dict, biases: dict, a: dict, start: i
 
 
 class _Memory:
-    """Reused memory for the currents of a component's groups, one buffer per position in
-    the component: reusing it across groups and batches is cheaper than fresh pages."""
+    """Reused memory for the currents of one component's groups at a time (as large as the
+    largest component needs): reusing it across components and batches is cheaper than
+    fresh pages."""
 
-    def __init__(self):
-        self.buffers = []
+    def __init__(self, device):
+        self.buffer = torch.empty(0, dtype=torch.uint8, device=device)
 
-    def currents(self, k: int, shape: tuple, dtype: torch.dtype, device) -> torch.Tensor:
-        """The ``k``-th member's (uninitialized) currents."""
-        size = math.prod(shape) * dtype.itemsize
-        if k == len(self.buffers):
-            self.buffers.append(torch.empty(0, dtype=torch.uint8, device=device))
-        if self.buffers[k].numel() < size:
-            self.buffers[k] = torch.empty(size, dtype=torch.uint8, device=device)
-        return self.buffers[k][:size].view(dtype).view(shape)
+    def currents(self, shapes: list, dtypes: list) -> list[torch.Tensor]:
+        """Uninitialized tensors of these shapes and types, one after the other."""
+        sizes = [-(-math.prod(s) * d.itemsize // 8) * 8 for s, d in zip(shapes, dtypes)]
+        if self.buffer.numel() < sum(sizes):
+            self.buffer = torch.empty(sum(sizes), dtype=torch.uint8, device=self.buffer.device)
+        starts = np.cumsum([0, *sizes])
+        return [self.buffer[a:a + math.prod(s) * d.itemsize].view(d).view(s)
+                for a, s, d in zip(starts, shapes, dtypes)]
 
 
 def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: dict,
@@ -488,9 +486,10 @@ def _run_batch(net: Network, x: torch.Tensor, static: bool, ops: dict, biases: d
         if all(rests[g.name] for g in members):  # skip the steps before the first input
             start = min(_first_arrival(net, g, inside, ops, sent, static, batch)
                         for g in members)
-        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start, memory.currents(
-            k, (total - start, batch, g.size), dtypes[g.name], x.device))
-             for k, g in enumerate(members)}
+        room = memory.currents([(total - start, batch, g.size) for g in members],
+                               [dtypes[g.name] for g in members])
+        a = {g.name: _currents(net, g, inside, ops, x, static, sent, start, r)
+             for g, r in zip(members, room)}
         inner = [s for s in net.synapses if s.target in inside and s.source in inside]
         mine = {g.name: torch.zeros(total, batch, g.size, dtype=torch.uint8, device=x.device)
                 for g in members}

@@ -47,22 +47,23 @@ from .lava_builder import Built, Group, build, connect, import_lava
 from .result import STATE_NAMES, SimResult
 
 EXTRACTOR_BUFFER = 256  # steps of spikes Lava may run ahead of the reader
-STALL_LIMIT = 300.0  # seconds Lava may take to start or to make one step before it is given up
+STALL_LIMIT = 300.0  # seconds Lava may take to make one step before it is given up
+START_FACTOR = 10  # its start (compiling, forking a process per group) may take this much longer
 STOP_GRACE = 30.0  # seconds Lava gets to stop before its processes are killed
 
 
 @contextlib.contextmanager
 def _watchdog(limit: float | None):
     """Within the block, once ``feed(doing)`` (yielded) has been called, call it at least
-    every ``limit`` seconds, or ``SnnExportError`` is raised in the main thread, naming what
-    the last call said Lava was doing (SIGALRM; None or 0: no limit). Where Python swallows
-    an exception raised in a signal handler (a finaliser was running), the next ``feed()``
-    raises it."""
+    every ``limit`` seconds (:data:`START_FACTOR` times that after ``feed("starting")``), or
+    ``SnnExportError`` is raised in the main thread, naming what the last call said Lava was
+    doing (SIGALRM; None or 0: no limit). Where Python swallows an exception raised in a
+    signal handler (a finaliser was running), the next ``feed()`` raises it."""
     if not limit:
         yield lambda doing: None
         return
-    expired, phase = [], ["starting"]
-    message = lambda: (f"Lava made no progress for {limit:g} s while {phase[0]}; stopped "
+    expired, phase = [], ["starting", limit]
+    message = lambda: (f"Lava made no progress for {phase[1]:g} s while {phase[0]}; stopped "
                        "(--lava-timeout SECONDS gives it longer)")
 
     def alarm(signum, frame):
@@ -72,8 +73,8 @@ def _watchdog(limit: float | None):
     def feed(doing: str):
         if expired:
             raise SnnExportError(message())
-        phase[0] = doing
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        phase[:] = doing, limit * (START_FACTOR if doing == "starting" else 1)
+        signal.setitimer(signal.ITIMER_REAL, phase[1])
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
         yield feed
@@ -133,7 +134,7 @@ def _import_netx():
     try:
         with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
             from lava.lib.dl import netx
-    except ImportError as exc:
+    except Exception as exc:  # noqa: BLE001  (whatever lava-dl raises, with what it said)
         raise SnnExportError(f"lava-dl's netx cannot be imported ({exc}); it said: "
                              f"{' '.join(said.getvalue().split())}") from None
     return netx

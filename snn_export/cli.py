@@ -60,8 +60,9 @@ def parser() -> argparse.ArgumentParser:
                    help="run N test samples in Lava's CPU simulator and the emulator and compare "
                         "spikes on every layer at every step (default: 0, no verification)")
     p.add_argument("--lava-timeout", type=float, metavar="SECONDS", default=None,
-                   help="--verify: give a Lava run up (exit 1) when its start or one of its "
-                        "steps takes this long (default: 300; 0: wait for ever)")
+                   help="--verify: give a Lava run up (exit 1) when one of its steps takes "
+                        "this long, or its start ten times as long (default: 300; 0: wait "
+                        "for ever)")
     p.add_argument("--evaluate", type=int, metavar="N", default=0,
                    help="run N test samples through the deployed integer network in the "
                         "exact emulator (no Lava, fast) and report its accuracy next to the "
@@ -128,7 +129,7 @@ def _export(args) -> int:
         with atomic_path(Path(args.junit)) as tmp:
             Path(tmp).write_text(compliance.to_junit(checked.violations, str(model_path)))
     if args.check or not checked.compliant:
-        _warn(checked.warnings)
+        _warn(source.warnings + checked.warnings)
         _print_violations(args, checked.violations, model_path)
         return 0 if checked.compliant else NotCompliant.exit_code
     with staged_folder(out_dir) as stage:  # all or nothing: moved into out_dir at the end

@@ -157,8 +157,9 @@ def lif_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, bias_mant: torch
 def _lif_step_(u, v, a, bias_mant, p: LIFParams, current_bound: float, over, spikes,
                voltage_bound: float):
     """:func:`lif_step` in place (its ``inplace`` form). A decay is one multiplication by
-    ``keep / 4096`` and a truncation: exact, as the product of an integer below 2**35 and a
-    multiple of 2**-12 is a float64. The reset multiplies by the spikes (masking is slower)."""
+    ``keep / 4096`` and a truncation: exact, as a state (below 2**31) times ``keep`` (below
+    2**12) over 4096 is a multiple of 2**-12 below 2**31, which float64 holds. The reset
+    multiplies by the spikes (masking is slower)."""
     scratch = torch.empty_like(v) if spikes is None else spikes
     if a.dtype != u.dtype:  # (converting first is faster than a mixed-type add)
         a = scratch.copy_(a)

@@ -24,8 +24,8 @@ _pending: list[int] = []  # the signals interruptible() took, until its block en
 def interruptible():
     """Within the block SIGINT and SIGTERM raise :class:`Interrupted` and are kept for
     :func:`check`: where the handler runs inside a finaliser or a weakref callback, Python
-    drops the exception (the report of it is dropped too); the previous handlers come back
-    after the block."""
+    drops the exception (the report of it is dropped too). One kept but dropped is raised
+    when the block ends normally. The previous handlers come back after the block."""
     def stop(signum, frame):
         _pending.append(signum)
         raise Interrupted(signum)
@@ -33,15 +33,20 @@ def interruptible():
     def unraisable(report):
         if not isinstance(report.exc_value, Interrupted):
             hook(report)
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    kept, previous, hook = len(_pending), {}, sys.unraisablehook
     try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            previous[s] = signal.signal(s, stop)
+        sys.unraisablehook = unraisable
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         sys.unraisablehook = hook
-        _pending.clear()
+        caught = _pending[kept:]
+        del _pending[kept:]
+    if caught:
+        raise Interrupted(caught[0])
 
 
 def check() -> None:

@@ -15,8 +15,8 @@ from snn_export.cli import main
 from snn_export.deploy import graph_hdf5
 from snn_export.deploy.lower_graph import BLOCK, distinct, integer_weights, lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.folding import (FloatSynapse, fold_avgpool_into_conv, fold_avgpool_into_dense,
-                                fold_batchnorm)
+from snn_export.folding import (FloatSynapse, fold_avgpool_after_conv, fold_avgpool_into_conv,
+                                fold_avgpool_into_dense, fold_batchnorm)
 from snn_export.graph import INPUT
 from snn_export.model_graph import ModelGraph, Node, alignment_delays, latencies, shapes
 from snn_export.sim import emulator
@@ -56,6 +56,34 @@ def test_fold_avgpool_into_conv_equals_pool_then_conv(geometry, k):
     x = torch.rand(2, 4, 6 * k[0], 6 * k[1], dtype=torch.float64)
     expected = syn.apply(F.avg_pool2d(x, k))
     torch.testing.assert_close(fold_avgpool_into_conv(syn, k).apply(x), expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), groups=st.integers(1, 2),
+       k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       size=st.tuples(st.integers(5, 13), st.integers(5, 13)))
+def test_fold_avgpool_after_conv_equals_conv_then_pool(kernel, stride, padding, dilation,
+                                                       groups, k, size):
+    """Pooling a conv's output (floor: rows left over dropped) is one larger conv."""
+    w = torch.randn(2 * groups, 2, *kernel, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(sum(size)))
+    syn = conv_syn(w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    x = torch.rand(2, 2 * groups, *size, dtype=torch.float64)
+    conv = syn.apply(x)
+    assume(conv.shape[2] >= k[0] and conv.shape[3] >= k[1])
+    torch.testing.assert_close(fold_avgpool_after_conv(syn, k).apply(x), F.avg_pool2d(conv, k))
+
+
+def test_a_pool_of_the_input_into_a_neuron_is_refused_by_node():
+    graph = ModelGraph((1, 4, 4), 1, 1.0, [Node("p", "avgpool", (INPUT,), {"kernel": 2}),
+                                          Node("s", "lif", ("p",), {"tau_mem": 2.0,
+                                                                    "threshold": 1.0})], "s")
+    model = GraphSNN(graph).train()
+    with pytest.raises(SnnExportError, match="node 'p' \\(avgpool\\): a neuron's input"):
+        model(torch.ones(2, 1, 4, 4), 3)
 
 
 @pytest.mark.parametrize("dilation", [(1, 1), (2, 3)])

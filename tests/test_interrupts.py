@@ -63,7 +63,7 @@ def test_a_lava_run_without_progress_is_given_up(trained, tmp_path):
                           timeout=300, start_new_session=True)
     lines = [line for line in proc.stderr.splitlines() if line.startswith("snn-export")]
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert lines == ["snn-export: error: Lava made no progress for 0.0001 s while starting; "
+    assert lines == ["snn-export: error: Lava made no progress for 0.001 s while starting; "
                      "stopped (--lava-timeout SECONDS gives it longer)"]
     time.sleep(1.0)
     assert set(os.listdir("/dev/shm")) - shm == set() and not out.exists()
@@ -96,10 +96,10 @@ def _stalls(at, seconds):
 
 
 @pytest.mark.lava
-@pytest.mark.parametrize("where, limit, phase", [
-    ("lava.magma.compiler.compiler:Compiler.compile", 1.0, "starting"),  # before any process
-    ("lava.proc.io.extractor:PyLoihiExtractorModel.run_spk", 10.0, "running")])  # in a child
-def test_a_stalled_lava_start_or_step_is_given_up(monkeypatch, where, limit, phase):
+@pytest.mark.parametrize("where, limit, phase, seconds", [  # (start: ten times the limit)
+    ("lava.magma.compiler.compiler:Compiler.compile", 0.5, "starting", 5),  # before any process
+    ("lava.proc.io.extractor:PyLoihiExtractorModel.run_spk", 10.0, "running", 10)])  # a child
+def test_a_stalled_lava_start_or_step_is_given_up(monkeypatch, where, limit, phase, seconds):
     """The watchdog ends a Lava run that stalls while it starts (the compiler, in this
     process) or at a step (a process model, in Lava's forked child, which wakes 20 s
     later): one SnnExportError naming the phase, no process and no /dev/shm segment left."""
@@ -112,7 +112,7 @@ def test_a_stalled_lava_start_or_step_is_given_up(monkeypatch, where, limit, pha
     monkeypatch.setattr(*_stalls(where, 20.0))
     shm = set(os.listdir("/dev/shm"))
     start = time.monotonic()
-    with pytest.raises(SnnExportError, match=f"no progress for {limit:g} s while {phase};"):
+    with pytest.raises(SnnExportError, match=f"no progress for {seconds:g} s while {phase};"):
         lava_runner.run(_small_network(), np.zeros((2, 4), int), progress=False,
                         stall_limit=limit)
     assert time.monotonic() - start < 60
@@ -139,3 +139,20 @@ def test_a_signal_dropped_in_a_finaliser_is_raised_at_the_next_check(capsys, mon
             reached = True
             check()
     assert reached and reported == [] and capsys.readouterr().err == ""
+
+
+def test_a_dropped_signal_is_raised_when_the_block_ends(monkeypatch):
+    """A Ctrl-C dropped after the last check() still stops the command: the block that
+    took it raises it when it ends, also when nested (as the console commands nest it)."""
+    from snn_export.interrupts import Interrupted, interruptible
+
+    class SignalledWhileFinalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000):
+                pass
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: None)
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        with interruptible():
+            with interruptible():
+                SignalledWhileFinalised()

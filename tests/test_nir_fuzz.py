@@ -46,7 +46,7 @@ BAD_FIELDS = {  # (node, field): values nir writes but snn-export must refuse
     ("conv", "padding"): [-1, np.array([-1, 0]), 50, "same", "x"],
     ("conv", "dilation"): [0, -2, 20],
     ("conv", "groups"): [0, -1, 3, 2, 1.5],
-    ("conv", "bias"): [np.ones(3), np.ones((4, 2))],
+    ("conv", "bias"): [np.ones(3), np.ones((4, 2)), np.ones((4, 1)), np.ones((1, 1))],
     ("pool", "kernel_size"): [np.array([2, 2, 2])],
     ("input", "input_type"): [{"input": v} for v in (np.array([0]), np.array([-5]),
                                                      np.array([1, 1, 8, 8, 1]), np.array([]))],

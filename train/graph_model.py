@@ -191,7 +191,7 @@ class GraphSNN(nn.Module):
         in float mode, normalises with the batch's own (quantized mode folds the running
         statistics, as the deployed network does); an avgpool after it pools ``a``."""
         pool = self.graph.node(expr) if self.graph.node(expr).op == "avgpool" else None
-        e = self.graph.node(pool.inputs[0] if pool else expr)
+        e = self.graph.node(pool.inputs[0] if pool and pool.inputs[0] != INPUT else expr)
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
