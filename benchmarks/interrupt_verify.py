@@ -57,7 +57,7 @@ def trial(model: str, samples: int, delay: float, signum: int, out: Path) -> dic
     files = set(os.listdir(out)) if out.exists() else None
     return {"code": proc.returncode, "took": took, "processes": len(left), "kinds": kinds,
             "segments": len(segments), "partial": files is not None and not COMPLETE <= files,
-            "lines": len(err.strip().splitlines())}
+            "lines": len(err.strip().splitlines()), "stderr": err}
 
 
 def with_suppress(fn) -> None:
@@ -87,7 +87,9 @@ def main() -> None:
         print(f"{k + 1:4d} exit {r['code']:4d}  stopped in {r['took'] or -1:5.2f} s  processes "
               f"{r['processes']}  /dev/shm {r['segments']:3d}  partial folder {r['partial']}  "
               f"stderr lines {r['lines']}"
-              + "".join(f"\n     left: {kind[:100]}" for kind in r["kinds"] if kind))
+              + "".join(f"\n     left: {kind[:100]}" for kind in r["kinds"] if kind)
+              + ("".join(f"\n     stderr: {line}" for line in r["stderr"].splitlines()[-40:])
+                 if r["lines"] > 1 or r["code"] not in (0, 128 + signum) else ""))
     stopped = sum(r["code"] == 128 + signum for r in results)
     finished = sum(r["code"] == 0 for r in results)
     bad = [r for r in results if r["processes"] or r["segments"] or r["partial"]

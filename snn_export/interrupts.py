@@ -25,7 +25,9 @@ def interruptible():
     """Within the block SIGINT and SIGTERM raise :class:`Interrupted` and are kept for
     :func:`check`: where the handler runs inside a finaliser or a weakref callback, Python
     drops the exception (the report of it is dropped too). One kept but dropped is raised
-    when the block ends normally. The previous handlers come back after the block."""
+    when the block ends, in place of any error that followed it (code that caught the
+    signal's exception, in an import say, may fail otherwise). The previous handlers come
+    back after the block."""
     def stop(signum, frame):
         _pending.append(signum)
         raise Interrupted(signum)
@@ -39,6 +41,10 @@ def interruptible():
             previous[s] = signal.signal(s, stop)
         sys.unraisablehook = unraisable
         yield
+    except Exception:  # after a signal, the signal's doing (code caught its raise and failed)
+        if len(_pending) > kept:
+            raise Interrupted(_pending[kept]) from None
+        raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

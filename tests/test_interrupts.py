@@ -156,3 +156,23 @@ def test_a_dropped_signal_is_raised_when_the_block_ends(monkeypatch):
         with interruptible():
             with interruptible():
                 SignalledWhileFinalised()
+
+
+def test_an_error_after_a_dropped_signal_is_reported_as_the_signal(monkeypatch):
+    """Code that catches the signal's exception may fail otherwise (a half-done import, say):
+    that error is the signal's doing, and the command stops as interrupted."""
+    from snn_export.interrupts import Interrupted, interruptible
+
+    class SignalledWhileFinalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):
+                pass
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: None)
+    with pytest.raises(Interrupted, match="SIGINT"):
+        with interruptible():
+            SignalledWhileFinalised()
+            raise AttributeError("module 'torch' has no attribute ...")
+    with pytest.raises(AttributeError):  # (without a signal, the error is the error)
+        with interruptible():
+            raise AttributeError("a real bug")
