@@ -121,21 +121,29 @@ def test_a_stalled_lava_start_or_step_is_given_up(monkeypatch, where, limit, pha
     assert set(os.listdir("/dev/shm")) - shm == set()
 
 
+class _SignalledWhileFinalised:
+    """An object whose finaliser sends ``signum`` to this process: the handler runs inside
+    the finaliser, where Python drops the exception it raises."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self):
+        os.kill(os.getpid(), self.signum)
+        for _ in range(10_000):  # the handler runs in here, between bytecodes
+            pass
+
+
 def test_a_signal_dropped_in_a_finaliser_is_raised_at_the_next_check(capsys, monkeypatch):
     """Python drops an exception raised inside a finaliser (here, the signal handler's):
     nothing is printed, and the next check() raises it."""
     from snn_export.interrupts import Interrupted, check, interruptible
 
-    class SignalledWhileFinalised:
-        def __del__(self):
-            os.kill(os.getpid(), signal.SIGINT)
-            for _ in range(10_000):  # the handler runs in here, between bytecodes
-                pass
     reached, reported = False, []
     monkeypatch.setattr(sys, "unraisablehook", reported.append)  # Python's report would go here
     with pytest.raises(Interrupted, match="SIGINT"):
         with interruptible():
-            SignalledWhileFinalised()  # (finalised at once; the raise in __del__ is dropped)
+            _SignalledWhileFinalised(signal.SIGINT)  # (finalised at once: the raise is dropped)
             reached = True
             check()
     assert reached and reported == [] and capsys.readouterr().err == ""
@@ -146,16 +154,11 @@ def test_a_dropped_signal_is_raised_when_the_block_ends(monkeypatch):
     took it raises it when it ends, also when nested (as the console commands nest it)."""
     from snn_export.interrupts import Interrupted, interruptible
 
-    class SignalledWhileFinalised:
-        def __del__(self):
-            os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(10_000):
-                pass
     monkeypatch.setattr(sys, "unraisablehook", lambda report: None)
     with pytest.raises(Interrupted, match="SIGTERM"):
         with interruptible():
             with interruptible():
-                SignalledWhileFinalised()
+                _SignalledWhileFinalised(signal.SIGTERM)
 
 
 def test_an_error_after_a_dropped_signal_is_reported_as_the_signal(monkeypatch):
@@ -163,15 +166,10 @@ def test_an_error_after_a_dropped_signal_is_reported_as_the_signal(monkeypatch):
     that error is the signal's doing, and the command stops as interrupted."""
     from snn_export.interrupts import Interrupted, interruptible
 
-    class SignalledWhileFinalised:
-        def __del__(self):
-            os.kill(os.getpid(), signal.SIGINT)
-            for _ in range(10_000):
-                pass
     monkeypatch.setattr(sys, "unraisablehook", lambda report: None)
     with pytest.raises(Interrupted, match="SIGINT"):
         with interruptible():
-            SignalledWhileFinalised()
+            _SignalledWhileFinalised(signal.SIGINT)
             raise AttributeError("module 'torch' has no attribute ...")
     with pytest.raises(AttributeError):  # (without a signal, the error is the error)
         with interruptible():
