@@ -146,8 +146,8 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava;
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
     only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
-    start or to make one step before the run is given up (``SnnExportError``; None: wait
-    for ever)."""
+    make one step (to start: :data:`START_FACTOR` times that) before the run is given up
+    (``SnnExportError``; None: wait for ever)."""
     netx = _import_netx()
 
     resets = dict(reset_interval=time_steps, reset_offset=1) if back_to_back else {}
