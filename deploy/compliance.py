@@ -209,14 +209,16 @@ def _join(graph: ModelGraph, node: Node) -> list[Violation]:
 
 
 def _no_rule(graph: ModelGraph, node: Node) -> list[Violation]:
-    """No graph rule: neurons and const emit binary spikes; batchnorm, avgpool and flatten
-    are checked where the conv or linear node that reads them is (:func:`_synapse`)."""
+    """No graph rule: neurons and const emit binary spikes (a leaky integrator readout
+    emits none: its voltage is read, as a chip reads a state); batchnorm, avgpool, flatten
+    and delay are checked where the conv or linear node that reads them is
+    (:func:`_synapse`)."""
     return []
 
 
 # op -> (graph, node) -> its violations; every op in OPS has an entry
-_CHECKS = {"lif": _no_rule, "alif": _no_rule, "const": _no_rule,
-           "batchnorm": _no_rule, "avgpool": _no_rule, "flatten": _no_rule,
+_CHECKS = {"lif": _no_rule, "alif": _no_rule, "li": _no_rule, "const": _no_rule,
+           "batchnorm": _no_rule, "avgpool": _no_rule, "flatten": _no_rule, "delay": _no_rule,
            "conv": _synapse, "linear": _synapse, "add": _add, "mul": _mul,
            "sigmoid": _activation, "relu": _activation, "minmax": _activation,
            "invert": _invert, "time_mean": _time_mean, "time_linear": _time_linear,

@@ -41,7 +41,10 @@ def network(graph, path: str | Path) -> Network:
         net = Network(input_shape=tuple(int(n) for n in graph.nodes[INPUT].input_type["input"]),
                       input_bits=int(meta["input_bits"]), time_steps=int(meta["time_steps"]),
                       neurons=neurons, synapses=synapses,
-                      metadata={"readout": str(meta["readout"]), "source": str(path)})
+                      metadata={"readout": str(meta["readout"]), "source": str(path),
+                                **({"depths": {str(k): int(v) for k, v in
+                                               meta["depths"].items()}}
+                                   if "depths" in meta else {})})
     except KeyError as exc:
         raise SnnExportError(f"{path}: node or metadata field {exc} is missing") from None
     except (TypeError, ValueError) as exc:

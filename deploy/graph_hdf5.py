@@ -12,7 +12,7 @@ layers, and version 1 sparse synapses):
 ``/neurons/<i>`` (``i`` = 0, 1, ... in the network's order): attributes ``name``, ``kind``
 (``lif`` or ``atrlif``), ``shape``, the parameters (LIF: ``vth du dv``; ATRLIF:
 ``theta_0 theta_step d_i d_v d_theta d_r``), ``reset_interval``, ``reset_offset``, the
-role (:class:`~snn_export.graph.Role`): ``role`` (``layer``, ``gate``, ``relay`` or
+role (:class:`~snn_export.graph.Role`): ``role`` (``layer``, ``integrator``, ``gate``, ``relay`` or
 ``always_on``), ``mask`` (0 or 1), for a gate ``logic`` (``or``, ``and``, ``andnot`` or
 ``maxpool``), for a relay ``source`` (the group it delays) and ``delay`` (steps);
 dataset ``bias``.

@@ -3,7 +3,8 @@
 
 Passes, applied per spiking node in graph order:
 
-- neurons (``lif``, ``alif``): each input chain folds into one synapse group
+- neurons (``lif``, ``alif``, ``li``): each input chain folds into one synapse group (a
+  recurrent lif's own weights into a Dense from the group to itself)
   (:func:`snn_export.folding.fold`: batch norm, average pooling, input scaling), and the group
   is quantized with :func:`snn_export.fixed_point.quantize_group`, the rule
   quantization-aware training uses;
@@ -18,6 +19,8 @@ Passes, applied per spiking node in graph order:
   ``spike-only/graded-join``) is distributed into its consumers: every synapse group that
   reads it is emitted once per spike term (``W @ (a + b) = W @ a + W @ b``), so the chip
   still carries binary spikes only, at the cost of one copy of those synapses per term;
+- delays: a chain's ``delay`` nodes add their steps to its synapses' delay, which carry
+  them like an alignment delay (below);
 - delay alignment: a shallower branch into a node is delayed to meet the deeper ones. Dense
   and Sparse synapse groups (every gate input, every mask, every shortcut into a join, every
   Dense layer) carry the delay themselves (Lava's ``DelayDense`` / ``DelaySparse``, up to
@@ -47,7 +50,8 @@ Neuron groups keep their node's name; relays are ``<source>_delay<d>``; the syna
 into a group are ``<group>.<input node>`` (``<group>.<input node>.<k>_<term>`` for the terms
 of an add) and ``<group>.bias``.
 
-Every group records its :class:`~snn_export.graph.Role`: ``layer`` (lif, alif), ``gate``
+Every group records its :class:`~snn_export.graph.Role`: ``layer`` (lif, alif),
+``integrator`` (li: a LIF at the largest threshold whose voltage is read), ``gate``
 with its logic (joins, max-pooling), ``relay`` with its source and delay, ``always_on``
 (const, ``bias_source``); the second input of an AND or AND NOT gate (behind its relays) is
 marked ``mask``.
@@ -74,6 +78,7 @@ BIAS_SHAPE = (1, 1, 1)  # one neuron, as a map: NIR writes its synapses into map
 # Gate thresholds in synaptic units (a neuron spikes when its input exceeds vth):
 GATE_VTH = {op: g.vth for op, g in GATES.items()}
 BLOCK = 1 << 16  # weights quantized at a time: their float64 temporaries stay in cache
+NEURON_ROLES = {"lif": "layer", "alif": "layer", "li": "integrator"}  # op -> Role kind
 
 
 def gate(name: str, shape: tuple, op: str, role: Role | None = None) -> Neurons:
@@ -188,27 +193,32 @@ class _Lowering:
                                    sign_mode="mixed",
                                    delays=np.full(weight.shape, delay) if delay else None))
 
-    def source(self, node, src: str, conv: bool) -> tuple[str, int]:
+    def source(self, node, src: str, conv: bool, late: int = 0) -> tuple[str, int]:
         """The group ``node``'s synapses from ``src`` read and the delay they carry: a Dense or
-        Sparse carries up to ``MAX_DELAY`` steps of the alignment delay, a Conv none (relays
-        carry the rest)."""
-        delay = self.delays[node.name][src]
+        Sparse carries up to ``MAX_DELAY`` steps of the alignment delay plus the chain's own
+        ``late`` steps (its ``delay`` nodes), a Conv none (relays carry the rest)."""
+        delay = self.delays[node.name][src] + late
         carried = 0 if conv else min(delay, MAX_DELAY)
         return self.relay(src, delay - carried, node.name), carried
 
     def neuron_group(self, node) -> None:
         syns = [fold(self.graph, e, self.tensors, self.shapes) for e in node.inputs]
-        if not all(torch.isfinite(t).all() for s in syns for t in (s.weight, s.bias)):
+        recurrent = [self.tensors[f"{node.name}.weight"]] if node.get("recurrent") else []
+        if not all(torch.isfinite(t).all() for t in
+                   [*recurrent, *(t for s in syns for t in (s.weight, s.bias))]):
             raise SnnExportError(f"node {node.name!r}: its weights or bias overflow float64 "
                                  "once input scale, batch norm, pooling and gains are folded "
                                  "in; bring the parameters into a usable range")
-        q = fp.quantize_group([distinct(s.weight) for s in syns],
+        q = fp.quantize_group([distinct(s.weight) for s in syns] + recurrent,
                               sum(s.bias.detach().double() for s in syns),
                               {"op": node.op, **node.attrs}, integer_weights)
+        if recurrent:  # its own spikes, a step later (a Dense from the group to itself)
+            self.synapses.append(Dense(f"{node.name}.{node.name}", node.name, node.name,
+                                       q.weights[-1].numpy(), float_exp=q.exp))
         shape = self.shapes[node.name]
         size = int(np.prod(shape))
         self.neurons.append(Neurons(node.name, shape, q.neuron, np.zeros(size, dtype=np.int64),
-                                    role=Role("layer")))
+                                    role=Role(NEURON_ROLES[node.op])))
         self.bias(node, q.bias.reshape(-1, *[1] * (len(shape) - 1)).expand(shape).flatten(),
                   q.bias_exp)
         for e, s, w in zip(node.inputs, syns, q.weights):
@@ -217,7 +227,7 @@ class _Lowering:
             named = [(f"{node.name}.{e}", s.source)] if terms is None else \
                 [(f"{node.name}.{e}.{k}_{t}", t) for k, t in enumerate(terms)]
             for name, term in named:
-                src, delay = self.source(node, term, conv=s.kind == "conv")
+                src, delay = self.source(node, term, conv=s.kind == "conv", late=s.delay)
                 if s.kind == "conv":
                     g = s.geometry
                     self.synapses.append(Conv(name, src, node.name, w, g["stride"],
@@ -273,7 +283,7 @@ class _Lowering:
 
 
 # op -> (lowering, node) -> None: appends the node's neuron and synapse groups
-_LOWER = {"lif": _Lowering.neuron_group, "alif": _Lowering.neuron_group,
+_LOWER = {**{op: _Lowering.neuron_group for op in ("lif", "alif", "li")},
           **{op: _Lowering.join_synapses for op in JOINS},
           "maxpool": _Lowering.pool_synapses, "const": _Lowering.const_group,
           **{op: _Lowering.folded for op in SYNAPTIC},
@@ -293,9 +303,12 @@ def lower_graph(graph: ModelGraph, tensors: dict, time_steps: int,
     low = _Lowering(graph, tensors)
     for node in graph.nodes:
         op_entry(_LOWER, node, "lowering")(low, node)
+    depths = {n.name: low.depth[n.name] for n in low.neurons if n.name in low.depth} \
+        if any(n.op == "delay" for n in graph.nodes) else {}  # (see Network.depths)
     net = Network(tuple(graph.input_shape), graph.input_bits,
                   time_steps + low.depth[graph.readout], low.neurons, low.synapses,
-                  {**(metadata or {}), "readout": graph.readout})
+                  {**(metadata or {}), "readout": graph.readout,
+                   **({"depths": depths} if depths else {})})
     net.validate()
     return net
 

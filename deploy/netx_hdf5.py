@@ -54,8 +54,8 @@ def chain(net: Network) -> list[tuple[Dense, Neurons]]:
                 or syn.num_weight_bits != fp.WEIGHT_BITS or syn.sign_mode \
                 or np.any(syn.weight % fp.WEIGHT_STEP):
             refuse(f"synapses {syn.name}")
-        if group.kind != "lif" or group.reset_interval:
-            refuse(f"neurons {group.name} ({group.kind})")
+        if group.kind != "lif" or group.reset_interval or group.role.kind != "layer":
+            refuse(f"neurons {group.name} ({group.kind} {group.role.kind})")
         pairs.append((syn, group))
         source = group.name
     if len(net.synapses) != len(pairs):

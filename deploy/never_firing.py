@@ -12,6 +12,10 @@ the 24-bit current and int32 wraps cannot act (``|u|`` bounded below 2**23 the s
 no Conv sum reaching 2**23); elsewhere a group is never reported. The bound is repeated
 with the groups found so far sending nothing, until no group is added: the groups they
 silence are named too. ATRLIF groups are not checked.
+
+The converse for a leaky integrator readout (an ``integrator`` group, meant never to fire):
+:func:`integrators_that_may_fire` names one whose voltage the same bound does not keep at
+or below its threshold (it would spike and restart from 0, unlike the trained integrator).
 """
 from __future__ import annotations
 
@@ -74,7 +78,8 @@ def never_firing(net: Network) -> list[str]:
     silent: set[str] = set()
     while True:
         highest.update({g.name: _highest_voltage(net, g, silent) for g in net.neurons
-                        if g.kind == "lif" and g.name not in silent})
+                        if g.kind == "lif" and g.name not in silent
+                        and g.role.kind != "integrator"})
         found = [g for g in net.neurons if g.name in highest and g.name not in silent and
                  highest[g.name] <= g.params.vth << fp.ACT_SHIFT]
         if not found:
@@ -90,4 +95,23 @@ def never_firing(net: Network) -> list[str]:
     if later:
         lines.append(f"neurons {', '.join(later)} can never fire either: what the groups "
                      "that fire can send them does not reach their thresholds")
+    return lines
+
+
+def integrators_that_may_fire(net: Network) -> list[str]:
+    """One line per ``integrator`` group whose voltage the bound of :func:`never_firing`
+    does not keep at or below its threshold within ``time_steps``: it may spike, and a
+    neuron that does restarts from 0, so its final voltage is no longer the integral."""
+    lines = []
+    for g in net.neurons:
+        if g.role.kind != "integrator":
+            continue
+        highest, vth = _highest_voltage(net, g, set()), g.params.vth << fp.ACT_SHIFT
+        if highest > vth:
+            reach = "is not bounded (a wrap may act)" if math.isinf(highest) else \
+                f"may reach {highest:,.0f}"
+            lines.append(f"neurons {g.name} (a leaky integrator readout): its voltage {reach}, "
+                         f"above the largest threshold vth << 6 = {vth:,}: a neuron that gets "
+                         "there spikes and restarts from 0 (the emulator and Lava agree; the "
+                         "float model differs). Fewer steps or a shorter tau_mem keep it lower")
     return lines

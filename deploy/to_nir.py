@@ -12,7 +12,8 @@ Conventions (also stated in the graph's ``metadata["snn_export"]``):
   ``tau_mem = 4096 / dv``, ``r = tau_mem`` and ``v_leak = bias * tau_mem``, so that one step
   adds the input to ``I`` and ``I`` plus the bias to ``v`` in full; spike when
   ``v > v_threshold``, reset to 0. A non-leaky group (``dv = 0``) without current memory or
-  bias is an ``IF`` (``r = 1``).
+  bias is an ``IF`` (``r = 1``). An ``integrator`` readout is a ``CubaLI`` (the same
+  fields without threshold and reset; its voltage is the output).
 - Synapse groups: ``Conv2d`` (integer weights; a grouped conv as its ungrouped equivalent) or ``Linear`` (``weight * 2**weight_exp``,
   the weights Lava applies; a ``Sparse`` group as its dense matrix), behind a ``Flatten``
   where a ``Linear`` reads a (C, H, W) group, and in front of a ``Delay`` when its synapses
@@ -91,7 +92,8 @@ def to_nir(net: Network):
         "time_steps": net.time_steps, "input_bits": net.input_bits,
         "input_levels": "unsigned integers", "readout": net.readout,
         "neuron_order": [n.name for n in net.neurons],
-        "synapse_order": [s.name for s in net.synapses]}}
+        "synapse_order": [s.name for s in net.synapses],
+        **({"depths": dict(net.metadata["depths"])} if "depths" in net.metadata else {})}}
     try:
         graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=True)
     except Exception as exc:  # nir reports type mismatches as ValueError/AssertionError
@@ -137,6 +139,10 @@ def _neuron_node(nir, group: Neurons):
                    "node; written as a CubaLIF at the resting threshold, the rest in metadata")
     full = np.ones(shape)
     metadata = {"snn_export": meta}
+    integrator = group.role.kind == "integrator"  # its voltage is the output: no threshold
+    if d_v == 0 and integrator:
+        raise SnnExportError(f"neurons {group.name}: a non-leaky integrator readout (dv = 0) "
+                             "has no NIR form (NIR's CubaLI leaks)")
     if d_v == 0:
         if d_i != fp.DECAY_UNITY - 1 or bias.any():
             raise SnnExportError(f"neurons {group.name}: a non-leaky neuron (dv = 0) with "
@@ -145,6 +151,10 @@ def _neuron_node(nir, group: Neurons):
                       metadata=metadata), warning
     tau_syn = fp.DECAY_UNITY / (d_i + 1)
     tau_mem = fp.DECAY_UNITY / d_v
+    if integrator:
+        return nir.CubaLI(tau_syn=full * tau_syn, tau_mem=full * tau_mem, r=full * tau_mem,
+                          v_leak=bias * tau_mem, w_in=full * tau_syn,
+                          metadata=metadata), warning
     return nir.CubaLIF(tau_syn=full * tau_syn, tau_mem=full * tau_mem, r=full * tau_mem,
                        v_leak=bias * tau_mem, v_threshold=full * threshold,
                        v_reset=0 * full, w_in=full * tau_syn, metadata=metadata), warning

@@ -44,44 +44,56 @@ TOOLS = {
     "snnTorch 1.0 (`export_to_nir(net, sample, ignore_dims=[0])`, `--dialect snntorch`)": (
         "`Leaky` as `LIF` (`tau = dt/(1-beta)`, `r = tau/dt`), `Synaptic` as `CubaLIF` "
         "(`w_in = tau_syn/dt`), `Linear` as `Affine`, `Conv2d` (grouped too), `AvgPool2d`, "
-        "`Flatten`; `RLeaky` and `RSynaptic` as recurrent sub-graphs",
-        "every node it writes but the recurrent ones, spike for spike (at most 2% of spikes "
-        "may flip where its float32 `tau` rounds `beta`); a pool between a conv and its "
-        "neuron folds into the conv",
-        "`RLeaky`, `RSynaptic` (recurrence); its default subtractive reset is not what its "
-        "file says (train with `reset_mechanism=\"zero\"`); `MaxPool2d` has no NIR node"),
+        "`Flatten`; `RLeaky` as a `LIF` with an `Affine` from it back to it (its own spikes "
+        "of the step before)",
+        "every node it writes, spike for spike (at most 2% of spikes may flip where its "
+        "float32 `tau` rounds `beta`); a pool between a conv and its neuron folds into the "
+        "conv; `RLeaky` (with `reset_delay=False`) as a recurrent `lif`",
+        "its default subtractive reset is not what its file says (train with "
+        "`reset_mechanism=\"zero\"`); `MaxPool2d` has no NIR node; snnTorch 1.0 cannot "
+        "export `RSynaptic` (nirtorch fails)"),
     "norse 1.1 (`norse_to_nir.to_nir(module, sample, dt)`, `--dialect norse`)": (
         "`LIFCell` as `CubaLIF` (`tau = dt/tau_inv`, norse issue #411), `LIFBoxCell` as "
-        "`LIF`, `IAFCell` as `IF`, `Linear`, `Conv2d`; an empty node for `LICell`; "
-        "`export/norse_to_nir.py` adds `Flatten` and `AvgPool2d` nodes, zero biases for "
+        "`LIF`, `IAFCell` as `IF`, `LIBoxCell` as `LI`, `Linear`, `Conv2d`; empty nodes for "
+        "`LICell`, `LIFRecurrentCell`, `Flatten`, `AvgPool2d`: `export/norse_to_nir.py` "
+        "writes them (`LICell` as `CubaLI` in norse's conventions, `LIFRecurrentCell` as "
+        "its input `Linear`, a `CubaLIF` and a `Linear` back to it), zero biases for "
         "bias-free layers and the cell's own `v_reset` (norse writes 0)",
-        "`LIFCell`, `LIFBoxCell`, `IAFCell` with convolutions, pooling and dense layers, "
-        "spike for spike",
-        "`LICell` readouts (norse writes no node; `norse_to_nir` names the module), "
-        "recurrent cells, `MaxPool2d`"),
+        "`LIFCell`, `LIFBoxCell`, `IAFCell`, `LIFRecurrentCell` with convolutions, pooling "
+        "and dense layers, spike for spike; `LICell` and `LIBoxCell` readouts, voltage for "
+        "voltage (to float32's rounding; the class: the largest voltage after the last "
+        "step)",
+        "`MaxPool2d`; other recurrent cells (`LIRecurrentCell`, ...)"),
     "any NIR writer (`--dialect nir --dt SECONDS`)": (
         "NIR's ODEs",
         "`Affine`, `Linear`, `Conv2d` (grouped too), `Flatten`, `AvgPool2d`, `SumPool2d`, "
-        "`LIF`, `CubaLIF`, `IF`, `Threshold`, by forward Euler at `--dt`",
-        "`I`, `LI`, `CubaLI` (non-spiking readouts), `Delay`, `Scale`, `Conv1d`, recurrent "
-        "edges, sub-graphs, a synaptic node summing several inputs or feeding several "
-        "neurons"),
+        "`LIF`, `CubaLIF`, `IF`, `Threshold`, and `LI`, `CubaLI` as the readout, by "
+        "forward Euler at `--dt`; `Delay` (whole steps) of spikes or of a synapse layer's "
+        "output; a neuron's `Affine` or `Linear` back to itself as its recurrent weights "
+        "(its spikes of the step before)",
+        "`I` (no leak), a leaky integrator that another node reads, a `Delay` that varies "
+        "over its neurons, `Scale`, `Conv1d`, a loop other than a neuron's `Affine` or "
+        "`Linear` back to itself (into a flat layer), sub-graphs, a synaptic node summing "
+        "several inputs or feeding several neurons"),
     "sinabs, SpikingJelly, rockpool": (
         "not in the pinned environment, not tested",
         "as `--dialect nir` where their files follow NIR's equations",
         "as above"),
 }
 DEFAULT_DT = {"norse": 1e-3, "snntorch": 1e-4}  # seconds; "nir" needs --dt
-NEURONS = ("LIF", "CubaLIF", "IF", "Threshold")
+INTEGRATORS = ("LI", "CubaLI")  # no threshold: snn-export's ``li`` (readouts)
+NEURONS = ("LIF", "CubaLIF", "IF", "Threshold", *INTEGRATORS)
 
 
 @dataclass
 class Neuron:
-    """A NIR neuron node as snn-export's ``lif``. attrs: the node's ``tau_mem``,
-    ``tau_syn`` (steps) and ``threshold``; gain: per neuron, multiplies the input weights;
-    drive: per neuron, added to the voltage every step (float units after the gain). An
-    input synapse's bias is a constant input ``x``: it takes the gain like the weights."""
+    """A NIR neuron node as snn-export's ``lif`` (or ``li``, ``op``). attrs: the node's
+    ``tau_mem``, ``tau_syn`` (steps) and ``threshold`` (``lif`` only); gain: per neuron,
+    multiplies the input weights; drive: per neuron, added to the voltage every step (float
+    units after the gain). An input synapse's bias is a constant input ``x``: it takes the
+    gain like the weights."""
 
+    op: str
     attrs: dict
     gain: np.ndarray
     drive: np.ndarray
@@ -119,14 +131,16 @@ def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: st
 
 
 def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
-    """The ``lif`` equivalent of NIR neuron ``node`` (one of :data:`NEURONS`) of ``shape``."""
+    """The ``lif`` equivalent of NIR neuron ``node`` (one of :data:`NEURONS`) of ``shape``;
+    ``li`` for the :data:`INTEGRATORS` (the same equations without threshold)."""
     kind = type(node).__name__
     ones = np.ones(shape)
+    integrator = kind in INTEGRATORS
     if kind == "Threshold":
         th, reset, leak = _array(node, name, "threshold", shape), 0 * ones, 0 * ones
         a_mem, a_syn, gain, initial = 1.0, 1.0, ones, 0 * ones
     else:
-        th = _array(node, name, "v_threshold", shape)
+        th = ones if integrator else _array(node, name, "v_threshold", shape)
         reset = _array(node, name, "v_reset", shape) if getattr(node, "v_reset", None) \
             is not None else 0 * ones
         r = _array(node, name, "r", shape)
@@ -135,10 +149,10 @@ def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
         if kind == "IF":
             a_mem, gain = 0.0, r * (1.0 if dialect == "norse" else dt)
         else:
-            a_mem = _per_step(name, node, "tau" if kind == "LIF" else "tau_mem", shape, dt,
-                              dialect)
+            a_mem = _per_step(name, node, "tau" if kind in ("LIF", "LI") else "tau_mem", shape,
+                              dt, dialect)
             gain = a_mem * r
-        if kind == "CubaLIF":
+        if kind in ("CubaLIF", "CubaLI"):
             a_syn = _per_step(name, node, "tau_syn", shape, dt, dialect)
             w_in = _array(node, name, "w_in", shape)
             gain = gain * w_in * (1.0 if dialect == "norse" else a_syn)
@@ -150,11 +164,13 @@ def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
     uniform = np.ptp(th) <= 1e-9 * np.max(th)
     scale = ones if uniform else 1.0 / th
     attrs = {"tau_mem": math.inf if a_mem == 0 else 1 / a_mem,
-             "tau_syn": None if a_syn >= 1 else 1 / a_syn,
-             "threshold": float(np.mean(th)) if uniform else 1.0}
+             "tau_syn": None if a_syn >= 1 else 1 / a_syn}
+    if not integrator:
+        attrs["threshold"] = float(np.mean(th)) if uniform else 1.0
     warnings = []
     if np.any(initial != 0):
         warnings.append(f"NIR node {name!r}: {dialect} starts the voltage at "
                         f"{np.abs(initial).max():g} from v_reset, the deployed neuron at "
                         "v_reset: the first steps may differ")
-    return Neuron(attrs, gain * scale, a_mem * (leak - reset) * scale, warnings)
+    return Neuron("li" if integrator else "lif", attrs, gain * scale,
+                  a_mem * (leak - reset) * scale, warnings)

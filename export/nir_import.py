@@ -9,22 +9,31 @@ Node mapping (NIR -> :mod:`snn_export.model_graph`):
   ``avgpool`` with the window size folded into the weights (stride = kernel, no padding):
   pooling spikes in front of a synapse or a neuron, or pooling a ``Conv2d``'s output in
   front of its neuron (the order of snnTorch's CNN tutorial), which folds into the
-  convolution (:func:`~snn_export.folding.fold_avgpool_after_conv`);
-- ``LIF``, ``CubaLIF``, ``IF``, ``Threshold`` -> ``lif``, with each tool's discretization
+  convolution (:func:`~snn_export.folding.fold_avgpool_after_conv`); ``Delay`` (one delay
+  for all its neurons, a whole number of steps of ``dt``) -> ``delay``, in front of a
+  synapse layer or between it and its neuron (deployed as synaptic delays, DelayDense);
+- ``LIF``, ``CubaLIF``, ``IF``, ``Threshold`` -> ``lif``, ``LI`` and ``CubaLI`` -> ``li``
+  (the same equations without threshold), with each tool's discretization
   (:mod:`snn_export.export.nir_dialects`) folded into the input weights;
 - biases (of ``Affine`` and ``Conv2d``, and the leak of a neuron without synaptic current)
   -> the bias of the neuron's input synapse: the source tools add it at every step into
   the synaptic current, as the trained model does (both run the standard timing; the
   deploy stage delays it with the input on the chip). The leak of a ``CubaLIF`` drives its
   voltage, not its current: refused unless zero;
+- a loop from a neuron through one ``Affine`` or ``Linear`` (that nothing else reads or
+  feeds) back to it, snnTorch's ``RLeaky``: a recurrent ``lif`` (its spikes of step
+  ``t - 1`` reach it at step ``t``; the loop's bias is a bias); flat layers only;
 - several edges into a neuron are summed synapse groups; an edge from spikes (or the
   input) straight into a neuron gets unit synapses (a depthwise 1x1 conv or an identity
   matrix);
-- the node before ``Output`` is the readout (its spike counts); it must spike.
+- the node before ``Output`` is the readout: a spiking neuron (the class: its largest spike
+  count) or a leaky integrator (``LI``, ``CubaLI``; the class: its largest voltage after
+  the last step, :mod:`snn_export.readout`); only the readout may be a leaky integrator.
 
-Refused, naming the node: recurrent edges, ``Delay``, ``Scale``, the non-spiking
-integrators (``I``, ``LI``, ``CubaLI``), 1-d convolutions, sub-graphs, a synaptic node
-that sums several inputs or feeds several neurons.
+Refused, naming the node: other loops, a ``Delay`` whose delay varies over its neurons
+or is not a whole number of steps, ``Scale``, ``I`` (an integrator
+without leak), a leaky integrator that another node reads, 1-d convolutions, sub-graphs,
+a synaptic node that sums several inputs or feeds several neurons.
 
 Shapes are checked here, node by node, not by nir's type check (nir 1.0.8's takes a grouped
 convolution's input channels for ``C_in / groups`` and refuses valid files); a node nir
@@ -63,7 +72,7 @@ def import_nir():
     return nir
 
 
-SYNAPSES = ("Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "SumPool2d")
+SYNAPSES = ("Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "SumPool2d", "Delay")
 
 
 @dataclass
@@ -224,6 +233,7 @@ class _Builder:
         self.taken: set = set()
         self.consumer: dict[str, str] = {}  # conv / linear -> the neuron it feeds
         self.layer: dict[str, str] = {}  # a neuron's input -> the conv / linear it folds into
+        self.recurrent: dict[str, str] = {}  # NIR neuron -> its recurrent Affine / Linear
         self.warnings: list[str] = []
 
     def fail(self, name: str, message: str):
@@ -259,6 +269,8 @@ class _Builder:
             self.tensors[f"{ours}.weight"] = w * self.factor[src]
             self.tensors[f"{ours}.bias"] = torch.as_tensor(bias)
             return ours
+        if kind == "Delay":
+            return self.delay(name, node, src)
         if kind == "Flatten":
             if int(node.start_dim) not in (0, -len(shape)) or int(node.end_dim) not in \
                     (-1, len(shape) - 1):
@@ -305,6 +317,26 @@ class _Builder:
         self.factor[ours] = self.factor[src] * (math.prod(kernel) if kind == "SumPool2d" else 1)
         return ours
 
+    def delay(self, name: str, node, src: str) -> str:
+        """A ``Delay`` (seconds, one value for all its neurons) as a ``delay`` node of
+        ``delay / dt`` steps, a whole number; none for 0."""
+        d = np.asarray(node.delay, dtype=np.float64)
+        if d.size not in (1, math.prod(self.shape[src])):
+            self.fail(name, f"delay of shape {d.shape} for its {self.shape[src]} input")
+        steps = d / self.dt
+        if np.ptp(steps) > 1e-6 * max(1.0, float(np.max(steps))):
+            self.fail(name, f"its delay varies over its neurons ({d.min():g} to {d.max():g} s); "
+                      "snn-export delays a synapse layer's spikes by one amount")
+        k = float(np.mean(steps))
+        if not (k >= 0 and abs(k - round(k)) <= 1e-6 * max(1.0, k)):
+            self.fail(name, f"delay {float(np.mean(d)):g} s is not a whole number of steps of "
+                      f"dt={self.dt:g} s: check --dt")
+        if round(k) == 0:
+            return src
+        ours = self.add(name, "delay", (src,), self.shape[src], steps=int(round(k)))
+        self.factor[ours] = self.factor[src]
+        return ours
+
     def pair(self, name: str, node, field: str, most: int = 2) -> list[int]:
         """A geometry field of ``node`` as (height, width): one integer, or ``most`` (2)."""
         v = np.asarray(getattr(node, field))
@@ -340,9 +372,10 @@ class _Builder:
         return torch.as_tensor(values.copy())
 
     def neuron(self, name: str, node, srcs: list[str]) -> str:
-        """The ``lif`` for NIR neuron ``node``. The input synapses' biases and a leak into a
-        neuron without current memory (constant inputs into the current) become the first
-        input synapse's bias."""
+        """The ``lif`` (or ``li``) for NIR neuron ``node``. The input synapses' biases and a
+        leak into a neuron without current memory (constant inputs into the current) become
+        the first input synapse's bias; the bias of a synapse layer whose output a ``Delay``
+        holds back starts as late (:meth:`delayed_bias`)."""
         inputs = [self.neuron_input(name, s) for s in srcs]
         shape = self.shape[inputs[0]]
         if any(self.shape[s] != shape for s in inputs):
@@ -362,7 +395,11 @@ class _Builder:
                       "current; snn-export's neurons take a constant drive into the current "
                       "only (as a bias): set v_leak to 0 or move it into the input's bias")
         layers = [self.layer[s] for s in inputs]
-        biases = sum(self.tensors[f"{s}.bias"] for s in layers) * gain + drive
+        late = [self.late(s) for s in inputs]
+        w_rec, b_rec = self.recurrent_weights(name, shape)
+        biases = (sum(self.tensors[f"{s}.bias"] for s, k in zip(layers, late) if not k) + b_rec) \
+            * gain + drive
+        held = [(self.tensors[f"{s}.bias"] * gain, k) for s, k in zip(layers, late) if k]
         for s in layers:
             if s in self.consumer:
                 self.fail(name, f"its input {s!r} already feeds {self.consumer[s]!r}; "
@@ -371,20 +408,92 @@ class _Builder:
             self.tensors[f"{s}.weight"] = w * gain.reshape(-1, *[1] * (w.dim() - 1))
             self.tensors[f"{s}.bias"] = torch.zeros_like(gain)
         self.tensors[f"{layers[0]}.bias"] = biases
-        ours = self.add(name, "lif", tuple(inputs), shape, **n.attrs)
-        for s in layers:
+        extra = [self.delayed_bias(name, b, k, shape) for b, k in held if torch.any(b != 0)]
+        if w_rec is not None and n.op != "lif":
+            self.fail(name, "a leaky integrator emits no spikes to feed back")
+        ours = self.add(name, n.op, (*inputs, *extra), shape, **n.attrs,
+                        **({"recurrent": True} if w_rec is not None else {}))
+        if w_rec is not None:
+            self.tensors[f"{ours}.weight"] = w_rec * gain[:, None]
+        for s in (*layers, *extra):
             self.consumer[s] = ours
+        return ours
+
+    def recurrent_weights(self, name: str, shape: tuple) -> tuple[torch.Tensor | None, float]:
+        """The weights (neurons, neurons) and bias of neuron ``name``'s recurrent ``Affine``
+        or ``Linear`` (its own spikes of the step before), or ``(None, 0.0)``."""
+        if name not in self.recurrent:
+            return None, 0.0
+        syn_name = self.recurrent[name]
+        syn = self.g.nodes[syn_name]
+        n = math.prod(shape)
+        w = torch.as_tensor(np.asarray(syn.weight, dtype=np.float64))
+        if len(shape) != 1 or tuple(w.shape) != (n, n):
+            self.fail(syn_name, f"a recurrent weight {tuple(w.shape)} into {name!r} {shape}: "
+                      f"snn-export reads recurrent Affine or Linear ({n}, {n}) into a flat "
+                      "layer")
+        bias = np.asarray(getattr(syn, "bias", np.zeros(n)), dtype=np.float64)
+        if bias.shape not in ((), (n,)):
+            self.fail(syn_name, f"bias of shape {bias.shape} for {n} outputs")
+        return w, torch.as_tensor(np.broadcast_to(bias, (n,)).copy())
+
+    def find_recurrent(self, preds: dict) -> None:
+        """Take the recurrent loops out of ``preds``: a neuron whose spikes come back to it
+        through one ``Affine`` or ``Linear`` that nothing else reads or feeds (snnTorch's
+        ``RLeaky`` and ``RSynaptic``) gets it as its recurrent weights (:attr:`recurrent`)."""
+        succs = {name: [] for name in preds}
+        for dst, srcs in preds.items():
+            for src in srcs:
+                succs[src].append(dst)
+        for name, node in self.g.nodes.items():
+            if type(node).__name__ in ("Affine", "Linear") and len(preds[name]) == 1 and \
+                    succs[name] == preds[name] and \
+                    type(self.g.nodes[preds[name][0]]).__name__ in nir_dialects.NEURONS:
+                neuron = preds[name][0]
+                if neuron in self.recurrent:
+                    self.fail(name, f"a second recurrent loop of {neuron!r}")
+                self.recurrent[neuron] = name
+                preds[neuron].remove(name)
+                del preds[name]
+
+    def late(self, src: str) -> int:
+        """Steps of the ``delay`` nodes between a neuron's input ``src`` and its synapse
+        layer."""
+        steps = 0
+        while self.kind(src) == "delay":
+            steps, src = steps + int(self.node(src).get("steps")), self.node(src).inputs[0]
+        return steps
+
+    def delayed_bias(self, name: str, bias: torch.Tensor, steps: int, shape: tuple) -> str:
+        """A bias (one per channel or feature) that starts ``steps`` steps late: unit
+        synapses of weight ``bias`` from an always-on ``const`` node through a ``delay``."""
+        on = (1,) if len(shape) == 1 else (1, *shape[1:])
+        const = self.add(f"{name}_on", "const", (), on, shape=list(on))
+        delay = self.add(f"{name}_on_delay", "delay", (const,), on, steps=steps)
+        if len(shape) == 3:
+            ours = self.add(f"{name}_on_in", "conv", (delay,), shape, out_channels=shape[0],
+                            kernel=[1, 1], bias=True)
+            self.tensors[f"{ours}.weight"] = bias.reshape(-1, 1, 1, 1).clone()
+        else:
+            ours = self.add(f"{name}_on_in", "linear", (delay,), shape, out_features=shape[0],
+                            bias=True)
+            self.tensors[f"{ours}.weight"] = bias.reshape(-1, 1).clone()
+        self.tensors[f"{ours}.bias"] = torch.zeros_like(bias)
         return ours
 
     def neuron_input(self, name: str, src: str) -> str:
         """What neuron ``name`` reads of ``src``: a conv or linear node; an average or sum
         pool of a conv's output, which folds into the conv (:mod:`snn_export.folding`; a
-        sum's window size goes into the conv's weights and bias); or unit synapses."""
-        kind, pooled = self.kind(src), None
+        sum's window size goes into the conv's weights and bias); either behind delays; or
+        unit synapses."""
+        inner = src
+        while self.kind(inner) == "delay":
+            inner = self.node(inner).inputs[0]
+        kind, pooled = self.kind(inner), None
         if kind == "avgpool":
-            pooled = self.node(src).inputs[0]
+            pooled = self.node(inner).inputs[0]
         if kind in ("conv", "linear"):
-            self.layer[src] = src
+            self.layer[src] = inner
         elif pooled != INPUT and pooled is not None and self.kind(pooled) == "conv" and \
                 pooled not in self.consumer:
             self.layer[src] = pooled
@@ -403,6 +512,7 @@ class _Builder:
                 raise SnnExportError(f"{self.where}: edge {src!r} -> {dst!r} names a missing "
                                      "node")
             preds[dst].append(src)
+        self.find_recurrent(preds)
         try:
             order = list(graphlib.TopologicalSorter(preds).static_order())
         except graphlib.CycleError as exc:
@@ -429,10 +539,14 @@ class _Builder:
             if len(srcs) != len(preds[name]) or not srcs:
                 self.fail(name, "is not reached from the Input node")
             if kind == "Output":
-                if len(srcs) != 1 or self.kind(srcs[0]) != "lif":
-                    self.fail(name, "must follow one spiking neuron node: snn-export reads "
-                              "out spike counts (a leaky integrator readout has no spikes)")
+                if len(srcs) != 1 or self.kind(srcs[0]) not in ("lif", "li"):
+                    self.fail(name, "must follow one neuron node: snn-export reads out its "
+                              "spike counts, or a leaky integrator's voltage")
                 readout = srcs[0]
+            elif any(self.kind(s) == "li" for s in srcs):
+                self.fail(name, f"reads {next(s for s in srcs if self.kind(s) == 'li')!r}, a "
+                          "leaky integrator: it emits no spikes, so only the readout (the node "
+                          "before Output) may be one")
             elif kind in nir_dialects.NEURONS:
                 self.ours[name] = self.neuron(name, node, srcs)
             elif kind in SYNAPSES:
@@ -446,7 +560,8 @@ class _Builder:
         dangling = [n.name for n in self.nodes if n.op in ("conv", "linear")
                     and n.name not in self.consumer]
         if dangling:
-            raise SnnExportError(f"{self.where}: {dangling[0]!r} feeds no neuron")
+            raise SnnExportError(f"{self.where}: {dangling[0]!r} feeds no neuron (each synapse "
+                                 "layer must feed a neuron; two in a row are not merged)")
         graph = ModelGraph(input_shape, self.how.input_bits, self.how.input_scale, self.nodes,
                            readout)
         graph.validate(self.where)

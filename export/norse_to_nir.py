@@ -4,7 +4,10 @@ it says what the module computes.
 norse 1.1.0 writes 0-d neuron parameters (``nir.write`` refuses them: "Scalar datasets
 don't support chunk/filter options"), an empty node for ``torch.nn.Flatten`` and
 ``torch.nn.AvgPool2d``, ``Conv2d`` nodes without ``input_shape`` and ``Input`` and ``Output``
-types with the batch axis; it fails on a ``Conv2d`` or ``Linear`` without bias, and writes
+types with the batch axis, and empty nodes for ``LICell`` (written here as a ``CubaLI``)
+and ``LIFRecurrentCell`` (written as its input ``Linear``, a ``CubaLIF`` and the recurrent
+``Linear`` from the neurons back to themselves);
+it fails on a ``Conv2d`` or ``Linear`` without bias, and writes
 ``v_reset = 0`` whatever the cell's parameters say. :func:`to_nir` runs the sample through
 the module once to learn every layer's shape and fixes exactly those (a missing bias is
 exported as zeros; ``v_reset`` is read from the cell). Other parameter values are left as
@@ -64,8 +67,18 @@ def _zero_biases(module: torch.nn.Module):
             m.bias = None
 
 
-def _unexported(nir, name: str, sub: torch.nn.Module, in_shape: tuple):
-    """The NIR node for a module norse leaves empty: Flatten, AvgPool2d."""
+def _unexported(nir, name: str, sub: torch.nn.Module, in_shape: tuple, dt: float):
+    """The NIR node for a module norse leaves empty: Flatten, AvgPool2d, and ``LICell`` as
+    a ``CubaLI`` in norse's conventions (those of its ``LIFCell``'s ``CubaLIF``: ``tau =
+    dt / tau_inv``, ``r = w_in = 1``)."""
+    import norse.torch
+
+    if isinstance(sub, norse.torch.LICell):
+        full = lambda v: np.broadcast_to(np.asarray(_numpy(v), dtype=np.float32),
+                                         in_shape).copy()
+        p = sub.p
+        return nir.CubaLI(tau_syn=full(dt / p.tau_syn_inv), tau_mem=full(dt / p.tau_mem_inv),
+                          r=full(1.0), v_leak=full(p.v_leak), w_in=full(1.0))
     if isinstance(sub, torch.nn.Flatten):
         return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
     if isinstance(sub, torch.nn.AvgPool2d):
@@ -89,10 +102,16 @@ def to_nir(module: torch.nn.Module, sample: torch.Tensor, dt: float = 1e-3):
     shapes = _shapes(module, sample)
     with _zero_biases(module):
         graph = norse.torch.to_nir(module, sample, dt=dt)
-    nodes = {}
+    nodes, edges = {}, list(graph.edges)
     for name, node in graph.nodes.items():
-        if node is None:
-            nodes[name] = _unexported(nir, name, module.get_submodule(name), shapes[name][0])
+        sub = module.get_submodule(name) if name in shapes else None
+        if node is None and isinstance(sub, norse.torch.LIFRecurrentCell):
+            nodes.update(_recurrent_cell(nir, name, sub, dt, shapes[name][1]))
+            edges = [(a, f"{name}.input" if b == name else b) for a, b in edges] + \
+                [(f"{name}.input", name), (name, f"{name}.recurrent"),
+                 (f"{name}.recurrent", name)]
+        elif node is None:
+            nodes[name] = _unexported(nir, name, sub, shapes[name][0], dt)
         elif isinstance(node, nir.Input):
             nodes[name] = nir.Input(input_type={"input": np.array(sample.shape[1:])})
         elif isinstance(node, nir.Output):
@@ -109,4 +128,19 @@ def to_nir(module: torch.nn.Module, sample: torch.Tensor, dt: float = 1e-3):
                 params = {k: np.broadcast_to(np.asarray(v, dtype=np.float32),
                                              shapes[name][1]).copy() for k, v in params.items()}
             nodes[name] = type(node)(**params)
-    return nir.NIRGraph(nodes=nodes, edges=list(graph.edges))
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
+def _recurrent_cell(nir, name: str, cell, dt: float, out_shape: tuple) -> dict:
+    """norse's ``LIFRecurrentCell`` (norse writes an empty node) as its input weights
+    (``<name>.input``), its neurons (a ``CubaLIF`` in the conventions of norse's
+    ``LIFCell``) and the weights from its own spikes of the step before
+    (``<name>.recurrent``), which add into the current as its input does."""
+    full = lambda v: np.broadcast_to(np.asarray(_numpy(v), dtype=np.float32),
+                                     out_shape).copy()
+    p = cell.p
+    return {f"{name}.input": nir.Linear(weight=_numpy(cell.input_weights)),
+            name: nir.CubaLIF(tau_syn=full(dt / p.tau_syn_inv), tau_mem=full(dt / p.tau_mem_inv),
+                              r=full(1.0), v_leak=full(p.v_leak), v_threshold=full(p.v_th),
+                              v_reset=full(p.v_reset), w_in=full(1.0)),
+            f"{name}.recurrent": nir.Linear(weight=_numpy(cell.recurrent_weights))}

@@ -23,6 +23,8 @@ Inputs and outputs, all float32 with a dynamic ``batch`` axis:
 - ``counts``: the readout's spikes per class summed over all steps, ``(batch, classes)``;
   the class is the argmax (ties to the lowest index, as :func:`snn_export.readout.predict`).
 - ``spikes``: the readout's spikes per step, 0 or 1, ``(batch, time_steps, classes)``.
+- a leaky integrator readout (``li``) has ``scores`` (its voltage after the last step,
+  ``(batch, classes)``; the class is the argmax) and ``voltage`` (per step) instead.
 
 Published (non-deployable) forms export too: their graded nodes (``add`` of values, ``mul``,
 ``sigmoid``, ``relu``, ``minmax``, ``invert``, ``attention``, ``time_mean``,
@@ -41,15 +43,17 @@ from torch import nn
 
 from snn_export.atomic import atomic_path
 from snn_export.errors import SnnExportError
+from snn_export.readout import scores
 from snn_export.train.graph_model import GraphSNN
 
 OPSET = 17
 INPUT_NAME = "levels"
-OUTPUT_NAMES = ("counts", "spikes")
+OUTPUT_NAMES = {False: ("counts", "spikes"), True: ("scores", "voltage")}  # by voltage readout
 
 
 class Unrolled(nn.Module):
-    """``levels -> (counts, spikes)`` over a fixed number of steps (see the module docstring)."""
+    """``levels -> (counts, spikes)``, or ``(scores, voltage)``, over a fixed number of steps
+    (see the module docstring)."""
 
     def __init__(self, model: GraphSNN, time_steps: int, classes: int):
         super().__init__()
@@ -57,9 +61,9 @@ class Unrolled(nn.Module):
 
     def forward(self, levels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # the fixed shape keeps the class axis static in the graph (not traced from shapes)
-        spikes = self.model.output(levels, self.time_steps).reshape(-1, self.time_steps,
-                                                                     self.classes)
-        return spikes.sum(1), spikes
+        out = self.model.output(levels, self.time_steps).reshape(-1, self.time_steps,
+                                                                  self.classes)
+        return scores(out, self.model.voltage_readout), out
 
 
 def input_shape(ckpt: dict) -> tuple[int, ...]:
@@ -87,6 +91,7 @@ def write_onnx(model: GraphSNN, ckpt: dict, path: str | Path) -> dict:
     unrolled = Unrolled(model, time_steps, int(ckpt["dataset"]["num_classes"]))
     example = torch.zeros(2, *input_shape(ckpt))
     batch = {0: "batch"}
+    names = OUTPUT_NAMES[model.voltage_readout]
     options = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters \
         else {}
     mode, training = model.quantized_mode, model.training
@@ -98,14 +103,14 @@ def write_onnx(model: GraphSNN, ckpt: dict, path: str | Path) -> dict:
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the exporter's tracer notes
                     torch.onnx.export(unrolled, (example,), str(tmp),
-                                      input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
-                                      dynamic_axes={n: batch for n in (INPUT_NAME, *OUTPUT_NAMES)},
+                                      input_names=[INPUT_NAME], output_names=list(names),
+                                      dynamic_axes={n: batch for n in (INPUT_NAME, *names)},
                                       opset_version=OPSET, **options)
             except (RuntimeError, torch.onnx.errors.OnnxExporterError) as exc:
                 detail = " ".join(str(exc).split())
                 raise SnnExportError(f"{path}: torch.onnx.export failed, nothing written: "
                                      f"{detail}") from None
-            exported = _annotated(onnx, onnx.load(str(tmp)), ckpt)
+            exported = _annotated(onnx, onnx.load(str(tmp)), ckpt, model.voltage_readout)
             try:
                 exported = onnx.shape_inference.infer_shapes(exported, check_type=True,
                                                              strict_mode=True)
@@ -122,13 +127,15 @@ def write_onnx(model: GraphSNN, ckpt: dict, path: str | Path) -> dict:
             "inputs": _shapes(exported.graph.input), "outputs": _shapes(exported.graph.output)}
 
 
-def _annotated(onnx, exported, ckpt: dict):
+def _annotated(onnx, exported, ckpt: dict, voltage: bool):
     """``exported`` with snn-export's description: producer, doc string, metadata."""
     exported.producer_name = "snn-export"
+    outputs = ("scores: the leaky integrator readout's voltage after the last step; voltage: "
+               "its voltage per step" if voltage else "counts: readout spikes per class over "
+               "all steps; spikes: readout spikes per step") + " (batch, time_steps, classes)."
     exported.doc_string = (
         f"Float inference network unrolled over {ckpt['time_steps']} steps. {INPUT_NAME}: "
-        "integer input levels as float32; counts: readout spikes per class over all steps; "
-        "spikes: readout spikes per step (batch, time_steps, classes).")
+        f"integer input levels as float32; {outputs}")
     dataset = ckpt["dataset"]
     onnx.helper.set_model_props(exported, {
         "time_steps": str(ckpt["time_steps"]), "dataset": str(dataset.get("name", "")),

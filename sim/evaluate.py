@@ -9,6 +9,7 @@ import torch
 from tqdm import tqdm
 
 from snn_export.graph import Network
+from snn_export import readout
 from snn_export.readout import predict
 
 from . import emulator
@@ -33,9 +34,9 @@ class Evaluation:
 
 def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int = 100,
              progress: bool = True) -> Evaluation:
-    """Accuracy of ``net`` (the emulator, readout spike counts) and of ``model`` in float on
-    integer input levels ``x`` (see :func:`~snn_export.sim.emulator.as_frames`) with labels
-    ``y``."""
+    """Accuracy of ``net`` (the emulator, :func:`snn_export.readout.deployed`) and of
+    ``model`` in float on integer input levels ``x`` (see
+    :func:`~snn_export.sim.emulator.as_frames`) with labels ``y``."""
     x = as_frames(net, x)
     model.quantized_mode = False
     model.eval()
@@ -44,8 +45,9 @@ def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int 
     for i in tqdm(range(0, len(x), batch_size), desc="emulator", unit="batch",
                   disable=not progress):
         xb = x[i:i + batch_size]
-        deployed.append(predict(emulate.run(xb).spikes[net.readout]))
+        deployed.append(readout.deployed(net, emulate.run(xb)))
         with torch.no_grad():
-            floating.append(predict(model.output(window_frames(net, xb), net.window)))
+            floating.append(predict(model.output(window_frames(net, xb), net.window),
+                                    model.voltage_readout))
     return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)),
                       float(np.mean(np.concatenate(deployed) == y)))

@@ -110,7 +110,8 @@ def back_to_back(net: Network) -> Network | None:
     to back would not each be a clean run: ATRLIF groups (no reset in Lava), groups with a
     reset of their own or as deep as a sample is long, a bias on a group that has synapses
     in (it would act before the group's depth), and synapses whose delays do not align their
-    source with their target's depth (then input arrives before the reset)."""
+    source with their target's depth (then input arrives before the reset); or where each
+    sample's final state is the output (an ``integrator`` readout's voltage)."""
     depths, period = net.depths(), net.time_steps
     for s in net.synapses:
         delays = getattr(s, "delays", None)
@@ -119,7 +120,7 @@ def back_to_back(net: Network) -> Network | None:
             return None
     for g in net.neurons:
         if g.kind != "lif" or g.reset_interval or depths[g.name] >= period or \
-                (net.incoming(g.name) and np.any(g.bias)):
+                (net.incoming(g.name) and np.any(g.bias)) or g.role.kind == "integrator":
             return None
     return replace(net, neurons=[replace(g, reset_interval=period,
                                          reset_offset=(depths[g.name] + 1) % period)

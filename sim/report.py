@@ -115,7 +115,10 @@ class Report:
             f"- description: `{name}` ({load})",
             f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels; "
             f"{net.time_steps} steps per sample ({net.window} of input, then the readout's "
-            f"depth, {net.time_steps - net.window}); readout `{net.readout}`",
+            f"depth, {net.time_steps - net.window}); readout `{net.readout}` "
+            + ("(a leaky integrator: the class is its largest voltage after the last step)"
+               if net.group(net.readout).role.kind == "integrator"
+               else "(the class is its largest spike count)"),
             "- timing: the trained model's (standard: a layer's spikes at step t from its "
             "input at step t), each group delayed by its depth on the chip, one step per "
             "synaptic hop: a group is at rest until its first input arrives; layer biases are "

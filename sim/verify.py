@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from snn_export.deploy import formats
+from snn_export import readout
 from snn_export.readout import predict
 
 from . import emulator, lava_runner
@@ -106,9 +107,15 @@ def compare(emu: SimResult, lava: SimResult):
 def differing_from_model(net, emu: SimResult, trained: dict) -> int:
     """Spikes of the trained model's nodes (standard timing, ``net.window`` steps) that
     differ from their groups' in the emulator, delayed by the group's depth: the group
-    must be silent before its depth, then emit the node's spikes."""
+    must be silent before its depth, then emit the node's spikes. For an integrator
+    readout, also its final voltage ``v`` (the model's at the window's last step) where it
+    differs."""
     depths, total = net.depths(), 0
     for name, spikes in trained.items():
+        if net.group(name).role.kind == "integrator":
+            final = spikes[:, -1].flatten(1).numpy()
+            total += int((final != emu.states[name]["v"]).sum())
+            continue
         deployed, d = emu.spikes[name], depths[name]
         model = spikes.flatten(2).numpy()[:, :max(deployed.shape[1] - d, 0)]
         total += int(deployed[:, :d].sum()) + \
@@ -144,13 +151,14 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
         inputs = emulator.window_frames(net, x)
         with torch.no_grad():
             model.quantized_mode = False
-            float_acc = float(np.mean(predict(model.output(inputs, net.window)) == y))
+            float_acc = float(np.mean(predict(model.output(inputs, net.window),
+                                              model.voltage_readout) == y))
             model.quantized_mode = True  # its deployed forward, layer by layer
             trained = model(inputs, net.window)
         model_differing = differing_from_model(net, emu, trained)
     acc = {"float": float_acc,
-           "emulator": float(np.mean(predict(emu.spikes[net.readout]) == y)),
-           "lava": float(np.mean(predict(lava.spikes[net.readout]) == y))}
+           "emulator": float(np.mean(readout.deployed(net, emu) == y)),
+           "lava": float(np.mean(readout.deployed(net, lava) == y))}
     return VerifyResult(samples=len(x), bit_exact=total == 0 and model_differing == 0,
                         mismatches=total, first_mismatch=first, accuracy=acc, layers=layers,
                         model_differing=model_differing,

@@ -404,8 +404,10 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
                    quantize=quantize_weight) -> QuantizedGroup:
     """Lower one neuron group: float weights of all its incoming synapse groups (input
     scaling, batch norm and pooling folded in), its float bias and its neuron settings
-    ``{"op": "lif" | "alif", "tau_mem", "tau_syn", "threshold", and for alif "theta_step",
-    "tau_theta", "tau_r"}`` (times in steps, thresholds in float units).
+    ``{"op": "lif" | "alif" | "li", "tau_mem", "tau_syn", "threshold", and for alif
+    "theta_step", "tau_theta", "tau_r"}`` (times in steps, thresholds in float units). A
+    leaky integrator (``li``, no threshold) is a LIF whose weights fill the 8-bit mantissas
+    and whose threshold is the largest, :data:`VTH_MAX`: a readout whose voltage is read.
 
     The one lowering rule, used by quantization-aware training (gradients pass straight
     through) and by the deploy stage (on the same float tensors, so the integers agree).
@@ -415,12 +417,15 @@ def quantize_group(weights: list[torch.Tensor], bias: torch.Tensor, neuron: dict
     """
     absmax = max(_absmax(w) for w in weights)
     du, dv = decays_from_taus(float(neuron["tau_mem"]), neuron.get("tau_syn"))
-    threshold = float(neuron["threshold"])
-    if neuron["op"] == "lif":
+    if neuron["op"] == "li":  # no threshold: the weights alone set the scale
+        exp = weight_exponent(absmax, 0.0)
+        params = LIFParams(vth=VTH_MAX, du=du, dv=dv)
+    elif neuron["op"] == "lif":
+        threshold = float(neuron["threshold"])
         exp = weight_exponent(absmax, threshold)
         params = LIFParams(vth=quantize_threshold(threshold, exp), du=du, dv=dv)
     else:
-        step = float(neuron["theta_step"])
+        threshold, step = float(neuron["threshold"]), float(neuron["theta_step"])
         exp = weight_exponent(absmax, max(threshold, step), DECAY_UNITY - 1)
         params = ATRLIFParams(
             theta_0=min(quantize_threshold(threshold, exp), DECAY_UNITY - 1),

@@ -3,7 +3,7 @@
 A neuron's input in a :class:`~snn_export.model_graph.ModelGraph` is a short chain of
 synaptic nodes: ``[avgpool] -> conv -> [batchnorm] -> [avgpool]`` or ``[avgpool] ->
 [flatten] -> linear -> [batchnorm]``, read from one spiking node, the graph input, or an
-``add`` of spikes. Loihi
+``add`` of spikes, with ``delay`` nodes in front of it or at its end (their steps add up). Loihi
 runs it as one synapse group (one per spike term of an ``add``: see
 :func:`~snn_export.model_graph.spike_terms`), so each chain folds into a
 :class:`FloatSynapse`:
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from .errors import SnnExportError
 from .graph import INPUT
-from .model_graph import GRADED, SPIKING, ModelGraph, conv_geometry, op_entry, pair, spike_terms
+from .model_graph import GRADED, GROUPS, ModelGraph, conv_geometry, op_entry, pair, spike_terms
 
 
 @dataclass
@@ -37,13 +37,15 @@ class FloatSynapse:
     """One synapse group in float. kind ``"dense"``: weight (out features, source size) on
     the row-major flattened source; kind ``"conv"``: weight (out, in / groups, kh, kw) with
     ``geometry`` (PyTorch conventions). bias: (out channels or features,), float units of
-    the target's voltage, added every step."""
+    the target's voltage, added every step. delay: steps the source's spikes arrive late
+    (the target reads those of step ``t - delay``); the bias is not delayed."""
 
     source: str
     kind: str
     weight: torch.Tensor
     bias: torch.Tensor
     geometry: dict | None = None
+    delay: int = 0
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """Synaptic input of a batch of source frames ``x`` (batch, *source shape), bias
@@ -153,6 +155,16 @@ def _fold_pooled(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
     return fold_avgpool_after_conv(fold(graph, src, tensors, shapes), pair(node.get("kernel")))
 
 
+def _fold_delay(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
+                shapes: Mapping[str, tuple]) -> FloatSynapse:
+    """A delay ending a chain: the chain before it, its steps added."""
+    src = node.inputs[0]
+    if src == INPUT or graph.kind(src) != "synaptic":
+        return _not_a_chain_end(graph, node, tensors, shapes)
+    syn = fold(graph, src, tensors, shapes)
+    return replace(syn, delay=syn.delay + int(node.get("steps")))
+
+
 def _layer(graph: ModelGraph, name: str) -> str:
     """The conv or linear node of the chain ending at ``name`` (through a batchnorm)."""
     node = graph.node(name)
@@ -161,28 +173,34 @@ def _layer(graph: ModelGraph, name: str) -> str:
 
 def _fold_layer(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
                 shapes: Mapping[str, tuple]) -> FloatSynapse:
-    """A conv or linear node, with the avgpool and flatten in front of it."""
+    """A conv or linear node, with the delays, avgpool and (before a linear) flatten in
+    front of it."""
     name = node.name
     weight = tensors[f"{name}.weight"]
     bias = tensors.get(f"{name}.bias")
     bias = weight.new_zeros(weight.shape[0]) if bias is None else bias
-    src, pool = node.inputs[0], None
-    if node.op == "linear" and graph.kind(src) == "synaptic" and graph.node(src).op == "flatten":
-        src = graph.node(src).inputs[0]
-    if graph.kind(src) == "synaptic" and graph.node(src).op == "avgpool":
-        pool, src = graph.node(src), graph.node(src).inputs[0]
+    src, pool, delay = node.inputs[0], None, 0
+    while graph.kind(src) == "synaptic":
+        front = graph.node(src)
+        if front.op == "delay":
+            delay += int(front.get("steps"))
+        elif front.op == "avgpool" and pool is None:
+            pool = front
+        elif not (front.op == "flatten" and node.op == "linear"):
+            break
+        src = front.inputs[0]
     if graph.kind(src) not in ("spikes", "input") and spike_terms(graph, src) is None:
         raise SnnExportError(f"node {name!r} ({node.op}): reads {src!r}, which is neither "
                              "spikes, an add of spikes nor the graph input (allowed in "
-                             "between: avgpool, flatten)")
+                             "between: delay, avgpool, flatten)")
     if src == INPUT:
         weight = weight * graph.input_scale
     if node.op == "conv":
         g = conv_geometry(node)
         syn = FloatSynapse(src, "conv", weight, bias, {k: g[k] for k in
-                           ("kernel", "stride", "padding", "dilation", "groups")})
+                           ("kernel", "stride", "padding", "dilation", "groups")}, delay)
         return syn if pool is None else fold_avgpool_into_conv(syn, pair(pool.get("kernel")))
-    syn = FloatSynapse(src, "dense", weight, bias)
+    syn = FloatSynapse(src, "dense", weight, bias, delay=delay)
     return syn if pool is None else fold_avgpool_into_dense(syn, shapes[src],
                                                             pair(pool.get("kernel")))
 
@@ -190,5 +208,5 @@ def _fold_layer(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
 # op -> (graph, node, tensors, shapes) -> the synapse of the chain ending at the node; a chain
 # ends in a conv or linear node, or in a batchnorm after one
 _FOLD = {"conv": _fold_layer, "linear": _fold_layer, "batchnorm": _fold_batchnorm,
-         "avgpool": _fold_pooled, "flatten": _not_a_chain_end,
-         **{op: _not_a_chain_end for op in (*SPIKING, *GRADED)}}
+         "avgpool": _fold_pooled, "flatten": _not_a_chain_end, "delay": _fold_delay,
+         **{op: _not_a_chain_end for op in (*GROUPS, *GRADED)}}

@@ -7,7 +7,8 @@ parameters in Loihi's fixed-point formats (integer numpy arrays). The sim stage 
 the emulator and, built from real Lava processes, in Lava.
 
 Roles: every neuron group says what it is (:class:`Role`): a trained ``layer`` (the
-default, so groups built by hand or read from netx files are layers), a ``gate`` (a join or
+default, so groups built by hand or read from netx files are layers), an ``integrator``
+(a non-spiking readout whose voltage is read), a ``gate`` (a join or
 a max-pool, with its ``logic``), a ``relay`` (its ``source`` group delayed by ``delay``
 steps) or an ``always_on`` group (a ``const`` node's); ``mask`` marks a group that gates
 others as a binary attention mask (the second input of an AND or AND NOT gate, directly or
@@ -40,7 +41,7 @@ MAX_DELAY = 62  # netx's DelayDense limit (Loihi 2: 6-bit delays)
 
 NeuronParams = Union[fp.LIFParams, fp.ATRLIFParams]
 
-ROLE_KINDS = ("layer", "gate", "relay", "always_on")
+ROLE_KINDS = ("layer", "integrator", "gate", "relay", "always_on")
 GATE_LOGIC = ("or", "and", "andnot", "maxpool")
 
 
@@ -48,7 +49,10 @@ GATE_LOGIC = ("or", "and", "andnot", "maxpool")
 class Role:
     """What a neuron group is in the lowered graph.
 
-    kind: ``"layer"`` (a trained lif / alif layer), ``"gate"`` (a join or max-pool gate),
+    kind: ``"layer"`` (a trained lif / alif layer), ``"integrator"`` (a trained leaky
+        integrator readout, ``li``: a LIF group at the largest threshold,
+        :data:`~snn_export.fixed_point.VTH_MAX`, whose voltage ``v`` after the last step is
+        the output; no synapse reads it), ``"gate"`` (a join or max-pool gate),
         ``"relay"`` (a delay step), ``"always_on"`` (a ``const`` node: spikes at every step).
     logic: a gate's ``"or"``, ``"and"``, ``"andnot"`` or ``"maxpool"``; None otherwise.
     source, delay: a relay's: the group it delays and by how many steps (>= 1); None and 0
@@ -350,8 +354,12 @@ class Network:
     def depths(self) -> dict[str, int]:
         """Each group's depth in steps: over its synapse groups, the largest ``1 + source depth
         + largest delay``; 0 for the input and for groups without synapses in (always-on).
-        Synapses that close a cycle (recurrence) do not count."""
-        depth, open_ = {INPUT: 0}, set()
+        Synapses that close a cycle (recurrence) do not count. Where a trained node's input
+        chain has a delay of its own (NIR's ``Delay``), its synapses arrive later than its
+        depth (the lag of its spikes behind the trained node's): lowering records the
+        depths of such networks' trained nodes in ``metadata["depths"]``, which take
+        precedence."""
+        depth, open_ = {INPUT: 0, **self.metadata.get("depths", {})}, set()
 
         def of(name: str) -> int:
             if name not in depth:
@@ -408,10 +416,18 @@ class Network:
         for n in self.neurons:
             if n.role.kind == "relay" and n.role.source not in known:
                 raise ValueError(f"neurons {n.name}: relay of unknown group {n.role.source!r}")
+        integrators = {n.name for n in self.neurons if n.role.kind == "integrator"}
+        for n in self.neurons:
+            if n.name in integrators and (n.kind != "lif" or n.name != self.readout):
+                raise ValueError(f"neurons {n.name}: an integrator is a LIF group and the "
+                                 f"readout ({n.kind}; the readout is {self.readout!r})")
         for s in self.synapses:
             if s.source not in known | {INPUT} or s.target not in known:
                 raise ValueError(f"synapses {s.name}: unknown source {s.source!r} or target "
                                  f"{s.target!r}")
+            if s.source in integrators:
+                raise ValueError(f"synapses {s.name}: read {s.source}, an integrator (its "
+                                 "voltage is the output; it sends no spikes)")
             src, dst = self.shape_of(s.source), self.shape_of(s.target)
             if isinstance(s, Conv):
                 s.validate(src, dst)
@@ -419,3 +435,7 @@ class Network:
                 s.validate(int(np.prod(src)), int(np.prod(dst)))
         if self.readout not in known:
             raise ValueError(f"readout {self.readout!r} is not a neuron group")
+        for name, d in self.metadata.get("depths", {}).items():
+            if name not in known - {INPUT} or not isinstance(d, int) or d < 0:
+                raise ValueError(f"metadata depths: {name!r}: {d!r} is not a neuron group's "
+                                 "depth (a whole number of steps, 0 or more)")

@@ -5,7 +5,8 @@ the energy estimate of seed 004 (SynA-ResNet), Eq. 11.
   and all ``T`` steps.
 - FLOPs of a conv or linear node: its multiply-accumulates per step if every input were
   nonzero (linear: ``out x in``; conv: output elements ``x in / groups x kh x kw``, padding
-  counted, the usual convention).
+  counted, the usual convention); of a recurrent lif: its weights from its own spikes,
+  ``neurons x neurons``.
 - operations per sample over ``T`` steps: a layer reading graded values (the encoding
   layer; real values in the published, non-deployable forms) performs ``T x FLOPs`` MACs;
   a layer reading spikes performs
@@ -25,7 +26,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .graph import INPUT, Conv, Dense, Network, Sparse
-from .model_graph import (GRADED, SPIKING, ModelGraph, conv_geometry, op_entry, origin, shapes,
+from .model_graph import (GRADED, GROUPS, ModelGraph, conv_geometry, op_entry, origin, shapes,
                           spike_terms)
 
 E_MAC_PJ = 4.6  # energy of one 32-bit float multiply-accumulate, 45 nm (pJ)
@@ -44,15 +45,15 @@ class LayerOps:
 
 
 def synaptic_ops(graph: ModelGraph, rates: dict[str, float], time_steps: int) -> list[LayerOps]:
-    """Per conv and linear node, in graph order; ``rates``: firing rate of every spiking
-    node (the trainer's ``evaluate`` measures them on the test set)."""
+    """Per conv and linear node (and recurrent lif), in graph order; ``rates``: firing rate
+    of every spiking node (the trainer's ``evaluate`` measures them on the test set)."""
     shape = shapes(graph)
     rows = []
     for node in graph.nodes:
         flops = op_entry(_FLOPS, node, "metrics")(node, shape)
         if flops is None:
             continue
-        src = origin(graph, node.inputs[0])
+        src = node.name if node.op in GROUPS else origin(graph, node.inputs[0])
         terms = [src] if src != INPUT and graph.kind(src) == "spikes" else \
             spike_terms(graph, src) if src != INPUT else None
         if terms is None:  # graded values: the input, or a published form's real values
@@ -73,6 +74,10 @@ def _linear_flops(node, shape: dict) -> int:
     return shape[node.name][0] * shape[node.inputs[0]][0]
 
 
+def _recurrent_flops(node, shape: dict) -> int | None:
+    return math.prod(shape[node.name]) ** 2 if node.get("recurrent") else None
+
+
 def _not_counted(node, shape: dict) -> None:
     """Not a layer of its own: gates are bit operations (see the module docstring), neurons
     and const have no synapses, batchnorm, avgpool and flatten fold into the next layer and
@@ -81,9 +86,10 @@ def _not_counted(node, shape: dict) -> None:
 
 
 # op -> (node, shapes) -> multiply-accumulates per step, or None: not counted
-_FLOPS = {**{op: _not_counted for op in (*SPIKING, *GRADED)},
+_FLOPS = {**{op: _not_counted for op in (*GROUPS, *GRADED)},
           "conv": _conv_flops, "linear": _linear_flops,
-          "batchnorm": _not_counted, "avgpool": _not_counted, "flatten": _not_counted}
+          "batchnorm": _not_counted, "avgpool": _not_counted, "flatten": _not_counted,
+          "delay": _not_counted, "lif": _recurrent_flops}
 
 
 def footprint(net: Network, s: Dense | Sparse | Conv) -> tuple[int, int]:

@@ -9,7 +9,11 @@ Operations (``Node.op``), by what they emit:
 
 - spikes:
   ``lif`` (inputs: one or more synaptic nodes, summed; attrs ``tau_mem``, ``tau_syn``
-  (steps, ``None``: no current memory), ``threshold`` (float)); ``alif`` (adaptive
+  (steps, ``None``: no current memory), ``threshold`` (float), ``recurrent`` (bool, default
+  false: if true, its own spikes of step ``t - 1`` reach it at step ``t`` through all-to-all
+  weights ``"<node>.weight"`` (neurons, neurons) on the flattened group, snnTorch's
+  ``RLeaky``; flat (n,) groups only; deployed as a Dense from the group to itself));
+  ``alif`` (adaptive
   threshold, Lava's ATRLIF: also ``theta_step`` (float threshold increase per spike),
   ``tau_theta`` and ``tau_r`` (steps)); the binary joins ``or``, ``and``, ``andnot``
   (``a AND NOT b``; SEW's IAND ``(1 - x) * y`` is ``andnot(y, x)``), whose second input may
@@ -18,10 +22,17 @@ Operations (``Node.op``), by what they emit:
   ``const`` (no inputs; ``shape``): fires at every step, like the input presented at every
   step (depth 0). A synapse from it is a bias that drives the neuron's synaptic current
   (NIR imports use it).
+- a voltage: ``li`` (inputs and attrs as ``lif``'s but no threshold): a leaky integrator
+  that never spikes (norse's ``LICell``, NIR's ``LI`` and ``CubaLI``); its output is its
+  membrane voltage. Only the readout may be one, and nothing reads it: the class is the
+  largest voltage after the last step (:mod:`snn_export.readout`).
 - synaptic values (linear in their input, no latency of their own): ``conv``
   (``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``, ``groups``,
   ``bias``), ``linear`` (``out_features``, ``bias``), ``batchnorm`` (``eps``) after a conv or
-  linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one.
+  linear, ``avgpool`` (``kernel``, stride = kernel) and ``flatten`` in front of one;
+  ``delay`` (``steps``): the chain's input (in front of it) or output (at its end) is that
+  many steps late: the neuron reads the source's spikes of step ``t - steps`` (zeros
+  before), NIR's ``Delay``; on the chip it adds to the synapses' delay.
 - graded values that no spiking chip carries (described so that the compliance check can
   name them): ``add``, ``mul``, ``sigmoid``, ``relu``, ``minmax`` (per channel, within
   each step: ``(x - min) / (max - min)`` over height and width, BIASNN's normalisation),
@@ -54,20 +65,24 @@ from .errors import SnnExportError
 from .graph import INPUT, conv_output_size
 
 SPIKING = ("lif", "alif", "or", "and", "andnot", "maxpool", "const")
+VOLTAGE = ("li",)  # neurons whose output is their voltage (readouts only)
+GROUPS = SPIKING + VOLTAGE  # ops deployed as neuron groups: each has a depth on the chip
 JOINS = ("or", "and", "andnot")
-SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten")
+SYNAPTIC = ("conv", "linear", "batchnorm", "avgpool", "flatten", "delay")
 GRADED = ("add", "mul", "sigmoid", "relu", "minmax", "invert", "time_mean", "time_linear",
           "attention")
-OPS = SPIKING + SYNAPTIC + GRADED
-PASS_THROUGH = ("batchnorm", "avgpool", "flatten")  # synaptic nodes that only pass values on
+OPS = GROUPS + SYNAPTIC + GRADED
+PASS_THROUGH = ("batchnorm", "avgpool", "flatten", "delay")  # synaptic: they pass values on
 ARITY = {"const": 0, "or": 2, "and": 2, "andnot": 2, "maxpool": 1, "conv": 1, "linear": 1,
+         "delay": 1,
          "batchnorm": 1, "avgpool": 1, "flatten": 1, "add": 2, "mul": 2, "sigmoid": 1, "relu": 1,
          "minmax": 1, "invert": 1, "time_mean": 1, "time_linear": 1,
          "attention": 3}  # lif and alif: one or more
-REQUIRED = {"lif": ("tau_mem", "threshold"),
+REQUIRED = {"lif": ("tau_mem", "threshold"), "li": ("tau_mem",),
             "alif": ("tau_mem", "threshold", "theta_step", "tau_theta", "tau_r"),
             "conv": ("out_channels", "kernel"), "linear": ("out_features",),
             "maxpool": ("kernel",), "avgpool": ("kernel",), "time_linear": ("steps",),
+            "delay": ("steps",),
             "const": ("shape",)}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -111,6 +126,7 @@ ATTRS = {
     "dilation": (_sizes(1), "1 to 65536, or a pair of them"),
     "groups": (_int(1, 2**20), "1 or more"),
     "bias": (lambda v: isinstance(v, bool), "true or false"),
+    "recurrent": (lambda v: isinstance(v, bool), "true or false"),
     "eps": (lambda v: _real(v) and v > 0, "a finite epsilon above 0"),
     "steps": (_int(1), "1 or more"),
 }
@@ -133,7 +149,8 @@ class Node:
 @dataclass
 class ModelGraph:
     """input_shape: ``(n,)`` or ``(C, H, W)``; nodes in topological order; readout: the
-    spiking node whose spike counts are the output (default: the last node)."""
+    spiking node whose spike counts are the output, or the ``li`` node whose voltage is
+    (default: the last node)."""
 
     input_shape: tuple
     input_bits: int
@@ -152,11 +169,12 @@ class ModelGraph:
         return [n for n in self.nodes if name in n.inputs]
 
     def kind(self, name: str) -> str:
-        """``"input"``, ``"spikes"``, ``"synaptic"`` or ``"graded"``."""
+        """``"input"``, ``"spikes"``, ``"voltage"``, ``"synaptic"`` or ``"graded"``."""
         if name == INPUT:
             return "input"
         op = self.node(name).op
-        return "spikes" if op in SPIKING else "synaptic" if op in SYNAPTIC else "graded"
+        return "spikes" if op in SPIKING else "voltage" if op in VOLTAGE else \
+            "synaptic" if op in SYNAPTIC else "graded"
 
     def to_dict(self) -> dict:
         """The checkpoint's ``architecture`` field (plain data)."""
@@ -251,9 +269,17 @@ def shapes(graph: ModelGraph, where: str = "graph") -> dict[str, tuple]:
                 _fail(where, node, f"{key} {value!r}: {what}")
         ins = [out[s] for s in node.inputs]
         kinds = [graph.kind(s) for s in node.inputs]
+        if "voltage" in kinds:
+            _fail(where, node, f"reads {node.inputs[kinds.index('voltage')]!r}, a leaky "
+                  "integrator (li): it emits no spikes, so only the readout may be one")
         out[node.name] = _shape(where, node, ins, kinds)
-    if graph.readout not in out or graph.kind(graph.readout) != "spikes":
-        raise SnnExportError(f"{where}: readout {graph.readout!r} is not a spiking node")
+    if graph.readout not in out or graph.kind(graph.readout) not in ("spikes", "voltage"):
+        raise SnnExportError(f"{where}: readout {graph.readout!r} is not a spiking node or "
+                             "a leaky integrator (li)")
+    for node in graph.nodes:
+        if node.op in VOLTAGE and node.name != graph.readout:
+            _fail(where, node, f"a leaky integrator (li) is a readout, but the readout is "
+                  f"{graph.readout!r}")
     return out
 
 
@@ -283,6 +309,8 @@ def _shape_const(where: str, node: Node, ins: list, kinds: list) -> tuple:
 
 def _shape_neuron(where: str, node: Node, ins: list, kinds: list) -> tuple:
     x = ins[0]
+    if node.get("recurrent") and (node.op != "lif" or len(x) != 1):
+        _fail(where, node, f"only a flat lif may be recurrent (this is {node.op} {x})")
     if any(k not in ("synaptic", "graded") for k in kinds):
         _fail(where, node, "a neuron's inputs are synaptic nodes (conv, linear, batchnorm); "
               "put a conv or linear between it and spikes")
@@ -370,10 +398,11 @@ def _shape_attention(where: str, node: Node, ins: list, kinds: list) -> tuple:
 
 
 # op -> shape rule (where, node, input shapes, input kinds) -> output shape; validates
-_SHAPES = {"const": _shape_const, "lif": _shape_neuron, "alif": _shape_neuron,
+_SHAPES = {"const": _shape_const, **{op: _shape_neuron for op in ("lif", "alif", "li")},
            **{op: _shape_binary for op in (*JOINS, "add", "mul")},
            "maxpool": _shape_maxpool, "conv": _shape_conv, "linear": _shape_linear,
            "batchnorm": _shape_same, "avgpool": _shape_avgpool, "flatten": _shape_flatten,
+           "delay": _shape_same,
            "sigmoid": _shape_same, "relu": _shape_same, "minmax": _shape_minmax,
            "invert": _shape_same, "time_mean": _shape_same, "time_linear": _shape_same,
            "attention": _shape_attention}
@@ -381,7 +410,7 @@ _SHAPES = {"const": _shape_const, "lif": _shape_neuron, "alif": _shape_neuron,
 
 def origin(graph: ModelGraph, name: str) -> str:
     """The node (or :data:`INPUT`) whose values reach ``name``'s output through the
-    pass-through synaptic nodes batchnorm, avgpool and flatten: ``name`` unless it is one."""
+    pass-through synaptic nodes (:data:`PASS_THROUGH`): ``name`` unless it is one."""
     while name != INPUT and graph.node(name).op in PASS_THROUGH:
         name = graph.node(name).inputs[0]
     return name
@@ -433,24 +462,24 @@ def refuse_graded(graph: ModelGraph, node: Node, context: str) -> None:
 
 
 def latencies(graph: ModelGraph) -> dict[str, int]:
-    """Each spiking node's depth on the chip: steps from the input to it, one per synaptic
-    hop, the deepest branch counting where branches meet. The input and ``const`` nodes have
-    depth 0."""
+    """Each neuron node's (:data:`GROUPS`) depth on the chip: steps from the input to it, one
+    per synaptic hop, the deepest branch counting where branches meet. The input and
+    ``const`` nodes have depth 0."""
     lat = {INPUT: 0}
     for node in graph.nodes:
         if node.op == "const":
             lat[node.name] = 0
-        elif node.op in SPIKING:
+        elif node.op in GROUPS:
             lat[node.name] = 1 + max(lat[s] for s in spike_sources(graph, node.name))
     return lat
 
 
 def alignment_delays(graph: ModelGraph, lat: dict | None = None) -> dict[str, dict[str, int]]:
-    """For each spiking node, the extra delay (steps) of each spike source, so that all its
-    inputs left the graph input at the same step."""
+    """For each neuron node (:data:`GROUPS`), the extra delay (steps) of each spike source, so
+    that all its inputs left the graph input at the same step."""
     lat = lat or latencies(graph)
     return {node.name: {s: lat[node.name] - 1 - lat[s] for s in spike_sources(graph, node.name)}
-            for node in graph.nodes if node.op in SPIKING}
+            for node in graph.nodes if node.op in GROUPS}
 
 
 def dense_chain(sizes: list[int], input_bits: int, input_scale: float, neuron: dict) -> ModelGraph:

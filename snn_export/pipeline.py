@@ -176,7 +176,8 @@ class Checked:
     allowed: those broken and allowed; network: the lowered network (None when the trained
     graph itself breaks a rule not allowed: it is not lowered); system: the Loihi 2 system
     the resources were checked against (``deploy.compliance.LoihiSystem``); warnings: LIF
-    groups of the network that can never fire (``deploy.never_firing``)."""
+    groups of the network that can never fire, and integrator readouts that may
+    (``deploy.never_firing``)."""
 
     source: Source
     violations: list
@@ -215,7 +216,7 @@ def check(source: Source, allow=(), system="chip") -> Checked:
     ``kapoho-point``, ``hala-point``, or a chip count)."""
     from snn_export.deploy import compliance
     from snn_export.deploy.lower_graph import lower_graph
-    from snn_export.deploy.never_firing import never_firing
+    from snn_export.deploy.never_firing import integrators_that_may_fire, never_firing
 
     allow = frozenset(allow)
     unknown = sorted(allow - set(compliance.RULES))
@@ -240,7 +241,8 @@ def check(source: Source, allow=(), system="chip") -> Checked:
         found = found + compliance.check_network(net, system=system)
     return Checked(source, [v for v in found if v.rule not in allow],
                    [v for v in found if v.rule in allow], net, system,
-                   never_firing(net) if net is not None else [])
+                   never_firing(net) + integrators_that_may_fire(net) if net is not None
+                   else [])
 
 
 def lower(source: Source, allow=(), system="chip") -> Deployment:

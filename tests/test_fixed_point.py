@@ -1,5 +1,4 @@
 """The core arithmetic against a literal transcription of Lava's fixed_pt LIF model."""
-import math
 
 import numpy as np
 import torch

@@ -18,7 +18,8 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import (FloatSynapse, fold_avgpool_after_conv, fold_avgpool_into_conv,
                                 fold_avgpool_into_dense, fold_batchnorm)
 from snn_export.graph import INPUT
-from snn_export.model_graph import ModelGraph, Node, alignment_delays, latencies, shapes
+from snn_export.model_graph import (ModelGraph, Node, alignment_delays, latencies, origin,
+                                    shapes)
 from snn_export.sim import emulator
 from snn_export.sim.verify import differing_from_model
 from snn_export.train.architectures import (ATTENTION, HEADS, JOIN_OPS, attention_net,
@@ -234,7 +235,51 @@ def graphs(draw):
     else:
         g = attention_net(shape, 5, 4, 1 / 15, draw(st.integers(2, 6)), neuron,
                           head=draw(st.sampled_from(HEADS)))
+    g = with_li_readout(g) if draw(st.booleans()) else g
+    g = with_delay(g, draw(st.integers(1, 3)), draw(st.integers(0, 99))) \
+        if draw(st.booleans()) else g
+    g = with_recurrence(g, draw(st.integers(0, 99))) if draw(st.booleans()) else g
     return with_bias_sources(g) if draw(st.booleans()) else g, draw(st.integers(0, 2**31))
+
+
+def with_delay(graph: ModelGraph, steps: int, pick: int) -> ModelGraph:
+    """``graph`` with a ``delay`` of ``steps`` in front of one of its conv or linear nodes
+    (the ``pick``-th, cyclically) that does not read the graded input."""
+    layers = [n.name for n in graph.nodes if n.op in ("conv", "linear")
+              and origin(graph, n.inputs[0]) != INPUT]
+    if not layers:
+        return graph
+    late = layers[pick % len(layers)]
+    name = f"{late}_late{sum(n.op == 'delay' for n in graph.nodes)}"
+    nodes = []
+    for n in graph.nodes:
+        if n.name == late:
+            nodes.append(Node(name, "delay", n.inputs[:1], {"steps": steps}))
+            n = Node(n.name, n.op, (name, *n.inputs[1:]), n.attrs)
+        nodes.append(n)
+    return ModelGraph(graph.input_shape, graph.input_bits, graph.input_scale, nodes,
+                      graph.readout)
+
+
+def with_recurrence(graph: ModelGraph, pick: int) -> ModelGraph:
+    """``graph`` with one of its flat ``lif`` nodes (the ``pick``-th, cyclically) recurrent."""
+    out = shapes(graph)
+    lifs = [n.name for n in graph.nodes if n.op == "lif" and len(out[n.name]) == 1]
+    if not lifs:
+        return graph
+    chosen = lifs[pick % len(lifs)]
+    nodes = [Node(n.name, n.op, n.inputs, {**n.attrs, "recurrent": True})
+             if n.name == chosen else n for n in graph.nodes]
+    return ModelGraph(graph.input_shape, graph.input_bits, graph.input_scale, nodes,
+                      graph.readout)
+
+
+def with_li_readout(graph: ModelGraph) -> ModelGraph:
+    """``graph`` with its ``lif`` readout a leaky integrator (``li``: no threshold)."""
+    nodes = [Node(n.name, "li", n.inputs, {k: v for k, v in n.attrs.items() if k != "threshold"})
+             if n.name == graph.readout and n.op == "lif" else n for n in graph.nodes]
+    return ModelGraph(graph.input_shape, graph.input_bits, graph.input_scale, nodes,
+                      graph.readout)
 
 
 def with_bias_sources(graph: ModelGraph) -> ModelGraph:

@@ -55,10 +55,9 @@ BAD_FIELDS = {  # (node, field): values nir writes but snn-export must refuse
     **{("lif2", f): [np.ones(9), np.ones((10, 2)), np.full(10, 1e300)] for f in ("r", "v_leak")},
     ("lif1", "tau"): [np.ones((4, 8)), np.zeros((4, 8, 8))],
 }
-UNSUPPORTED = {"lif2": [nir.LI(tau=np.full(10, 10.0), r=np.ones(10), v_leak=np.zeros(10)),
-                        nir.I(r=np.ones(10)),
-                        nir.CubaLI(tau_syn=np.full(10, 5.0), tau_mem=np.full(10, 10.0),
-                                   r=np.ones(10), v_leak=np.zeros(10))]}
+UNSUPPORTED = {"lif2": [nir.I(r=np.ones(10))],  # (LI and CubaLI are readouts, not hidden)
+               "lif1": [nir.LI(tau=np.full((4, 8, 8), 10.0), r=np.ones((4, 8, 8)),
+                               v_leak=np.zeros((4, 8, 8)))]}
 EDGES = {"lif2": lambda e: e + [("lif2", "lif2")],  # recurrence
          "fc": lambda e: [x for x in e if x != ("flat", "fc")]}  # cut: nir adds an Input
 

@@ -10,10 +10,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from snn_export import readout
 from snn_export.cli import main
 from snn_export.deploy.lower_graph import lower_graph
 from snn_export.errors import SnnExportError
 from snn_export.sim import emulator
+from snn_export.readout import predict
 from snn_export.sim.verify import differing_from_model
 
 nir = pytest.importorskip("nir")
@@ -208,6 +210,110 @@ def test_snntorch_cnn_pooling_before_its_neuron_spikes_as_in_snntorch(tmp_path):
     total = sum(int(v.sum()) for v in theirs.values())
     assert total > 0  # (beta read back from float32 tau: see the test above)
     assert differing(model, {2: "n2", 5: "n5"}, theirs, x) <= 0.02 * total
+
+
+def snntorch_recurrent(seed: int, n_in: int = 5):
+    """Linear -> RLeaky (all-to-all recurrent Linear, reset to zero at once) -> Linear ->
+    Leaky, weights and biases on a 2**-6 grid."""
+    snn = pytest.importorskip("snntorch")
+    rng = np.random.default_rng(seed)
+    cell = snn.RLeaky(beta=torch.full((6,), 0.75), threshold=torch.ones(6), linear_features=6,
+                      init_hidden=True, reset_mechanism="zero", reset_delay=False)
+    net = torch.nn.Sequential(torch.nn.Linear(n_in, 6), cell, torch.nn.Linear(6, 3),
+                              snn.Leaky(beta=torch.full((3,), 0.5), threshold=torch.ones(3),
+                                        init_hidden=True, reset_mechanism="zero",
+                                        reset_delay=False, output=True))
+    for m, scale in ((net[0], 1.2), (net[1].recurrent, 0.8), (net[2], 1.2)):
+        dyadic_(m, rng, scale)
+    return net
+
+
+def test_snntorch_rleaky_spikes_as_in_snntorch_and_deploys(tmp_path):
+    """snnTorch's RLeaky exports as a neuron whose spikes come back through an Affine (a
+    cycle in the NIR graph, with a bias): imported as a recurrent lif, it spikes as snnTorch
+    does (its spikes of step t - 1 reach it at step t); deployed, a Dense from the group to
+    itself, the network equals the quantized model. (snnTorch 1.0 cannot export
+    RSynaptic: nirtorch fails, "Cannot find the input of an empty graph".)"""
+    from snntorch.export_nir import export_to_nir
+
+    net = snntorch_recurrent(8)
+    x = spikes(9, (5,))
+    nir.write(tmp_path / "r.nir", export_to_nir(net, x[:, 0], ignore_dims=[0]))
+    graph_ = nir_import.read_graph(tmp_path / "r.nir")
+    assert ("1.w_rec", "1.lif") in graph_.edges and ("1.lif", "1.w_rec") in graph_.edges
+    for m in net:
+        if hasattr(m, "reset_mem"):
+            m.reset_mem()
+    theirs = source_spikes(net, {1: net[1], 3: net[3]}, x)
+    model, _, warnings = imported(tmp_path / "r.nir", "snntorch")
+    assert not warnings and model.graph.node("n1_lif").get("recurrent")
+    total = sum(int(v.sum()) for v in theirs.values())
+    assert total > 0  # (beta read back from float32 tau: see the test above)
+    assert differing(model, {1: "n1_lif", 3: "n3"}, theirs, x) <= 0.02 * total
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    loop = [s for s in deployed.synapses if s.source == s.target == "n1_lif"]
+    assert len(loop) == 1 and np.any(loop[0].weight)
+    emu = emulator.run(deployed, emulator.as_frames(deployed, x.numpy().astype(np.int64)))
+    model.quantized_mode = True
+    with torch.no_grad():
+        quantized = model(x, T)
+    assert differing_from_model(deployed, emu, quantized) == 0
+
+
+def test_norse_recurrent_cell_spikes_as_in_norse_and_deploys(tmp_path):
+    """norse's LIFRecurrentCell (norse writes an empty node; norse_to_nir writes its input
+    Linear, a CubaLIF and the recurrent Linear back to it): spike for spike as in norse,
+    and deployed as its quantized forward."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+
+    rng, dt = np.random.default_rng(6), 2.0**-10
+    p = nt.LIFParameters(tau_syn_inv=torch.tensor(2.0**8), tau_mem_inv=torch.tensor(2.0**9))
+    net = nt.SequentialState(nt.LIFRecurrentCell(5, 4, p=p, dt=dt), torch.nn.Linear(4, 3),
+                             nt.LIFCell(p, dt=dt))
+    with torch.no_grad():
+        for w in (net[0].input_weights, net[0].recurrent_weights):
+            w.copy_(torch.as_tensor(np.round(rng.normal(0, 1.5, w.shape) * 64) / 64))
+        net[0].recurrent_weights.fill_diagonal_(0.0)  # (norse's default: no autapses)
+    dyadic_(net[1], rng, 1.5)
+    x = spikes(10, (5,))
+    nir.write(tmp_path / "r.nir", norse_to_nir.to_nir(net, x[:, 0], dt=dt))
+    state = [None]
+
+    def step(frame):
+        _, state[0] = net(frame, state[0])
+
+    theirs = source_spikes(step, {0: net[0], 2: net[2]}, x)
+    model, _, warnings = imported(tmp_path / "r.nir", "norse", dt=dt)
+    assert not warnings and model.graph.node("n0").get("recurrent")
+    assert differing(model, {0: "n0", 2: "n2"}, theirs, x) == 0
+    assert all(int(theirs[i].sum()) > 0 for i in (0, 2))
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    emu = emulator.run(deployed, emulator.as_frames(deployed, x.numpy().astype(np.int64)))
+    model.quantized_mode = True
+    with torch.no_grad():
+        assert differing_from_model(deployed, emu, model(x, T)) == 0
+
+
+def test_only_a_loop_through_one_synapse_layer_is_recurrence():
+    """A loop through two neurons stays refused; a recurrent weight that is not (n, n) on a
+    flat layer is named."""
+    a = nir.Affine(np.eye(3), np.zeros(3))
+    two = graph({"input": nir.Input({"input": np.array([3])}), "fc": a, "lif": lif(3),
+                 "fc2": a, "lif2": lif(3), "back": a,
+                 "output": nir.Output({"output": np.array([3])})},
+                [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "lif2"),
+                 ("lif2", "back"), ("back", "lif"), ("lif2", "output")])
+    with pytest.raises(SnnExportError, match="recurrent edges .* are not supported"):
+        nir_import.load(two, nir_import.NirInput("nir", T, dt=1e-3), "g.nir")
+    wrong = nir.NIRGraph(nodes={"input": nir.Input({"input": np.array([3])}), "fc": a,
+                                "lif": lif(3), "rec": nir.Linear(np.ones((3, 2))),
+                                "output": nir.Output({"output": np.array([3])})},
+                         edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"),
+                                ("lif", "output")], type_check=False)
+    with pytest.raises(SnnExportError, match=re.escape("NIR node 'rec' (Linear): a recurrent "
+                                                       "weight (3, 2) into 'lif' (3,)")):
+        nir_import.load(wrong, nir_import.NirInput("nir", T, dt=1e-3), "g.nir")
 
 
 def test_snntorch_grouped_convolution_read_from_its_file(tmp_path):
@@ -447,15 +553,204 @@ def test_bias_and_leak_start_with_the_input():
         nir_import.load(g, nir_import.NirInput("nir", T, dt=1.0), "g")
 
 
+@pytest.mark.parametrize("kind", ["LI", "CubaLI"])
+def test_nir_leaky_integrator_readouts_follow_the_nir_equations(kind):
+    """NIR's LI and CubaLI (forward Euler, ``--dialect nir``) as the readout: the imported
+    model's output is their voltage at every step (an LI's leak drives it, as a bias
+    does); the class is the largest voltage after the last step."""
+    rng = np.random.default_rng(5)
+    w = (np.round(rng.normal(0, 1, (4, 6)) * 64) / 64).astype(np.float32)
+    b = (np.round(rng.normal(0, 0.2, 4) * 64) / 64).astype(np.float32)
+    dt, tau, tau_syn = 1e-3, 4e-3, 2e-3
+    if kind == "LI":
+        leak = np.array([0.25, 0, -0.5, 0.125], np.float32)
+        node = nir.LI(tau=np.full(4, tau), r=np.full(4, 2.0), v_leak=leak)
+    else:
+        node = nir.CubaLI(tau_syn=np.full(4, tau_syn), tau_mem=np.full(4, tau),
+                          r=np.full(4, 2.0), v_leak=np.zeros(4), w_in=np.full(4, 1.5))
+    g = graph({"input": nir.Input({"input": np.array([6])}), "fc": nir.Affine(w, b),
+               "li": node, "output": nir.Output({"output": np.array([4])})},
+              [("input", "fc"), ("fc", "li"), ("li", "output")])
+    model, ckpt, warnings = nir_import.load(g, nir_import.NirInput("nir", T, dt=dt), "g")
+    assert not warnings and model.voltage_readout and ckpt["dataset"]["num_classes"] == 4
+    assert [n.op for n in model.graph.nodes] == ["linear", "li"]
+    x = spikes(6, (6,))
+    a_mem, a_syn = dt / tau, dt / tau_syn
+    v, i, trace = torch.zeros(4, 4, dtype=torch.float64), 0.0, []
+    for t in range(T):
+        inp = x[:, t].double() @ torch.as_tensor(w).double().T + torch.as_tensor(b).double()
+        if kind == "LI":
+            v = v + a_mem * (torch.as_tensor(leak).double() - v + 2.0 * inp)
+        else:
+            i = i + a_syn * (1.5 * inp - i)
+            v = v + a_mem * (-v + 2.0 * i)
+        trace.append(v)
+    ref = torch.stack(trace, 1)
+    with torch.no_grad():
+        out = model.output(x, T).double()
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=0, atol=1e-5)
+    assert ref.abs().max() > 0.5
+    np.testing.assert_array_equal(predict(out, voltage=True), ref[:, -1].argmax(1).numpy())
+
+
+def delay_graph(n_in: int = 5):
+    """Input -> Delay (3 steps) -> Affine -> LIF -> Affine (biased) -> Delay (2 steps) ->
+    LIF: a delay of spikes, and one of a synapse layer's output, bias included (dt 1 ms)."""
+    rng = np.random.default_rng(0)
+    w1 = np.round(rng.normal(0, 1, (6, n_in)) * 64) / 64
+    w2 = np.round(rng.normal(0, 1, (4, 6)) * 64) / 64
+    neuron = lambda n: nir.LIF(tau=np.full(n, 2e-3), r=np.full(n, 2.0), v_leak=np.zeros(n),
+                               v_threshold=np.full(n, 0.5))
+    g = graph({"input": nir.Input({"input": np.array([n_in])}),
+               "d0": nir.Delay(np.full(n_in, 3e-3)), "fc1": nir.Affine(w1, np.zeros(6)),
+               "lif1": neuron(6), "fc2": nir.Affine(w2, np.full(4, 0.1)),
+               "d1": nir.Delay(np.full(4, 2e-3)), "lif2": neuron(4),
+               "output": nir.Output({"output": np.array([4])})},
+              [("input", "d0"), ("d0", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "d1"),
+               ("d1", "lif2"), ("lif2", "output")])
+    return g, w1, w2
+
+
+def test_nir_delays_follow_the_nir_equations_and_deploy_as_synaptic_delays(tmp_path):
+    """A Delay of spikes and one of a synapse layer's output (its bias starts as late):
+    the imported model spikes as NIR's equations say, step for step; deployed, the delays
+    are the synapses' (DelayDense), the network equals the quantized model, and its files
+    (NIR, graph file) keep the depths of its layers."""
+    from snn_export.deploy import formats
+
+    g, w1, w2 = delay_graph()
+    model, _, warnings = nir_import.load(g, nir_import.NirInput("nir", T, dt=1e-3), "g")
+    assert not warnings
+    x = spikes(21, (5,))
+
+    def lif_run(inp, w, b, start):  # v += a (r I - v), a = 1/2, r = 2, threshold 0.5
+        v, out = torch.zeros(len(inp), len(w), dtype=torch.float64), []
+        for t in range(T):
+            i = inp[:, t].double() @ torch.as_tensor(w).T + (b if t >= start else 0.0)
+            v = v + 0.5 * (2.0 * i - v)
+            out.append((v > 0.5).double())
+            v = v * (1 - out[-1])
+        return torch.stack(out, 1)
+
+    late = lambda s, k: torch.cat([torch.zeros_like(s[:, :k]), s[:, :-k]], 1)
+    s1 = lif_run(late(x, 3), w1, 0.0, 0)
+    s2 = lif_run(late(s1, 2), w2, 0.1, 2)
+    with torch.no_grad():
+        ours = model(x, T)
+    assert int((ours["lif1"] != s1).sum()) == 0 and int((ours["lif2"] != s2).sum()) == 0
+    assert s1.sum() > 0 and s2.sum() > 0
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    delays = {s.name: int(s.delays.max()) for s in deployed.synapses if s.delays is not None}
+    assert delays == {"lif1.fc1": 3, "lif2.d1": 2, "lif2.lif2_on_in": 3}
+    assert deployed.window == T
+    frames = emulator.as_frames(deployed, x.numpy().astype(np.int64))
+    emu = emulator.run(deployed, frames)
+    model.quantized_mode = True
+    with torch.no_grad():
+        quantized = model(x, T)
+    assert differing_from_model(deployed, emu, quantized) == 0
+    for fmt in (formats.NIR, formats.GRAPH):
+        fmt.write(deployed, tmp_path / fmt.filename)
+        back = fmt.read(tmp_path / fmt.filename)
+        assert back.depths() == deployed.depths() and back.window == T
+        for name, s in emulator.run(back, frames).spikes.items():
+            np.testing.assert_array_equal(s, emu.spikes[name], err_msg=name)
+
+
+def norse_li_network(nt, dt: float):
+    """A norse CNN with pooling and an LICell readout (weights on a 2**-6 grid)."""
+    rng = np.random.default_rng(11)
+    p = nt.LIFParameters(tau_syn_inv=torch.tensor(2.0**8), tau_mem_inv=torch.tensor(2.0**9))
+    li = nt.LIParameters(tau_syn_inv=torch.tensor(2.0**8), tau_mem_inv=torch.tensor(2.0**7))
+    net = nt.SequentialState(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.AvgPool2d(2),
+                             nt.LIFCell(p, dt=dt), torch.nn.Flatten(), torch.nn.Linear(64, 10),
+                             nt.LICell(li, dt=dt))
+    for k, scale in ((0, 1.5), (4, 1.0)):
+        dyadic_(net[k], rng, scale)
+    return net
+
+
+def test_norse_licell_readout_as_in_norse_and_deployed_as_its_quantized_forward(tmp_path):
+    """norse's LICell after a pooled CNN (norse writes no node for it; norse_to_nir writes a
+    CubaLI in norse's conventions): the imported model's voltage is norse's at every step
+    (to float32's rounding) and its class norse's; deployed, the integrator's final voltage
+    is the quantized model's and never reaches its threshold."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.deploy.never_firing import integrators_that_may_fire
+    from snn_export.export import norse_to_nir
+
+    dt = 2.0**-10
+    net = norse_li_network(nt, dt)
+    x = spikes(12, (1, 8, 8))
+    nir.write(tmp_path / "net.nir", norse_to_nir.to_nir(net, x[:, 0], dt=dt))
+    assert type(nir_import.read_graph(tmp_path / "net.nir").nodes["5"]).__name__ == "CubaLI"
+    state, voltages = None, []
+    with torch.no_grad():
+        for t in range(T):
+            v, state = net(x[:, t], state)
+            voltages.append(v)
+    theirs = torch.stack(voltages, 1)
+    model, _, warnings = imported(tmp_path / "net.nir", "norse", dt=dt)
+    assert not warnings and model.graph.node("n5").op == "li"
+    with torch.no_grad():
+        ours = model.output(x, T)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0,
+                               atol=1e-6 * float(theirs.abs().max()))
+    np.testing.assert_array_equal(predict(ours, voltage=True), predict(theirs, voltage=True))
+    deployed = lower_graph(model.graph, model.tensors(), T)
+    assert deployed.group("n5").role.kind == "integrator"
+    assert not integrators_that_may_fire(deployed)
+    frames = emulator.as_frames(deployed, x.numpy().astype(np.int64).reshape(len(x), T, -1))
+    emu = emulator.run(deployed, frames)
+    model.quantized_mode = True
+    with torch.no_grad():
+        quantized = model(x, T)
+    assert differing_from_model(deployed, emu, quantized) == 0
+    assert np.abs(emu.states["n5"]["v"]).max() > 0 and emu.spikes["n5"].sum() == 0
+    np.testing.assert_array_equal(readout.deployed(deployed, emu),
+                                  predict(quantized["n5"], voltage=True))
+
+
+def test_an_integrator_that_may_reach_its_threshold_is_warned(tmp_path):
+    """A leaky integrator without leak whose bound passes the largest threshold within the
+    run is named in a warning; the emulator shows it can get there."""
+    g = graph({"input": nir.Input({"input": np.array([8])}),
+               "fc": nir.Affine(np.ones((2, 8)), np.zeros(2)),
+               "li": nir.LI(tau=np.full(2, 1e9), r=np.full(2, 1e9), v_leak=np.zeros(2)),
+               "output": nir.Output({"output": np.array([2])})},
+              [("input", "fc"), ("fc", "li"), ("li", "output")])
+    from snn_export.deploy.never_firing import integrators_that_may_fire
+    model, _, _ = nir_import.load(g, nir_import.NirInput("nir", 5000, dt=1.0), "g")
+    net = lower_graph(model.graph, model.tensors(), 5000)
+    (line,) = integrators_that_may_fire(net)
+    assert line.startswith("neurons li (a leaky integrator readout): its voltage may reach")
+    emu = emulator.run(net, np.ones((1, 8), dtype=np.int64))
+    assert emu.spikes["li"].sum() > 0  # it did: it spiked and restarted
+    assert not integrators_that_may_fire(lower_graph(model.graph, model.tensors(), 50))
+
+
 @pytest.mark.parametrize("nodes, edges, message", [
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "i": nir.I(np.ones(3))},
+     [("input", "fc"), ("fc", "i"), ("i", "output")], "'i' (I): is not supported"),
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "li": nir.LI(np.ones(3), np.ones(3),
-                                                              np.zeros(3))},
-     [("input", "fc"), ("fc", "li"), ("li", "output")], "'li' (LI): is not supported"),
+                                                              np.zeros(3)),
+      "fc2": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3)},
+     [("input", "fc"), ("fc", "li"), ("li", "fc2"), ("fc2", "lif"), ("lif", "output")],
+     "'fc2' (Affine): reads 'li', a leaky integrator: it emits no spikes, so only the "
+     "readout"),
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3)},
      [("input", "fc"), ("fc", "lif"), ("lif", "fc"), ("lif", "output")], "recurrent edges"),
+    ({"d": nir.Delay(np.array([1e-3, 2e-3, 3e-3])), "fc": nir.Affine(np.eye(3), np.zeros(3)),
+      "lif": lif(3)},
+     [("input", "d"), ("d", "fc"), ("fc", "lif"), ("lif", "output")], "'d' (Delay): its delay "
+     "varies over its neurons"),
+    ({"d": nir.Delay(np.full(3, 1.5e-3)), "fc": nir.Affine(np.eye(3), np.zeros(3)),
+      "lif": lif(3)},
+     [("input", "d"), ("d", "fc"), ("fc", "lif"), ("lif", "output")], "'d' (Delay): delay "
+     "0.0015 s is not a whole number of steps of dt=0.001 s"),
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "d": nir.Delay(np.ones(3))},
-     [("input", "fc"), ("fc", "lif"), ("lif", "d"), ("d", "output")], "'d' (Delay): is not "
-     "supported"),
+     [("input", "fc"), ("fc", "lif"), ("lif", "d"), ("d", "output")], "'output' (Output): "
+     "must follow one neuron node"),
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)),
       "lif": nir.LIF(tau=np.array([10.0, 10, 20]), r=np.ones(3), v_leak=np.zeros(3),
                      v_threshold=np.ones(3))},
@@ -463,7 +758,7 @@ def test_bias_and_leak_start_with_the_input():
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "fc2": nir.Affine(np.eye(3),
                                                                                 np.zeros(3))},
      [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "output")], "must follow one "
-     "spiking neuron"),
+     "neuron node"),
 ])
 def test_unsupported_graphs_are_refused_by_node(nodes, edges, message):
     g = graph({"input": nir.Input({"input": np.array([3])}), **nodes,
@@ -560,6 +855,30 @@ def test_imported_network_in_onnxruntime_as_in_pytorch(norse_nir):
     np.testing.assert_array_equal(spikes, expected)
 
 
+def test_licell_readout_in_onnxruntime_as_in_pytorch(tmp_path):
+    """ONNX out of an LICell readout: outputs `scores` (the voltage after the last step)
+    and `voltage`, onnxruntime's equal to PyTorch's float forward."""
+    ort = pytest.importorskip("onnxruntime")
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+    from snn_export.export.to_onnx import write_onnx
+
+    nir.write(tmp_path / "li.nir", norse_to_nir.to_nir(norse_li_network(nt, 2.0**-10),
+                                                       torch.zeros(1, 1, 8, 8), dt=2.0**-10))
+    model, ckpt, _ = imported(tmp_path / "li.nir", "norse", dt=2.0**-10)
+    info = write_onnx(model, ckpt, tmp_path / "li.onnx")
+    assert list(info["outputs"]) == ["scores", "voltage"]
+    x = (np.random.default_rng(0).random((6, 64)) < 0.4).astype(np.float32)
+    session = ort.InferenceSession(str(tmp_path / "li.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    scores, voltage = session.run(None, {"levels": x})
+    with torch.no_grad():
+        expected = model.output(torch.from_numpy(x), T).numpy()
+    np.testing.assert_allclose(voltage, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_array_equal(scores, voltage[:, -1])
+    assert np.abs(expected).max() > 0
+
+
 @pytest.mark.lava
 def test_norse_built_network_deploys_to_lava_bit_exact(norse_nir, capsys):
     """The done-when: a norse-built network, through `snn-export net.nir --target lava`,
@@ -593,3 +912,54 @@ def test_unknown_node_type_is_named(tmp_path):
     with pytest.raises(SnnExportError, match=r"odd.nir: not a readable NIR file \(node 'lin' "
                                              r"has type 'Wobble'; nir .* knows Affine, "):
         read_graph(path)
+
+
+@pytest.mark.lava
+def test_norse_licell_readout_verifies_bit_exact_in_lava(tmp_path, capsys):
+    """The LICell readout through `snn-export net.nir --target lava --verify`: Lava's final
+    voltages are the emulator's (and the quantized model's), sample by sample, and Lava's
+    classes, read from them, are the emulator's."""
+    nt = pytest.importorskip("norse.torch")
+    from snn_export.export import norse_to_nir
+
+    net = norse_li_network(nt, 2.0**-10)
+    nir.write(tmp_path / "net.nir", norse_to_nir.to_nir(net, torch.zeros(1, 1, 8, 8),
+                                                        dt=2.0**-10))
+    assert main([str(tmp_path / "net.nir"), "--dialect", "norse", "--dt", str(2.0**-10),
+                 "--time-steps", "8", "--target", "lava", "--dataset", "digits",
+                 "--verify", "4", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["model_differing"] == 0
+    assert summary["accuracy"]["lava"] == summary["accuracy"]["emulator"]
+    layers = {layer["layer"]: layer for layer in summary["layers"]}
+    assert layers["n5"]["differing_states"] == 0 and layers["n5"]["spikes_lava"] == 0
+    assert layers["n2"]["spikes_lava"] > 0
+
+
+@pytest.mark.lava
+def test_nir_delays_verify_bit_exact_in_lava(tmp_path, capsys):
+    """The delay graph on digits through `snn-export g.nir --verify`: Lava (DelayDense)
+    spike for spike as the emulator and the quantized model."""
+    nir.write(tmp_path / "g.nir", delay_graph(64)[0])
+    assert main([str(tmp_path / "g.nir"), "--dialect", "nir", "--dt", "1e-3",
+                 "--time-steps", "10", "--target", "lava", "--dataset", "digits",
+                 "--verify", "3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["model_differing"] == 0
+    assert all(layer["spikes_lava"] > 0 for layer in summary["layers"]
+               if layer["layer"] in ("lif1", "lif2"))
+
+
+@pytest.mark.lava
+def test_snntorch_rleaky_verifies_bit_exact_in_lava(tmp_path, capsys):
+    """An RLeaky network on digits through `snn-export r.nir --verify`: Lava (a Dense from
+    the group to itself) spike for spike as the emulator and the quantized model."""
+    from snntorch.export_nir import export_to_nir
+
+    net = snntorch_recurrent(2, n_in=64)
+    nir.write(tmp_path / "r.nir", export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0]))
+    assert main([str(tmp_path / "r.nir"), "--dialect", "snntorch", "--time-steps", "10",
+                 "--target", "lava", "--dataset", "digits", "--verify", "3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["model_differing"] == 0
+    assert {layer["layer"]: layer["spikes_lava"] for layer in summary["layers"]}["n1_lif"] > 0

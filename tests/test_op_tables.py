@@ -28,7 +28,7 @@ STAGES = [
     ("metrics: synaptic operations", metrics._FLOPS),
 ]
 GATE_OPS = {*JOINS, "maxpool"}
-NEURON_OPS = {"lif", "alif"}
+NEURON_OPS = {"lif", "alif", "li"}
 # the tables that only some ops reach, and the ops that reach them
 SUB_TABLES = [("gates: Boolean function and gate neuron", GATES, GATE_OPS),
               ("graph_model: neuron dynamics", graph_model._DYNAMICS, NEURON_OPS)]

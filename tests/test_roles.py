@@ -69,6 +69,7 @@ def check_roles(graph: ModelGraph, net: Network) -> None:
         elif g.name in ops:
             op = ops[g.name]
             expected = Role("layer") if op in ("lif", "alif") else \
+                Role("integrator") if op == "li" else \
                 Role("always_on") if op == "const" else Role("gate", logic=op)
             assert (role.kind, role.logic, role.source, role.delay) == \
                 (expected.kind, expected.logic, None, 0), g.name

@@ -22,6 +22,11 @@ An ``add`` of spikes (SEW's ADD join) is not a tensor of its own: a synapse read
 once per spike term and the results are summed, as the deployed synapse groups do (in
 quantized mode each term's convolution wraps to 24 bits on its own, like Lava's Conv).
 
+A leaky integrator readout (``li``) outputs its membrane voltage (batch, T, ...) instead of
+spikes: in float mode the float neuron without threshold; in quantized mode the deployed
+integer LIF (threshold :data:`~snn_export.fixed_point.VTH_MAX`), its voltage ``v`` in Lava's
+internal units (exact integers), the value the emulator and Lava read after the last step.
+
 Other graded nodes (real-valued shortcuts, float multiplies and activations, pooling over
 time) run in float mode only: the published forms of the seed architectures, trained for
 comparison; quantized mode refuses them, as the compliance check does.
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -42,7 +48,7 @@ from snn_export.errors import SnnExportError
 from snn_export.folding import FloatSynapse, fold
 from snn_export.gates import GATES
 from snn_export.graph import INPUT
-from snn_export.model_graph import (GRADED, JOINS, SPIKING, SYNAPTIC, ModelGraph,
+from snn_export.model_graph import (GRADED, GROUPS, JOINS, SYNAPTIC, ModelGraph,
                                     conv_geometry, op_entry, pair, refuse_graded,
                                     require_spike_inputs, shapes, spike_terms)
 
@@ -72,6 +78,12 @@ def _batchnorm_module(node, in_shape: tuple) -> nn.Module:
     return bn(in_shape[0], eps=float(node.get("eps", 1e-5)))
 
 
+def _neuron_module(node, in_shape: tuple) -> nn.Module | None:
+    """A recurrent lif's weights from its own spikes (neurons, neurons); none otherwise."""
+    size = math.prod(in_shape)
+    return nn.Linear(size, size, bias=False) if node.get("recurrent") else None
+
+
 def _time_linear_module(node, in_shape: tuple) -> nn.Module:
     # weight (steps, steps): output step t reads every step s
     return nn.Linear(int(node.get("steps")), int(node.get("steps")))
@@ -82,9 +94,9 @@ def _no_parameters(node, in_shape: tuple) -> None:
 
 
 # op -> its trainable parameters (node, input shape) -> module or None
-_MODULES = {**{op: _no_parameters for op in (*SPIKING, *SYNAPTIC, *GRADED)},
+_MODULES = {**{op: _no_parameters for op in (*GROUPS, *SYNAPTIC, *GRADED)},
             "conv": _conv_module, "linear": _linear_module, "batchnorm": _batchnorm_module,
-            "time_linear": _time_linear_module}
+            "time_linear": _time_linear_module, "lif": _neuron_module}
 
 
 def per_frame(fn, train: torch.Tensor) -> torch.Tensor:
@@ -95,7 +107,8 @@ def per_frame(fn, train: torch.Tensor) -> torch.Tensor:
 
 
 class GraphSNN(nn.Module):
-    """forward(x, time_steps) -> spikes (batch, T, *shape) of every spiking node.
+    """forward(x, time_steps) -> spikes (batch, T, *shape) of every spiking node, and the
+    voltage of a leaky integrator readout (``li``).
 
     x: integer input levels, (batch, *input_shape) presented at every step, or
     (batch, T, *input_shape) one frame per step.
@@ -129,9 +142,14 @@ class GraphSNN(nn.Module):
             x = x.reshape(*x.shape[:x.dim() - 1], *self.graph.input_shape)
         return x
 
+    @property
+    def voltage_readout(self) -> bool:
+        """Whether the readout is a leaky integrator (its output: its voltage)."""
+        return self.graph.kind(self.graph.readout) == "voltage"
+
     def output(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
-        """The readout node's spikes (batch, T, classes); x may also be flattened
-        (:meth:`shaped`)."""
+        """The readout node's spikes, or voltage (:attr:`voltage_readout`), (batch, T,
+        classes); x may also be flattened (:meth:`shaped`)."""
         return self(self.shaped(x), time_steps)[self.graph.readout].flatten(2)
 
     def forward(self, x: torch.Tensor, time_steps: int) -> dict[str, torch.Tensor]:
@@ -146,7 +164,7 @@ class GraphSNN(nn.Module):
                                                        tensors, values)
             if out is not None:
                 trains[node.name] = out
-        return {n.name: trains[n.name] for n in g.nodes if n.op in SPIKING}
+        return {n.name: trains[n.name] for n in g.nodes if n.op in GROUPS}
 
     def _reads_graded(self, name: str) -> bool:
         """Whether graded nodes (other than adds of spikes) lie between ``name`` and the
@@ -189,13 +207,20 @@ class GraphSNN(nn.Module):
 
         Batch norm in ``train()`` mode updates its running statistics from this batch and,
         in float mode, normalises with the batch's own (quantized mode folds the running
-        statistics, as the deployed network does); an avgpool after it pools ``a``."""
-        pool = self.graph.node(expr) if self.graph.node(expr).op == "avgpool" else None
-        e = self.graph.node(pool.inputs[0] if pool and pool.inputs[0] != INPUT else expr)
+        statistics, as the deployed network does); an avgpool after it pools ``a``, and
+        delays after it delay it."""
+        tail, late = expr, 0
+        while tail != INPUT and self.graph.node(tail).op == "delay":
+            tail, late = self.graph.node(tail).inputs[0], late + int(self.graph.node(tail).get(
+                "steps"))
+        if tail == INPUT:
+            return fold(self.graph, expr, tensors, self.shapes), None
+        pool = self.graph.node(tail) if self.graph.node(tail).op == "avgpool" else None
+        e = self.graph.node(pool.inputs[0] if pool and pool.inputs[0] != INPUT else tail)
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes), None
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
-        src = self._source(pre.source, trains).to(pre.bias.dtype)
+        src = delayed(self._source(pre.source, trains), pre.delay).to(pre.bias.dtype)
         bn = self.ops[e.name]
         with torch.no_grad() if self.quantized_mode else contextlib.nullcontext():
             z = replace(pre, weight=pre.weight.to(pre.bias.dtype)).apply(src.flatten(0, 1))
@@ -209,7 +234,7 @@ class GraphSNN(nn.Module):
             return fold(self.graph, expr, tensors, self.shapes), None
         if pool:
             a = F.avg_pool2d(a, pair(pool.get("kernel")))
-        return None, a.unflatten(0, src.shape[:2])
+        return None, delayed(a.unflatten(0, src.shape[:2]), late)
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor,
                         dtype: torch.dtype, wraps: bool) -> torch.Tensor:
@@ -233,12 +258,16 @@ class GraphSNN(nn.Module):
         folded = [self._fold(node, e, trains, tensors) for e in node.inputs]
         syns = [syn for syn, _ in folded if syn is not None]
         weights, bias = [s.weight for s in syns], sum(s.bias for s in syns)
+        recurrent = tensors[f"{node.name}.weight"] if node.get("recurrent") else None
         settings = {"op": node.op, **node.attrs}
-        if self.quantized_mode:
-            q = fp.quantize_group(weights, bias, settings)
-            weights, bias, params = q.weights, q.bias, q.neuron
-        terms = [(s, w, src) for s, w in zip(syns, weights) for src in self._terms(s.source,
-                                                                                    trains)]
+        params = None
+        if self.quantized_mode:  # (a recurrent weight shares the group's exponent)
+            q = fp.quantize_group(weights + [recurrent] * (recurrent is not None), bias,
+                                  settings)
+            weights, bias, params = q.weights[:len(weights)], q.bias, q.neuron
+            recurrent = q.weights[-1] if recurrent is not None else None
+        terms = [(s, w, delayed(src, s.delay)) for s, w in zip(syns, weights)
+                 for src in self._terms(s.source, trains)]
         wraps, dtype = [False] * len(terms), torch.float32
         if self.quantized_mode:
             bounds = [_sum_bound(w, src) for _, w, src in terms]
@@ -252,24 +281,67 @@ class GraphSNN(nn.Module):
         a = functools.reduce(torch.add, inputs)
         if syns:  # the bias drives the current
             a = a.add_(bias.to(a.dtype).reshape(-1, *[1] * (a.dim() - 3)))
+        if recurrent is not None:
+            return self._recurrent(node, a, recurrent, params)
         if not self.quantized_mode:
             return self._float_dynamics(node, a)
         return op_entry(_DYNAMICS, node, "training (neurons)").quantized(self, a, params)
 
     def _float_dynamics(self, node, a: torch.Tensor) -> torch.Tensor:
-        """The float neuron (CUBA LIF with hard reset, or ATRLIF's adaptive threshold) driven
-        by the current ``a`` (batch, T, ...), bias included."""
+        """The float neuron (CUBA LIF with hard reset, ATRLIF's adaptive threshold, or the
+        leaky integrator) driven by the current ``a`` (batch, T, ...), bias included."""
         tau_syn = node.get("tau_syn")
         keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
         keep_v = 1 - 1 / float(node.get("tau_mem"))
         run = op_entry(_DYNAMICS, node, "training (neurons)").float
-        return run(self, node, a, keep_u, keep_v, float(node.get("threshold")))
+        return run(self, node, a, keep_u, keep_v, float(node.get("threshold", math.inf)))
+
+    def _recurrent(self, node, a: torch.Tensor, weight: torch.Tensor,
+                   params: fp.LIFParams | None) -> torch.Tensor:
+        """A recurrent lif's spikes, one step at a time: its input at step ``t`` adds
+        ``weight`` times its own spikes of step ``t - 1`` (none at step 1). Float (``params``
+        None): the float neuron; quantized: Lava's integer step, the recurrent sum exact in
+        float64 (integer weights times binary spikes), as the chip's Dense from the group
+        to itself delivers it."""
+        quantized = params is not None
+        a = a.double() if quantized else a
+        weight = weight.to(a.dtype)
+        s = a.new_zeros(a.shape[0], weight.shape[1])
+        if quantized:
+            u, v = fp.initial_state(params, a[:, 0]).values()
+        else:
+            tau_syn, th = node.get("tau_syn"), float(node.get("threshold"))
+            keep_u = 0.0 if tau_syn is None else 1 - 1 / float(tau_syn)
+            keep_v = 1 - 1 / float(node.get("tau_mem"))
+            u = v = torch.zeros_like(a[:, 0])
+        out = []
+        for a_t in a.unbind(1):
+            i = a_t + (s @ weight.T).reshape(a_t.shape)
+            if quantized:
+                u, v, spikes = fp.lif_step(u, v, i, 0.0, params, self.spike)
+            else:
+                u = u * keep_u + i if keep_u else i
+                v = v * keep_v + u
+                spikes = self.spike(v - th, th)
+                v = v * (1 - spikes)
+            s = spikes.flatten(1)
+            out.append(spikes)
+        return torch.stack(out, 1)
 
     def _gate(self, node, trains: dict) -> torch.Tensor:
         """Joins and max-pooling on binary spikes (the deployed gate neurons' function)."""
         require_spike_inputs(self.graph, node)
         boolean = op_entry(GATES, node, "training (gates)").boolean
         return boolean(node, *(self._source(src, trains) for src in node.inputs))
+
+
+def delayed(train: torch.Tensor, steps: int) -> torch.Tensor:
+    """``train`` (batch, T, ...) ``steps`` steps late: step ``t`` holds step ``t - steps``,
+    zeros before."""
+    if not steps:
+        return train
+    late = train.new_zeros(train.shape[0], min(steps, train.shape[1]), *train.shape[2:])
+    return torch.cat([late, train[:, :max(train.shape[1] - steps, 0)]], 1)
 
 
 def _sum_bound(weight: torch.Tensor, src: torch.Tensor) -> float:
@@ -308,7 +380,7 @@ def _forward_graded(model, node, x, time_steps, trains, tensors, values):
 
 
 # op -> (model, node, x, time_steps, trains, tensors, values) -> its spikes, or None
-_FORWARD = {"lif": _forward_neurons, "alif": _forward_neurons,
+_FORWARD = {"lif": _forward_neurons, "alif": _forward_neurons, "li": _forward_neurons,
             **{op: _forward_gate for op in (*JOINS, "maxpool")}, "const": _forward_const,
             **{op: _forward_synaptic for op in SYNAPTIC},
             **{op: _forward_graded for op in GRADED}}
@@ -324,6 +396,10 @@ def _value_avgpool(model, n, ins):
 
 def _value_flatten(model, n, ins):
     return ins[0].flatten(2)
+
+
+def _value_delay(model, n, ins):
+    return delayed(ins[0], int(n.get("steps")))
 
 
 def _value_add(model, n, ins):
@@ -371,15 +447,16 @@ def _value_time_mean(model, n, ins):  # every step sees the mean over all steps 
     return x.mean(1, keepdim=True).expand_as(x)
 
 
-def _value_of_spikes(model, n, ins):
-    raise SnnExportError(f"node {n.name!r} ({n.op}) emits spikes: its consumers read them "
-                         "(GraphSNN._source), not as a graded value")
+def _value_of_group(model, n, ins):
+    raise SnnExportError(f"node {n.name!r} ({n.op}) is a neuron group: its consumers read its "
+                         "spikes (GraphSNN._source), not a graded value")
 
 
 # op -> (model, node, input values) -> the node's float value (batch, T, ...)
-_VALUES = {**{op: _value_of_spikes for op in SPIKING},
+_VALUES = {**{op: _value_of_group for op in GROUPS},
            "conv": _value_layer, "linear": _value_layer, "batchnorm": _value_layer,
-           "avgpool": _value_avgpool, "flatten": _value_flatten, "add": _value_add,
+           "avgpool": _value_avgpool, "flatten": _value_flatten, "delay": _value_delay,
+           "add": _value_add,
            "mul": _value_mul, "sigmoid": _value_sigmoid, "relu": _value_relu,
            "minmax": _value_minmax, "invert": _value_invert, "attention": _value_attention,
            "time_linear": _value_time_linear, "time_mean": _value_time_mean}
@@ -428,6 +505,29 @@ def _quantized_lif(model, a, params):
     return lif_scan(a, step, Linear(*fp.lif_gradient_factors(params), model.surrogate))
 
 
+def _float_li(model, node, a, keep_u, keep_v, th0):
+    """The leaky integrator's voltage (batch, T, ...): the float LIF without threshold."""
+    u = v = torch.zeros_like(a[:, 0])
+    out = []
+    for a_t in a.unbind(1):
+        u = u * keep_u + a_t if keep_u else a_t
+        v = v * keep_v + u
+        out.append(v)
+    return torch.stack(out, 1)
+
+
+def _quantized_li(model, a, params):
+    """The deployed leaky integrator's voltage ``v`` (internal units, float64 integers; it
+    spikes and resets only if it reaches ``vth << 6``, as on the chip)."""
+    a = a.double()
+    u, v = fp.initial_state(params, a[:, 0]).values()
+    out = []
+    for a_t in a.unbind(1):
+        u, v, _ = fp.lif_step(u, v, a_t, 0.0, params, model.spike)
+        out.append(v)
+    return torch.stack(out, 1)
+
+
 def _quantized_atrlif(model, a, params):
     a = a.double()
     i, v, theta, r = fp.initial_state(params, a[:, 0]).values()
@@ -451,4 +551,5 @@ class _Dynamics:
 
 
 _DYNAMICS = {"lif": _Dynamics(_float_lif, _quantized_lif),
+             "li": _Dynamics(_float_li, _quantized_li),
              "alif": _Dynamics(_float_alif, _quantized_atrlif)}  # Lava's ATRLIF

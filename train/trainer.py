@@ -16,7 +16,7 @@ from snn_export import metrics
 from snn_export.errors import SnnExportError
 from snn_export.interrupts import check
 from snn_export.model_graph import TAU_MIN, TIME_STEPS_MAX, check_time_steps, valid_tau
-from snn_export.readout import predict
+from snn_export.readout import predict, scores
 
 from . import datasets
 from .architectures import ARCHITECTURES, HEADS
@@ -119,9 +119,9 @@ def _device(model: torch.nn.Module) -> torch.device:
 
 def evaluate(model: GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
              quantized: bool, batch_size: int = 256) -> tuple[float, dict[str, float]]:
-    """Accuracy (the output spike count is largest for the true class; ties go to the
-    lowest class index) and the firing rate of every spiking layer (spikes per neuron per
-    step)."""
+    """Accuracy (the readout's score, :func:`snn_export.readout.scores`, is largest for
+    the true class; ties go to the lowest class index) and the firing rate of every spiking
+    layer (spikes per neuron per step)."""
     mode = model.quantized_mode
     model.quantized_mode = quantized
     correct, totals = 0, {}
@@ -129,10 +129,12 @@ def evaluate(model: GraphSNN, x: np.ndarray, y: np.ndarray, time_steps: int,
         for i in range(0, len(x), batch_size):
             xb = torch.from_numpy(x[i:i + batch_size]).to(_device(model))
             trains = model(model.shaped(xb), time_steps)
+            out = trains[model.graph.readout]
+            trains = {n: s for n, s in trains.items() if model.graph.kind(n) == "spikes"}
             for name, s in trains.items():
                 totals[name] = totals.get(name, 0.0) + float(s.double().sum())
-            out = trains[model.graph.readout]
-            correct += int((predict(out.flatten(2).cpu()) == y[i:i + batch_size]).sum())
+            correct += int((predict(out.flatten(2).cpu(), model.voltage_readout)
+                            == y[i:i + batch_size]).sum())
     model.quantized_mode = mode
     sizes = {name: s[0, 0].numel() for name, s in trains.items()}
     return correct / len(x), {n: t / (len(x) * time_steps * sizes[n]) for n, t in totals.items()}
@@ -262,9 +264,9 @@ def train(config: TrainConfig, progress: bool = True, resume: dict | None = None
             idx = order[i:i + config.batch_size][rank::world]  # this process's share
             model.train()
             x = torch.from_numpy(_shifted(data, idx, config.shift, rng)).to(device)
-            counts = model.output(x, config.time_steps).sum(1)
+            logits = scores(model.output(x, config.time_steps), model.voltage_readout)
             loss = torch.nn.functional.cross_entropy(
-                counts.float(), torch.from_numpy(data.y_train[idx]).to(device))
+                logits.float(), torch.from_numpy(data.y_train[idx]).to(device))
             opt.zero_grad()
             loss.backward()
             if world > 1:
