@@ -2,18 +2,22 @@
 
 Conventions (also stated in the graph's ``metadata["snn_export"]``):
 
-- ``dt = 1``: one time unit is one Loihi step. The neuron nodes' Euler step with ``dt = 1``
-  is Loihi's update, in Lava's order (current first, then the voltage from the new current).
+- Time in seconds, one Loihi step being ``dt =`` :data:`STEP_SECONDS` (``1e-4`` s, the step
+  snnTorch's ``import_from_nir`` assumes; give norse's ``from_nir`` ``dt=1e-4``). The
+  neuron nodes' Euler step with that ``dt`` is Loihi's update, in Lava's order (current
+  first, then the voltage from the new current). Format version 3 (versions 1 and 2 wrote
+  time in steps, ``dt = 1``; all are read alike, from the metadata).
 - Units: "activation units", the integer synaptic input of one step. NIR's ``I`` and ``v``
   are Loihi's 24-bit ``u`` and ``v`` divided by ``2**6``; thresholds are ``vth``; biases
   are their 13-bit mantissas. Input levels are the graded unsigned integers of
   ``input_bits`` bits.
-- Neuron groups: ``CubaLIF`` with ``tau_syn = 4096 / (du + 1)``, ``w_in = tau_syn``,
-  ``tau_mem = 4096 / dv``, ``r = tau_mem`` and ``v_leak = bias * tau_mem``, so that one step
-  adds the input to ``I`` and ``I`` plus the bias to ``v`` in full; spike when
-  ``v > v_threshold``, reset to 0. A non-leaky group (``dv = 0``) without current memory or
-  bias is an ``IF`` (``r = 1``). An ``integrator`` readout is a ``CubaLI`` (the same
-  fields without threshold and reset; its voltage is the output).
+- Neuron groups: ``CubaLIF`` with ``tau_syn = 4096 / (du + 1)`` steps, ``w_in = tau_syn``
+  (in steps), ``tau_mem = 4096 / dv`` steps, ``r = tau_mem`` (in steps) and ``v_leak =
+  bias * r``, so that one step adds the input to ``I`` and ``I`` plus the bias to ``v`` in
+  full; spike when ``v > v_threshold``, reset to 0. A non-leaky group (``dv = 0``) without
+  current memory or bias is an ``IF`` (``r = 1 / dt``: one step adds the input). An
+  ``integrator`` readout is a ``CubaLI`` (the same fields without threshold and reset; its
+  voltage is the output). ``Delay`` nodes hold steps times ``dt``.
 - Synapse groups: ``Conv2d`` (integer weights; a grouped conv as its ungrouped equivalent) or ``Linear`` (``weight * 2**weight_exp``,
   the weights Lava applies; a ``Sparse`` group as its dense matrix), behind a ``Flatten``
   where a ``Linear`` reads a (C, H, W) group, and in front of a ``Delay`` when its synapses
@@ -44,7 +48,8 @@ from snn_export.errors import SnnExportError
 from snn_export.export.nir_import import import_nir
 from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
 
-FORMAT_VERSION = 2  # 2 added Sparse delays, which a version 1 reader would silently ignore
+FORMAT_VERSION = 3  # 2 added Sparse delays (a version 1 reader would ignore them); 3: seconds
+STEP_SECONDS = 1e-4  # the NIR time of one Loihi step (snnTorch's import_from_nir assumes it)
 OUTPUT = "output"
 
 
@@ -79,15 +84,17 @@ def to_nir(net: Network):
                 raise SnnExportError(f"synapses {syn.name}: per-synapse delays differ; NIR's "
                                      "Delay holds one delay per target neuron")
             delay = f"{syn.name}_delay"
+            steps = float(delays.flat[0])
             nodes[delay] = nir.Delay(delay=np.full(net.group(syn.target).shape,
-                                                   float(delays.flat[0])))
+                                                   steps * STEP_SECONDS))
             edges.append((last, delay))
             last = delay
         edges.append((last, syn.target))
     nodes[OUTPUT] = nir.Output(output_type={"output": np.array(net.group(net.readout).shape)})
     edges.append((net.readout, OUTPUT))
     metadata = {"snn_export": {
-        "format_version": FORMAT_VERSION, "dt": 1.0, "time_unit": "one Loihi step",
+        "format_version": FORMAT_VERSION, "dt": STEP_SECONDS,
+        "time_unit": f"second; one Loihi step is dt = {STEP_SECONDS:g} s",
         "synapse_delay_steps": 1, "units": "activation units (Loihi u, v / 2**6)",
         "time_steps": net.time_steps, "input_bits": net.input_bits,
         "input_levels": "unsigned integers", "readout": net.readout,
@@ -147,17 +154,16 @@ def _neuron_node(nir, group: Neurons):
         if d_i != fp.DECAY_UNITY - 1 or bias.any():
             raise SnnExportError(f"neurons {group.name}: a non-leaky neuron (dv = 0) with "
                                  "current memory or a bias has no NIR form")
-        return nir.IF(r=full, v_threshold=full * threshold, v_reset=0 * full,
+        return nir.IF(r=full / STEP_SECONDS, v_threshold=full * threshold, v_reset=0 * full,
                       metadata=metadata), warning
-    tau_syn = fp.DECAY_UNITY / (d_i + 1)
+    tau_syn = fp.DECAY_UNITY / (d_i + 1)  # (steps)
     tau_mem = fp.DECAY_UNITY / d_v
+    common = dict(tau_syn=full * tau_syn * STEP_SECONDS, tau_mem=full * tau_mem * STEP_SECONDS,
+                  r=full * tau_mem, v_leak=bias * tau_mem, w_in=full * tau_syn,
+                  metadata=metadata)
     if integrator:
-        return nir.CubaLI(tau_syn=full * tau_syn, tau_mem=full * tau_mem, r=full * tau_mem,
-                          v_leak=bias * tau_mem, w_in=full * tau_syn,
-                          metadata=metadata), warning
-    return nir.CubaLIF(tau_syn=full * tau_syn, tau_mem=full * tau_mem, r=full * tau_mem,
-                       v_leak=bias * tau_mem, v_threshold=full * threshold,
-                       v_reset=0 * full, w_in=full * tau_syn, metadata=metadata), warning
+        return nir.CubaLI(**common), warning
+    return nir.CubaLIF(v_threshold=full * threshold, v_reset=0 * full, **common), warning
 
 
 def _synapse_node(nir, syn, source_shape: tuple):

@@ -1,5 +1,7 @@
 """NIR out (``--target nir``): real nir files, read back with nir's type checking, and the
 deployed network rebuilt from them bit for bit."""
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -97,7 +99,8 @@ def delayed_sparse(a_delays: int | None) -> Network:
 def test_a_delayed_sparse_group_round_trips_behind_a_delay_node(tmp_path):
     net = delayed_sparse(a_delays=3)
     graph = to_nir.to_nir(net)[0]
-    assert np.all(graph.nodes["a.s_delay"].delay == 3) and "b.s_delay" not in graph.nodes
+    assert np.allclose(graph.nodes["a.s_delay"].delay, 3 * to_nir.STEP_SECONDS)
+    assert "b.s_delay" not in graph.nodes
     back = round_trip(net, tmp_path / "s.nir")
     for s, b in zip(net.synapses, back.synapses):
         assert type(b) is Sparse
@@ -109,21 +112,22 @@ def test_a_delayed_sparse_group_round_trips_behind_a_delay_node(tmp_path):
 
 
 def test_version_1_files_read_and_newer_ones_are_refused(tmp_path):
-    """Version 2 added Sparse delays; a version 1 file has none, so it reads as before."""
+    """Version 2 added Sparse delays; a version 1 file has none, so it reads as before
+    (version 3 changed the time unit of the NIR fields only, not the metadata read)."""
     graph = to_nir.to_nir(delayed_sparse(a_delays=0))[0]
-    assert graph.metadata["snn_export"]["format_version"] == to_nir.FORMAT_VERSION == 2
+    assert graph.metadata["snn_export"]["format_version"] == to_nir.FORMAT_VERSION == 3
     graph.metadata["snn_export"]["format_version"] = 1
     assert from_nir.network(graph, "v1.nir").synapses[0].delays.tolist() == \
         graph.nodes["a.s"].metadata["snn_export"]["delays"].tolist()
-    graph.metadata["snn_export"]["format_version"] = 3
-    with pytest.raises(SnnExportError, match="v3.nir: .*format_version is 3; this snn-export "
-                                             "reads 1..2"):
-        from_nir.network(graph, "v3.nir")
+    graph.metadata["snn_export"]["format_version"] = 4
+    with pytest.raises(SnnExportError, match="v4.nir: .*format_version is 4; this snn-export "
+                                             "reads 1..3"):
+        from_nir.network(graph, "v4.nir")
 
 
 def test_neuron_parameters_are_lavas_update_in_nir_units(tmp_path):
-    """A CubaLIF Euler step with dt = 1 from the written parameters is Loihi's update
-    (in activation units, before rounding): I' = (1 - (du + 1)/4096) I + a,
+    """A CubaLIF Euler step with dt = 1e-4 s (one Loihi step) from the written parameters
+    is Loihi's update (in activation units, before rounding): I' = (1 - (du + 1)/4096) I + a,
     v' = (1 - dv/4096) v + I' + bias; spike when v > vth."""
     p = fp.LIFParams(vth=300, du=1023, dv=512)
     group = Neurons("n", (3,), p, np.array([5, -7, 0]))
@@ -131,8 +135,9 @@ def test_neuron_parameters_are_lavas_update_in_nir_units(tmp_path):
     node = to_nir.to_nir(net)[0].nodes["n"]
     assert isinstance(node, nir.CubaLIF)
     i, v, a = np.array([10.0, -3.0, 0.0]), np.array([40.0, 2.0, -8.0]), np.array([7.0, 1.0, 2.0])
-    i_next = i + (-i + node.w_in * a) / node.tau_syn
-    v_next = v + (node.v_leak - v + node.r * i_next) / node.tau_mem
+    dt = to_nir.STEP_SECONDS
+    i_next = i + dt * (-i + node.w_in * a) / node.tau_syn
+    v_next = v + dt * (node.v_leak - v + node.r * i_next) / node.tau_mem
     np.testing.assert_allclose(i_next, (1 - (p.du + 1) / 4096) * i + a)
     np.testing.assert_allclose(v_next, (1 - p.dv / 4096) * v + i_next + group.bias)
     assert np.all(node.v_threshold == p.vth) and np.all(node.v_reset == 0)
@@ -182,7 +187,7 @@ def test_target_nir_writes_a_typed_graph_with_its_conventions(trained, name, tmp
     assert summary["files"][:2] == [str(out / "network.nir"), str(out / "report.md")]
     graph = nir.read(out / "network.nir", type_check=True)
     meta = graph.metadata["snn_export"]
-    assert meta["dt"] == 1.0 and meta["synapse_delay_steps"] == 1
+    assert meta["dt"] == 1e-4 and meta["synapse_delay_steps"] == 1
     kinds = {type(n).__name__ for n in graph.nodes.values()}
     assert {"Input", "Output", "CubaLIF", "Linear"} <= kinds
     if name == "biasnn":
@@ -216,8 +221,43 @@ def test_a_nir_file_runs_bit_exact_in_lava(trained, tmp_path, capsys):
     assert code == 0 and summary["bit_exact"] and summary["model_differing"] == 0
 
 
+def test_snntorch_runs_the_written_chain_as_the_emulator_does(trained, tmp_path):
+    """Export to snnTorch: its own ``import_from_nir`` (which assumes dt = 1e-4 s, the
+    written step) runs the chain's network.nir, and its spikes agree with the emulator's on
+    at least 99%, each layer one step per hop later in the emulator (as for norse)."""
+    pytest.importorskip("snntorch")
+    from snntorch.import_nir import import_from_nir
+
+    out = tmp_path / "out"
+    assert main([str(trained["dense"]), "--target", "nir", "-o", str(out), "-q"]) == 0
+    graph = nir.read(out / "network.nir", type_check=False)
+    net = from_nir.network(graph, "network.nir")
+    with contextlib.redirect_stdout(io.StringIO()):  # (its notes on the weight scaling)
+        model = import_from_nir(graph)
+    x = np.random.default_rng(2).integers(0, 2**net.input_bits, (40, *net.input_shape))
+    theirs = {g.name: [] for g in net.neurons}
+    hooks = [getattr(model, name).register_forward_hook(
+        lambda _m, _a, o, name=name: theirs[name].append(o[0] > 0 if isinstance(o, tuple)
+                                                         else o > 0)) for name in theirs]
+    frames = torch.as_tensor(x.reshape(len(x), -1), dtype=torch.float32)
+    with torch.no_grad():
+        for _ in range(net.time_steps):
+            model(frames)
+    for h in hooks:
+        h.remove()
+    emu = emulator.run(net, x)
+    differing = total = 0
+    for name in theirs:
+        depth = net.depths()[name]
+        ours = emu.spikes[name][:, depth:].astype(bool)
+        snntorch_spikes = torch.stack(theirs[name], 1)[:, :net.time_steps - depth].numpy()
+        differing += int((ours != snntorch_spikes).sum())
+        total += int(ours.sum())
+    assert total > 0 and differing <= 0.01 * total, (differing, total)
+
+
 def test_norse_runs_the_written_chain_as_the_emulator_does(trained, tmp_path):
-    """Export to another tool: norse 1.1's own ``from_nir`` (at dt = 1, one Loihi step) runs
+    """Export to another tool: norse 1.1's own ``from_nir`` (at dt = 1e-4 s, one step) runs
     the chain's network.nir, and its spikes agree with the emulator's on at least 99% (each
     layer compared one step per hop later in the emulator: norse computes a layer's spikes in
     the step its input arrives; the demo's chain agrees on every spike). A network with
@@ -230,7 +270,7 @@ def test_norse_runs_the_written_chain_as_the_emulator_does(trained, tmp_path):
     x = np.random.default_rng(1).integers(0, 2**net.input_bits, (40, *net.input_shape))
     emu = emulator.run(net, x)
     theirs = {g.name: [] for g in net.neurons}
-    model = nt.from_nir(graph, dt=1.0)
+    model = nt.from_nir(graph, dt=to_nir.STEP_SECONDS)
     hooks = [getattr(model, name).register_forward_hook(
         lambda _m, _a, o, name=name: theirs[name].append(o[0] > 0)) for name in theirs]
     state, frames = None, torch.as_tensor(x.reshape(len(x), -1), dtype=torch.float32)
