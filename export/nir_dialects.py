@@ -1,19 +1,27 @@
 """How other tools step NIR's neurons in discrete time, mapped onto snn-export's ``lif``.
 
 A NIR node is a continuous-time ODE and a NIR file stores no time step, so each tool
-discretizes (forward Euler) with its own ``dt`` and its own conventions. With
+discretizes with its own ``dt`` and its own conventions (the table :data:`DIALECTS`). With
 ``a = dt / tau`` per step:
 
-- ``nir``: the NIR definitions by forward Euler, as snnTorch (``dt = 1e-4`` s) and
-  spikingjelly write them.
+- ``nir``: the NIR definitions by forward Euler.
   LIF: ``v += a (v_leak - v + r x)``; CubaLIF: ``I += a_syn (w_in x - I)``, then
-  ``v += a_mem (v_leak - v + r I)`` with the new ``I``; IF: ``v += dt r x``.
+  ``v += a_mem (v_leak - v + r I)`` with the new ``I``; IF: ``v += dt r x``; LI and CubaLI
+  as LIF and CubaLIF without threshold.
 - ``snntorch``: ``nir`` with ``dt = 1e-4`` s, snnTorch's ``export_to_nir``.
+- ``spikingjelly``: ``nir`` with ``dt = 1e-4`` s (its ``export_to_nir`` default), firing at
+  ``v >= v_threshold``.
 - ``norse`` (norse 1.1 ``to_nir``, ``dt = 1e-3`` s): norse writes ``tau = dt / tau_inv``
   (norse issue #411), so ``a = dt**2 / tau``; its CubaLIF current jumps by ``w_in x``
-  (no ``a_syn`` factor) and the voltage reads the new current; IF: ``v += r x``.
-- every tool: spike when ``v > v_threshold``, then ``v = v_reset``; ``Threshold``: spike
-  when ``x > threshold``, no memory.
+  (no ``a_syn`` factor) and the voltage reads the new current; IF: ``v += r x``; the
+  voltage starts at ``v_leak``.
+- ``sinabs`` (sinabs 3.1 ``to_nir``, ``dt = 1``: its time constants are in steps), as
+  sinabs's own ``from_nir`` reads a file: ``a = 1 - exp(-dt / tau)`` and the input
+  unscaled, LIF ``v = (1 - a) v + a v_leak + r x``; IF: ``v += r x``; firing at
+  ``v >= v_threshold``.
+- every tool: spike when ``v > v_threshold`` (or ``>=``, above), then ``v = v_reset``;
+  ``Threshold``: spike when ``x > threshold``, no memory. A ``>=`` is read as ``>`` the
+  float32 just below the threshold: the same spikes in float32, the tools' arithmetic.
 
 snn-export's float neuron (:mod:`snn_export.train.graph_model`) is
 ``u = (1 - 1/tau_syn) u + W s``, ``v = (1 - 1/tau_mem) v + u + bias``, spike when
@@ -32,12 +40,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from snn_export.errors import SnnExportError
-
-DIALECTS = ("norse", "snntorch", "nir")
 
 # tool -> (what it writes, what snn-export reads of it, what snn-export refuses), for the docs
 TOOLS = {
@@ -75,12 +82,66 @@ TOOLS = {
         "over its neurons, `Scale`, `Conv1d`, a loop other than a neuron's `Affine` or "
         "`Linear` back to itself (into a flat layer), sub-graphs, a synaptic node summing "
         "several inputs or feeding several neurons"),
-    "sinabs, SpikingJelly, rockpool": (
-        "not in the pinned environment, not tested",
-        "as `--dialect nir` where their files follow NIR's equations",
+    "SpikingJelly 0.0.0.1 (`export_to_nir(net, sample, dt=1e-4)`, `--dialect spikingjelly`)": (
+        "`LIFNode` and `ParametricLIFNode` as `LIF` (`tau = tau_steps dt`, `r = 1`, or "
+        "`tau` without `decay_input`, `v_leak = v_reset`), `IFNode` as `IF` (`r = 1/dt`), "
+        "`Linear`/`Affine`, `Conv2d`, `AvgPool2d`, `Flatten`",
+        "every node it writes, by NIR's equations at `dt = 1e-4` s, firing at `v >= "
+        "v_threshold`; tested on hand-built graphs in its conventions (its NIR export is "
+        "not on PyPI: 0.0.0.0.14 has none)",
+        "a soft reset (`v_reset=None`, written as a reset to 0 without a word); "
+        "`MaxPool2d`"),
+    "sinabs 3.1 (`sinabs.to_nir(model, sample)`, `--dialect sinabs`)": (
+        "`IAF` as `IF` (`r = 1`), `LIF` as `LIF` (`tau` in steps, `r = 1`), `ExpLeak` as "
+        "`LI`, `Linear` as `Affine`, `Conv2d`, `SumPool2d`, `Flatten`",
+        "every node it writes, as sinabs's own `from_nir` reads them: `v = exp(-dt/tau) v "
+        "+ r x` (no `1 - exp(-dt/tau)` on the input, i.e. `norm_input=False`), `IF`: "
+        "`v += r x`, firing at `v >= v_threshold`; tested on hand-built graphs in its "
+        "conventions (sinabs 3.1.3 needs nir<=1.0.4 and samna, beside the pinned nir "
+        "1.0.8; with `--no-deps` its `to_nir` writes these nodes)",
+        "what its file does not say: sinabs's default `MultiSpike` and subtractive reset "
+        "(train with `SingleSpike` and `MembraneReset()`), `norm_input=True`, `min_v_mem`"),
+    "rockpool": (
+        "not tested (rockpool 3.1 needs jax or samna for its NIR export)",
+        "as `--dialect nir` where its files follow NIR's equations",
         "as above"),
 }
-DEFAULT_DT = {"norse": 1e-3, "snntorch": 1e-4}  # seconds; "nir" needs --dt
+
+
+def _euler(dt: float, tau: float) -> float:
+    return dt / tau
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one tool steps NIR's neurons (see the module docstring).
+
+    per_step: ``(dt, tau) -> a``, the fraction of the way to rest a state goes in one step.
+    scaled_input: a LIF's or LI's input is scaled by ``a`` as in NIR's Euler step (sinabs
+        adds it unscaled). cuba_jump: a CubaLIF's current jumps by ``w_in x`` (norse), not
+        ``a_syn w_in x``. if_per_second: an IF adds ``dt r x`` (NIR), not ``r x``.
+    starts_at_leak: the voltage starts at ``v_leak`` (norse), not 0. at_threshold: a
+        neuron fires at ``v >= v_threshold`` (sinabs, SpikingJelly), not ``v >``.
+    dt: its step in seconds, or None (``--dt`` must say)."""
+
+    per_step: Callable[[float, float], float] = _euler
+    scaled_input: bool = True
+    cuba_jump: bool = False
+    if_per_second: bool = True
+    starts_at_leak: bool = False
+    at_threshold: bool = False
+    dt: float | None = None
+
+
+DIALECTS = {
+    "norse": Dialect(per_step=lambda dt, tau: dt * dt / tau, cuba_jump=True,
+                     if_per_second=False, starts_at_leak=True, dt=1e-3),
+    "snntorch": Dialect(dt=1e-4),
+    "spikingjelly": Dialect(at_threshold=True, dt=1e-4),
+    "sinabs": Dialect(per_step=lambda dt, tau: -math.expm1(-dt / tau), scaled_input=False,
+                      if_per_second=False, at_threshold=True, dt=1.0),
+    "nir": Dialect(),
+}
 INTEGRATORS = ("LI", "CubaLI")  # no threshold: snn-export's ``li`` (readouts)
 NEURONS = ("LIF", "CubaLIF", "IF", "Threshold", *INTEGRATORS)
 
@@ -113,8 +174,8 @@ def _array(node, name: str, field_: str, shape: tuple) -> np.ndarray:
                              f"has shape {value.shape}, not the neuron shape {shape}") from None
 
 
-def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: str) -> float:
-    """``dt / tau`` of one time constant, the same for every neuron of the node."""
+def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: Dialect) -> float:
+    """``a`` of one time constant, the same for every neuron of the node."""
     tau = _array(node, name, field_, shape)
     if not np.all(tau > 0):
         raise SnnExportError(f"NIR node {name!r}: {field_} must be > 0")
@@ -122,17 +183,18 @@ def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: st
         raise SnnExportError(f"NIR node {name!r}: {field_} varies over its neurons "
                              f"({tau.min():g} to {tau.max():g}); snn-export deploys one time "
                              "constant per layer")
-    a = (dt * dt if dialect == "norse" else dt) / float(np.mean(tau))
+    a = dialect.per_step(dt, float(np.mean(tau)))
     if a > 1 + 1e-6:
         raise SnnExportError(f"NIR node {name!r}: {field_}={np.mean(tau):g} is shorter than "
-                             f"one step of dt={dt:g} s ({dialect} conventions): check --dt "
+                             f"one step of dt={dt:g} s (these conventions): check --dt "
                              "and --dialect")
     return min(a, 1.0)
 
 
-def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
+def neuron(name: str, node, shape: tuple, dialect_name: str, dt: float) -> Neuron:
     """The ``lif`` equivalent of NIR neuron ``node`` (one of :data:`NEURONS`) of ``shape``;
     ``li`` for the :data:`INTEGRATORS` (the same equations without threshold)."""
+    dialect = DIALECTS[dialect_name]
     kind = type(node).__name__
     ones = np.ones(shape)
     integrator = kind in INTEGRATORS
@@ -147,20 +209,21 @@ def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
         leak = _array(node, name, "v_leak", shape) if kind != "IF" else reset
         a_syn = 1.0
         if kind == "IF":
-            a_mem, gain = 0.0, r * (1.0 if dialect == "norse" else dt)
+            a_mem, gain = 0.0, r * (dt if dialect.if_per_second else 1.0)
         else:
             a_mem = _per_step(name, node, "tau" if kind in ("LIF", "LI") else "tau_mem", shape,
                               dt, dialect)
-            gain = a_mem * r
+            gain = a_mem * r if dialect.scaled_input else r
         if kind in ("CubaLIF", "CubaLI"):
             a_syn = _per_step(name, node, "tau_syn", shape, dt, dialect)
             w_in = _array(node, name, "w_in", shape)
-            gain = gain * w_in * (1.0 if dialect == "norse" else a_syn)
-        # norse starts the voltage at v_leak, the others at 0
-        initial = (leak if dialect == "norse" and kind != "IF" else 0 * ones) - reset
+            gain = gain * w_in * (1.0 if dialect.cuba_jump else a_syn)
+        initial = (leak if dialect.starts_at_leak and kind != "IF" else 0 * ones) - reset
     th = th - reset
     if not np.all(th > 0):
         raise SnnExportError(f"NIR node {name!r}: the threshold must lie above v_reset")
+    if dialect.at_threshold:  # v >= th in float32 is v > the float32 just below th
+        th = np.nextafter(th.astype(np.float32), np.float32(-np.inf)).astype(np.float64)
     uniform = np.ptp(th) <= 1e-9 * np.max(th)
     scale = ones if uniform else 1.0 / th
     attrs = {"tau_mem": math.inf if a_mem == 0 else 1 / a_mem,
@@ -169,7 +232,7 @@ def neuron(name: str, node, shape: tuple, dialect: str, dt: float) -> Neuron:
         attrs["threshold"] = float(np.mean(th)) if uniform else 1.0
     warnings = []
     if np.any(initial != 0):
-        warnings.append(f"NIR node {name!r}: {dialect} starts the voltage at "
+        warnings.append(f"NIR node {name!r}: {dialect_name} starts the voltage at "
                         f"{np.abs(initial).max():g} from v_reset, the deployed neuron at "
                         "v_reset: the first steps may differ")
     return Neuron("li" if integrator else "lif", attrs, gain * scale,

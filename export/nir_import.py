@@ -87,7 +87,7 @@ class NirInput:
     input_scale: float = 1.0
 
     def step(self) -> float:
-        dt = self.dt if self.dt is not None else nir_dialects.DEFAULT_DT.get(self.dialect)
+        dt = self.dt if self.dt is not None else nir_dialects.DIALECTS[self.dialect].dt
         if dt is None:
             raise SnnExportError(f"--dialect {self.dialect}: NIR stores no time step; give "
                                  "the one the graph was written for with --dt SECONDS")

@@ -82,13 +82,15 @@ def parser() -> argparse.ArgumentParser:
     nir = p.add_argument_group(
         "NIR input", "a .nir file that another tool wrote holds neither the time step, nor the\n"
         "step count, nor the input encoding: say them here")
-    nir.add_argument("--dialect", choices=DIALECTS,
+    nir.add_argument("--dialect", choices=list(DIALECTS),
                      help="the tool that wrote the graph, whose discretization is read: norse "
-                          "(norse 1.1 to_nir), snntorch (export_to_nir) or nir (forward Euler of "
+                          "(norse 1.1 to_nir), snntorch (export_to_nir), spikingjelly "
+                          "(export_to_nir), sinabs (sinabs.to_nir) or nir (forward Euler of "
                           "NIR's equations)")
     nir.add_argument("--dt", type=float, metavar="SECONDS",
                      help="the time step the graph was written for (default: norse 1e-3, "
-                          "snntorch 1e-4; required for --dialect nir)")
+                          "snntorch and spikingjelly 1e-4, sinabs 1 (steps); required for "
+                          "--dialect nir)")
     nir.add_argument("--time-steps", type=int, metavar="N", help="steps per sample (required)")
     nir.add_argument("--dataset", metavar="NAME",
                      help="the dataset the network reads, for the report's activity, --verify "

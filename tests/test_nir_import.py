@@ -19,7 +19,7 @@ from snn_export.readout import predict
 from snn_export.sim.verify import differing_from_model
 
 nir = pytest.importorskip("nir")
-from snn_export.export import nir_import  # noqa: E402  (needs nir)
+from snn_export.export import nir_dialects, nir_import  # noqa: E402  (needs nir)
 
 T = 24
 SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
@@ -655,6 +655,78 @@ def test_nir_delays_follow_the_nir_equations_and_deploy_as_synaptic_delays(tmp_p
         assert back.depths() == deployed.depths() and back.window == T
         for name, s in emulator.run(back, frames).spikes.items():
             np.testing.assert_array_equal(s, emu.spikes[name], err_msg=name)
+
+
+def _tool_graph(tool: str, rng):
+    """A graph in SpikingJelly's or sinabs's conventions (what their exporters write),
+    and a step function of that tool's neurons: (weights, step(state, x_t) -> (state,
+    spikes), initial state) per layer. Conv -> IF -> SumPool (sinabs) or AvgPool ->
+    Flatten -> Affine -> LIF; dyadic weights, threshold 1, so that voltages land on the
+    threshold exactly and the tools' v >= threshold shows."""
+    w1 = np.round(rng.normal(0, 1.0, (3, 2, 3, 3)) * 4) / 4
+    w2 = np.round(rng.normal(0, 1.0, (4, 12)) * 4) / 4
+    pool = nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])) \
+        if tool == "sinabs" else nir.AvgPool2d(np.array([2, 2]), np.array([2, 2]),
+                                               np.array([0, 0]))
+    ones = lambda shape: np.ones(shape, dtype=np.float32)
+    if tool == "spikingjelly":  # export_to_nir(dt=1e-4): IFNode r = 1/dt; LIFNode tau*dt
+        dt, tau = 1e-4, 2.0
+        if_node = nir.IF(r=ones((3, 4, 4)) / dt, v_threshold=ones((3, 4, 4)),
+                         v_reset=0 * ones((3, 4, 4)))
+        lif_node = nir.LIF(tau=ones(4) * tau * dt, r=ones(4) * tau, v_leak=0 * ones(4),
+                           v_threshold=ones(4), v_reset=0 * ones(4))  # (decay_input=False)
+        lif_step = lambda v, i: v + (i * tau - v) / tau  # its LIFNode, decay_input=False
+    else:  # sinabs.to_nir: IAF r = 1; LIF tau in steps, r = 1 (read with norm_input=False)
+        tau = 4.0
+        if_node = nir.IF(r=ones((3, 4, 4)), v_threshold=ones((3, 4, 4)))
+        lif_node = nir.LIF(tau=ones(4) * tau, r=ones(4), v_leak=0 * ones(4),
+                           v_threshold=ones(4))
+        lif_step = lambda v, i: float(np.exp(-1 / tau)) * v + i
+    g = graph({"input": nir.Input({"input": np.array([2, 4, 4])}),
+               "conv": nir.Conv2d((4, 4), w1, 1, 1, 1, 1, np.zeros(3)), "if": if_node,
+               "pool": pool, "flat": nir.Flatten({"input": np.array([3, 2, 2])}, 0, -1),
+               "fc": nir.Affine(w2, np.zeros(4)), "lif": lif_node,
+               "output": nir.Output({"output": np.array([4])})},
+              [("input", "conv"), ("conv", "if"), ("if", "pool"), ("pool", "flat"),
+               ("flat", "fc"), ("fc", "lif"), ("lif", "output")])
+    return g, w1, w2, lif_step
+
+
+@pytest.mark.parametrize("tool", ["spikingjelly", "sinabs"])
+def test_spikingjelly_and_sinabs_conventions_spike_as_their_tools(tool):
+    """Hand-built graphs in SpikingJelly's (export_to_nir, dt = 1e-4 s) and sinabs's
+    (to_nir, steps) conventions, read with their dialects, spike as those tools' neurons
+    (v >= threshold, reset to 0; sinabs's exponential decay), step for step in float32;
+    read as plain NIR (v > threshold) they would not."""
+    rng = np.random.default_rng(12)
+    g, w1, w2, lif_step = _tool_graph(tool, rng)
+    x = spikes(13, (2, 4, 4))
+    v1, v2, out1, out2, ties = 0.0, 0.0, [], [], 0
+    conv = torch.nn.functional.conv2d
+    pooled = (lambda s: torch.nn.functional.avg_pool2d(s, 2) * 4) if tool == "sinabs" else \
+        (lambda s: torch.nn.functional.avg_pool2d(s, 2))
+    for t in range(T):
+        v1 = v1 + conv(x[:, t], torch.as_tensor(w1, dtype=torch.float32), padding=1)
+        s1 = (v1 >= 1).float()
+        ties += int((v1 == 1).sum())
+        v1 = v1 * (1 - s1)
+        i2 = pooled(s1).flatten(1) @ torch.as_tensor(w2, dtype=torch.float32).T
+        v2 = lif_step(v2, i2)
+        s2 = (v2 >= 1).float()
+        v2 = v2 * (1 - s2)
+        out1.append(s1)
+        out2.append(s2)
+    ref1, ref2 = torch.stack(out1, 1), torch.stack(out2, 1)
+    assert ties > 0 and ref1.sum() > 0 and ref2.sum() > 0
+    model, _, warnings = nir_import.load(g, nir_import.NirInput(tool, T), "g")
+    assert not warnings
+    with torch.no_grad():
+        ours = model(x, T)
+    assert int((ours["if"] != ref1).sum()) == 0 and int((ours["lif"] != ref2).sum()) == 0
+    as_nir, _, _ = nir_import.load(g, nir_import.NirInput(
+        "nir", T, dt=nir_dialects.DIALECTS[tool].dt), "g")
+    with torch.no_grad():
+        assert int((as_nir(x, T)["if"] != ref1).sum()) > 0  # (the ties fire only at >=)
 
 
 def norse_li_network(nt, dt: float):
