@@ -55,7 +55,9 @@ TOOLS = {
         "of the step before)",
         "every node it writes, spike for spike (at most 2% of spikes may flip where its "
         "float32 `tau` rounds `beta`); a pool between a conv and its neuron folds into the "
-        "conv; `RLeaky` (with `reset_delay=False`) as a recurrent `lif`",
+        "conv; `RLeaky` (with `reset_delay=False`) as a recurrent `lif`; a membrane "
+        "readout (`Leaky(reset_mechanism=\"none\")`, written as a `LIF`) with `--readout "
+        "voltage`",
         "its default subtractive reset is not what its file says (train with "
         "`reset_mechanism=\"zero\"`); `MaxPool2d` has no NIR node; snnTorch 1.0 cannot "
         "export `RSynaptic` (nirtorch fails)"),
@@ -191,13 +193,15 @@ def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: Di
     return min(a, 1.0)
 
 
-def neuron(name: str, node, shape: tuple, dialect_name: str, dt: float) -> Neuron:
+def neuron(name: str, node, shape: tuple, dialect_name: str, dt: float,
+           integrator: bool = False) -> Neuron:
     """The ``lif`` equivalent of NIR neuron ``node`` (one of :data:`NEURONS`) of ``shape``;
-    ``li`` for the :data:`INTEGRATORS` (the same equations without threshold)."""
+    ``li`` for the :data:`INTEGRATORS` and where ``integrator`` says so (the same equations
+    without threshold and reset: a membrane readout)."""
     dialect = DIALECTS[dialect_name]
     kind = type(node).__name__
     ones = np.ones(shape)
-    integrator = kind in INTEGRATORS
+    integrator = integrator or kind in INTEGRATORS
     if kind == "Threshold":
         th, reset, leak = _array(node, name, "threshold", shape), 0 * ones, 0 * ones
         a_mem, a_syn, gain, initial = 1.0, 1.0, ones, 0 * ones
@@ -219,6 +223,8 @@ def neuron(name: str, node, shape: tuple, dialect_name: str, dt: float) -> Neuro
             w_in = _array(node, name, "w_in", shape)
             gain = gain * w_in * (1.0 if dialect.cuba_jump else a_syn)
         initial = (leak if dialect.starts_at_leak and kind != "IF" else 0 * ones) - reset
+    if integrator:  # no threshold, no reset: the voltage itself is the output
+        th, initial, reset = ones, initial + reset, 0 * ones
     th = th - reset
     if not np.all(th > 0):
         raise SnnExportError(f"NIR node {name!r}: the threshold must lie above v_reset")

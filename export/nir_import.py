@@ -78,13 +78,16 @@ SYNAPSES = ("Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "SumPool2d", "
 @dataclass
 class NirInput:
     """How to read a foreign NIR graph: the tool's conventions (``dialect``, ``dt`` in
-    seconds, default per dialect), the steps per sample and the input encoding."""
+    seconds, default per dialect), the steps per sample, the input encoding and what the
+    readout gives (``"spikes"``, or ``"voltage"``: the readout neuron, its threshold and
+    reset ignored, is a leaky integrator whose voltage is read)."""
 
     dialect: str | None
     time_steps: int
     dt: float | None = None
     input_bits: int = 1
     input_scale: float = 1.0
+    readout: str = "spikes"
 
     def step(self) -> float:
         dt = self.dt if self.dt is not None else nir_dialects.DIALECTS[self.dialect].dt
@@ -234,6 +237,7 @@ class _Builder:
         self.consumer: dict[str, str] = {}  # conv / linear -> the neuron it feeds
         self.layer: dict[str, str] = {}  # a neuron's input -> the conv / linear it folds into
         self.recurrent: dict[str, str] = {}  # NIR neuron -> its recurrent Affine / Linear
+        self.voltage_readout: str | None = None  # NIR neuron read as an integrator
         self.warnings: list[str] = []
 
     def fail(self, name: str, message: str):
@@ -381,7 +385,8 @@ class _Builder:
         if any(self.shape[s] != shape for s in inputs):
             self.fail(name, f"its inputs have different shapes {[self.shape[s] for s in inputs]}")
         try:
-            n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt)
+            n = nir_dialects.neuron(name, node, shape, self.how.dialect, self.dt,
+                                    integrator=name == self.voltage_readout)
         except nir_dialects.FieldShapeError as exc:
             raise SnnExportError(f"{self.where}: {exc}, which its input "
                                  f"{', '.join(map(repr, srcs))} gives") from None
@@ -521,6 +526,8 @@ class _Builder:
                 from None
         inputs = [n for n in order if type(g.nodes[n]).__name__ == "Input"]
         outputs = [n for n in order if type(g.nodes[n]).__name__ == "Output"]
+        if self.how.readout == "voltage" and len(outputs) == 1 and preds[outputs[0]]:
+            self.voltage_readout = preds[outputs[0]][0]  # (NIR name; checked at Output)
         if len(inputs) != 1 or len(outputs) != 1:
             after = ", ".join(repr(d) for s, d in g.edges if s in inputs)
             before = ", ".join(repr(s) for s, d in g.edges if d in outputs)

@@ -100,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
                      help="input levels of B bits (default 1: binary spikes); not with --dataset")
     nir.add_argument("--input-scale", type=float, metavar="S",
                      help="level x stands for the value x * S (default 1.0); not with --dataset")
+    nir.add_argument("--readout", choices=("spikes", "voltage"),
+                     help="what the readout neuron (the node before Output) gives: its spike "
+                          "counts (default), or its voltage after the last step, its threshold "
+                          "and reset ignored (a membrane readout, e.g. snnTorch's "
+                          "Leaky(reset_mechanism='none')); LI and CubaLI readouts are voltages")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 

@@ -27,7 +27,8 @@ from .atomic import atomic_files
 from .errors import NotCompliant, SnnExportError
 from .graph import Network
 
-NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale")
+NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale",
+               "readout")
 ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
 EVALUATE_NEEDS = "--evaluate compares it with the float model"
 ONNX_NEEDS = "--target onnx writes the float model"
@@ -92,17 +93,19 @@ def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=
 
 def load(path: str | Path, *, dialect: str | None = None, dt: float | None = None,
          time_steps: int | None = None, dataset: str | None = None,
-         input_bits: int | None = None, input_scale: float | None = None) -> Source:
+         input_bits: int | None = None, input_scale: float | None = None,
+         readout: str | None = None) -> Source:
     """Read a checkpoint (``model.pt``) or a NIR graph (``.nir``) and its test samples.
 
     The keyword options are for NIR graphs, which hold neither the time step, nor the step
     count, nor the input encoding (see :mod:`snn_export.export.nir_dialects`): ``dialect``
-    (``norse``, ``snntorch``, ``nir``), ``dt`` (seconds), ``time_steps``, and ``dataset``
-    (its encoding and samples) or ``input_bits`` and ``input_scale``. A checkpoint holds
+    (a name in ``nir_dialects.DIALECTS``), ``dt`` (seconds), ``time_steps``, ``dataset``
+    (its encoding and samples) or ``input_bits`` and ``input_scale``, and ``readout``
+    (``"voltage"``: the readout neuron is read as a leaky integrator). A checkpoint holds
     its own settings and refuses them."""
     path = Path(path)
     options = dict(dialect=dialect, dt=dt, time_steps=time_steps, dataset=dataset,
-                   input_bits=input_bits, input_scale=input_scale)
+                   input_bits=input_bits, input_scale=input_scale, readout=readout)
     if path.suffix == ".nir":
         return _load_nir(path, options)
     given = [o for o in NIR_OPTIONS if options[o] is not None]
@@ -147,7 +150,8 @@ def _load_nir(path: Path, options: dict) -> Source:
     data = source.data
     how = nir_import.NirInput(options["dialect"], options["time_steps"] or 0, options["dt"],
                               data.input_bits if data else options["input_bits"] or 1,
-                              data.input_scale if data else options["input_scale"] or 1.0)
+                              data.input_scale if data else options["input_scale"] or 1.0,
+                              options["readout"] or "spikes")
     source.model, source.checkpoint, source.warnings = nir_import.load(graph, how, str(path))
     source.checkpoint["dataset"]["name"] = options["dataset"] or ""
     if data is not None and source.checkpoint["dataset"]["input_size"] != data.x_test.shape[-1]:

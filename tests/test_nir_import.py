@@ -729,6 +729,52 @@ def test_spikingjelly_and_sinabs_conventions_spike_as_their_tools(tool):
         assert int((as_nir(x, T)["if"] != ref1).sum()) > 0  # (the ties fire only at >=)
 
 
+def test_snntorch_membrane_readout_with_readout_voltage(tmp_path, capsys):
+    """snnTorch's membrane readout (a Leaky without reset, its mem decoded) is written as a
+    LIF; `--readout voltage` reads it as a leaky integrator: the imported voltage is
+    snnTorch's mem at every step (to float32's rounding of beta), whatever its threshold;
+    the CLI deploys and evaluates it."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    rng = np.random.default_rng(14)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 12),
+        snn.Leaky(beta=torch.full((12,), 0.75), threshold=torch.ones(12), init_hidden=True,
+                  reset_mechanism="zero", reset_delay=False),
+        torch.nn.Linear(12, 10),
+        snn.Leaky(beta=torch.full((10,), 0.875), threshold=torch.full((10,), 0.5),
+                  init_hidden=True, reset_mechanism="none", output=True))
+    for k in (0, 2):
+        dyadic_(net[k], rng, 1.0)
+    nir.write(tmp_path / "m.nir", export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0]))
+    x = spikes(15, (64,))
+    mems = []
+    net[3].register_forward_hook(lambda _m, _a, o: mems.append(o[1].clone()))
+    for m in net:
+        if hasattr(m, "reset_mem"):
+            m.reset_mem()
+    with torch.no_grad():
+        for t in range(T):
+            net(x[:, t])
+    theirs = torch.stack(mems, 1)
+    model, _, _ = nir_import.load(nir_import.read_graph(tmp_path / "m.nir"),
+                                  nir_import.NirInput("snntorch", T, readout="voltage"), "m")
+    assert model.voltage_readout and model.graph.node("n3").op == "li"
+    with torch.no_grad():
+        ours = model.output(x, T)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0,
+                               atol=1e-5 * float(theirs.abs().max()))
+    assert float(theirs.max()) > 0.5  # (above the threshold a spiking readout would reset)
+    spiking, _, _ = imported(tmp_path / "m.nir", "snntorch")
+    assert not spiking.voltage_readout
+    assert main([str(tmp_path / "m.nir"), "--dialect", "snntorch", "--time-steps", "8",
+                 "--readout", "voltage", "--target", "lava", "--dataset", "digits",
+                 "--evaluate", "30", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["evaluation"]["samples"] == 30
+
+
 def norse_li_network(nt, dt: float):
     """A norse CNN with pooling and an LICell readout (weights on a 2**-6 grid)."""
     rng = np.random.default_rng(11)
