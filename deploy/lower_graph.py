@@ -147,18 +147,21 @@ class _Lowering:
             return source
         if source == INPUT and self.graph.input_bits > 1:
             raise SnnExportError(f"node {reader!r}: reads the graph input ({self.graph.input_bits}"
-                                 f"-bit levels) through a path {delay} steps shorter than "
-                                 "another; a Conv carries no delay and relay neurons carry "
-                                 "only spikes: give that path a spiking layer, or present "
-                                 "binary input (input bits 1)")
-        name = f"{source}_delay{delay}"
-        if not any(n.name == name for n in self.neurons):
-            prev = self.relay(source, delay - 1, reader)
-            shape = self.shapes[source]
-            self.neurons.append(gate(name, shape, "relay", Role("relay", source=source,
-                                                                delay=delay)))
-            self.synapses.append(identity(f"{name}.{prev}", prev, name, shape, shape, UNIT))
-        return name
+                                 f"-bit levels) {delay} steps late (a path shorter than "
+                                 "another, or a delay node); a Conv carries no delay and relay "
+                                 "neurons carry only spikes: give that path a spiking layer, or "
+                                 "present binary input (input bits 1)")
+        names = {n.name for n in self.neurons}
+        prev, shape = source, self.shapes[source]
+        for d in range(1, delay + 1):
+            name = f"{source}_delay{d}"
+            if name not in names:
+                self.neurons.append(gate(name, shape, "relay", Role("relay", source=source,
+                                                                    delay=d)))
+                self.synapses.append(identity(f"{name}.{prev}", prev, name, shape, shape,
+                                              UNIT))
+            prev = name
+        return prev
 
     def always_on(self, depth: int) -> str:
         """The always-on group whose spikes start at step ``depth + 1`` (``depth`` a multiple

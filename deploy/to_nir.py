@@ -17,7 +17,8 @@ Conventions (also stated in the graph's ``metadata["snn_export"]``):
   full; spike when ``v > v_threshold``, reset to 0. A non-leaky group (``dv = 0``) without
   current memory or bias is an ``IF`` (``r = 1 / dt``: one step adds the input). An
   ``integrator`` readout is a ``CubaLI`` (the same fields without threshold and reset; its
-  voltage is the output). ``Delay`` nodes hold steps times ``dt``.
+  voltage is the output), a non-leaky one without current memory or bias an ``I`` (``r =
+  1 / dt``). ``Delay`` nodes hold steps times ``dt``.
 - Synapse groups: ``Conv2d`` (integer weights; a grouped conv as its ungrouped equivalent) or ``Linear`` (``weight * 2**weight_exp``,
   the weights Lava applies; a ``Sparse`` group as its dense matrix), behind a ``Flatten``
   where a ``Linear`` reads a (C, H, W) group, and in front of a ``Delay`` when its synapses
@@ -148,8 +149,10 @@ def _neuron_node(nir, group: Neurons):
     metadata = {"snn_export": meta}
     integrator = group.role.kind == "integrator"  # its voltage is the output: no threshold
     if d_v == 0 and integrator:
-        raise SnnExportError(f"neurons {group.name}: a non-leaky integrator readout (dv = 0) "
-                             "has no NIR form (NIR's CubaLI leaks)")
+        if d_i != fp.DECAY_UNITY - 1 or bias.any():
+            raise SnnExportError(f"neurons {group.name}: a non-leaky integrator readout "
+                                 "(dv = 0) with current memory or a bias has no NIR form")
+        return nir.I(r=full / STEP_SECONDS, metadata=metadata), warning
     if d_v == 0:
         if d_i != fp.DECAY_UNITY - 1 or bias.any():
             raise SnnExportError(f"neurons {group.name}: a non-leaky neuron (dv = 0) with "

@@ -176,7 +176,8 @@ def _array(node, name: str, field_: str, shape: tuple) -> np.ndarray:
                              f"has shape {value.shape}, not the neuron shape {shape}") from None
 
 
-def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: Dialect) -> float:
+def _per_step(name: str, node, field_: str, shape: tuple, dt: float,
+              dialect: tuple[str, Dialect]) -> float:
     """``a`` of one time constant, the same for every neuron of the node."""
     tau = _array(node, name, field_, shape)
     if not np.all(tau > 0):
@@ -185,10 +186,10 @@ def _per_step(name: str, node, field_: str, shape: tuple, dt: float, dialect: Di
         raise SnnExportError(f"NIR node {name!r}: {field_} varies over its neurons "
                              f"({tau.min():g} to {tau.max():g}); snn-export deploys one time "
                              "constant per layer")
-    a = dialect.per_step(dt, float(np.mean(tau)))
+    a = dialect[1].per_step(dt, float(np.mean(tau)))
     if a > 1 + 1e-6:
         raise SnnExportError(f"NIR node {name!r}: {field_}={np.mean(tau):g} is shorter than "
-                             f"one step of dt={dt:g} s (these conventions): check --dt "
+                             f"one step of dt={dt:g} s ({dialect[0]} conventions): check --dt "
                              "and --dialect")
     return min(a, 1.0)
 
@@ -216,20 +217,20 @@ def neuron(name: str, node, shape: tuple, dialect_name: str, dt: float,
             a_mem, gain = 0.0, r * (dt if dialect.if_per_second else 1.0)
         else:
             a_mem = _per_step(name, node, "tau" if kind in ("LIF", "LI") else "tau_mem", shape,
-                              dt, dialect)
+                              dt, (dialect_name, dialect))
             gain = a_mem * r if dialect.scaled_input else r
         if kind in ("CubaLIF", "CubaLI"):
-            a_syn = _per_step(name, node, "tau_syn", shape, dt, dialect)
+            a_syn = _per_step(name, node, "tau_syn", shape, dt, (dialect_name, dialect))
             w_in = _array(node, name, "w_in", shape)
             gain = gain * w_in * (1.0 if dialect.cuba_jump else a_syn)
         initial = (leak if dialect.starts_at_leak and kind != "IF" else 0 * ones) - reset
     if integrator:  # no threshold, no reset: the voltage itself is the output
         th, initial, reset = ones, initial + reset, 0 * ones
+    elif dialect.at_threshold and kind != "Threshold":  # v >= th (float32): v > the one below
+        th = np.nextafter(th.astype(np.float32), np.float32(-np.inf)).astype(np.float64)
     th = th - reset
     if not np.all(th > 0):
         raise SnnExportError(f"NIR node {name!r}: the threshold must lie above v_reset")
-    if dialect.at_threshold:  # v >= th in float32 is v > the float32 just below th
-        th = np.nextafter(th.astype(np.float32), np.float32(-np.inf)).astype(np.float64)
     uniform = np.ptp(th) <= 1e-9 * np.max(th)
     scale = ones if uniform else 1.0 / th
     attrs = {"tau_mem": math.inf if a_mem == 0 else 1 / a_mem,

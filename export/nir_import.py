@@ -332,9 +332,14 @@ class _Builder:
             self.fail(name, f"its delay varies over its neurons ({d.min():g} to {d.max():g} s); "
                       "snn-export delays a synapse layer's spikes by one amount")
         k = float(np.mean(steps))
-        if not (k >= 0 and abs(k - round(k)) <= 1e-6 * max(1.0, k)):
+        if k < 0:
+            self.fail(name, f"delay {float(np.mean(d)):g} s: a delay must be 0 or more")
+        if abs(k - round(k)) > 1e-6 * max(1.0, k):
             self.fail(name, f"delay {float(np.mean(d)):g} s is not a whole number of steps of "
                       f"dt={self.dt:g} s: check --dt")
+        if round(k) >= self.how.time_steps:
+            self.fail(name, f"delay of {round(k)} steps: nothing it delays arrives within the "
+                      f"{self.how.time_steps} steps of a sample (--time-steps)")
         if round(k) == 0:
             return src
         ours = self.add(name, "delay", (src,), self.shape[src], steps=int(round(k)))
@@ -445,7 +450,7 @@ class _Builder:
     def find_recurrent(self, preds: dict) -> None:
         """Take the recurrent loops out of ``preds``: a neuron whose spikes come back to it
         through one ``Affine`` or ``Linear`` that nothing else reads or feeds (snnTorch's
-        ``RLeaky`` and ``RSynaptic``) gets it as its recurrent weights (:attr:`recurrent`)."""
+        ``RLeaky``) gets it as its recurrent weights (:attr:`recurrent`)."""
         succs = {name: [] for name in preds}
         for dst, srcs in preds.items():
             for src in srcs:

@@ -142,17 +142,21 @@ def _not_a_chain_end(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor
                      shapes: Mapping[str, tuple]) -> FloatSynapse:
     raise SnnExportError(f"node {node.name!r} ({node.op}): a neuron's input must be a conv or "
                          "linear node, optionally followed by batchnorm (and, after a conv, "
-                         "avgpool)")
+                         "avgpool) and delays")
 
 
 def _fold_pooled(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],
                  shapes: Mapping[str, tuple]) -> FloatSynapse:
-    """An avgpool ending a chain: the pooled conv (or conv and batchnorm) before it."""
-    src = node.inputs[0]
+    """An avgpool ending a chain: the pooled conv (or conv and batchnorm, behind delays)
+    before it."""
+    src, late = node.inputs[0], 0
+    while src != INPUT and graph.node(src).op == "delay":
+        src, late = graph.node(src).inputs[0], late + int(graph.node(src).get("steps"))
     if src == INPUT or graph.kind(src) != "synaptic" or \
             graph.node(_layer(graph, src)).op != "conv":
         return _not_a_chain_end(graph, node, tensors, shapes)
-    return fold_avgpool_after_conv(fold(graph, src, tensors, shapes), pair(node.get("kernel")))
+    syn = fold_avgpool_after_conv(fold(graph, src, tensors, shapes), pair(node.get("kernel")))
+    return replace(syn, delay=syn.delay + late)
 
 
 def _fold_delay(graph: ModelGraph, node, tensors: Mapping[str, torch.Tensor],

@@ -304,6 +304,40 @@ def with_bias_sources(graph: ModelGraph) -> ModelGraph:
                       graph.readout)
 
 
+@pytest.mark.parametrize("where", ["front", "before_pool", "end"])
+def test_a_delay_anywhere_in_a_chain_deploys_as_the_model_computes(where):
+    """A delay node in front of a conv, between the conv and its pool, or at the chain's end:
+    the neuron reads the source's spikes that many steps late (the bias not held back),
+    and the deployed network equals the quantized model."""
+    conv = Node("c", "conv", ("l1",), {"out_channels": 2, "kernel": 3, "padding": 1})
+    pool = Node("p", "avgpool", ("c",), {"kernel": 2})
+    late = Node("d", "delay", ("l1",), {"steps": 2})
+    nodes = [Node("c1", "conv", (INPUT,), {"out_channels": 2, "kernel": 3, "padding": 1}),
+             Node("l1", "lif", ("c1",), {"tau_mem": 2.0, "threshold": 0.5})]
+    if where == "front":
+        nodes += [late, Node("c", "conv", ("d",), conv.attrs), pool]
+    elif where == "before_pool":
+        nodes += [conv, Node("d", "delay", ("c",), {"steps": 2}),
+                  Node("p", "avgpool", ("d",), {"kernel": 2})]
+    else:
+        nodes += [conv, pool, Node("d", "delay", ("p",), {"steps": 2})]
+    nodes.append(Node("out", "lif", ("d" if where == "end" else "p",),
+                      {"tau_mem": 2.0, "threshold": 0.25}))
+    graph = ModelGraph((1, 4, 4), 1, 1.0, nodes)
+    torch.manual_seed(3)
+    model = GraphSNN(graph).eval()
+    x = (torch.rand(5, 8, 1, 4, 4) < 0.5).float()
+    model.quantized_mode = True
+    with torch.no_grad():
+        trained = model(x, 8)
+    net = lower_graph(graph, model.tensors(), 8)
+    emu = emulator.run(net, emulator.as_frames(net, x.numpy().astype(np.int64).reshape(5, 8, -1)))
+    assert trained["out"].sum() > 0
+    assert differing_from_model(net, emu, trained) == 0
+    relays = [g.name for g in net.neurons if g.role.kind == "relay"]
+    assert relays == ["l1_delay1", "l1_delay2"]  # (a Conv's delay is carried by relays)
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=graphs())
 def test_trained_model_integer_output_equals_emulator(case):

@@ -15,7 +15,7 @@ from snn_export import fixed_point as fp
 from snn_export.cli import main
 from snn_export.deploy.lower_graph import lower_graph
 from snn_export.errors import SnnExportError
-from snn_export.graph import INPUT, Conv, Network, Neurons, Sparse
+from snn_export.graph import INPUT, Conv, Dense, Network, Neurons, Role, Sparse
 from snn_export.sim import emulator
 from snn_export.train.graph_model import GraphSNN
 from snn_export.train.trainer import TrainConfig, train
@@ -176,6 +176,26 @@ def trained(tmp_path_factory):
         paths[name] = folder / f"{name}.pt"
         checkpoint.save(train(config, progress=False), paths[name])
     return paths
+
+
+def test_integrator_readouts_are_cubali_or_i_nodes_and_round_trip(tmp_path):
+    """An integrator readout is a CubaLI (leaky) or an I (no leak, current memory or bias:
+    one step adds r dt x = x), and reads back bit for bit, its role kept."""
+    for dv, kind in ((512, "CubaLI"), (0, "I")):
+        p = fp.LIFParams(vth=fp.VTH_MAX, du=fp.DECAY_UNITY - 1, dv=dv)
+        net = Network((4,), 1, 6, [Neurons("out", (3,), p, np.zeros(3, dtype=np.int64),
+                                           role=Role("integrator"))],
+                      [Dense("out.in", INPUT, "out", np.arange(12).reshape(3, 4) - 6)])
+        graph = to_nir.to_nir(net)[0]
+        node = graph.nodes["out"]
+        assert type(node).__name__ == kind
+        if kind == "I":
+            np.testing.assert_allclose(node.r * to_nir.STEP_SECONDS, 1.0)
+        back = round_trip(net, tmp_path / f"{kind}.nir")
+        assert back.group("out").role.kind == "integrator"
+        x = np.random.default_rng(0).integers(0, 2, (3, 4))
+        np.testing.assert_array_equal(emulator.run(back, x).states["out"]["v"],
+                                      emulator.run(net, x).states["out"]["v"])
 
 
 @pytest.mark.parametrize("name", ["dense", "biasnn"])

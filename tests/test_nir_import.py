@@ -866,9 +866,16 @@ def test_an_integrator_that_may_reach_its_threshold_is_warned(tmp_path):
       "lif": lif(3)},
      [("input", "d"), ("d", "fc"), ("fc", "lif"), ("lif", "output")], "'d' (Delay): delay "
      "0.0015 s is not a whole number of steps of dt=0.001 s"),
-    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "d": nir.Delay(np.ones(3))},
+    ({"fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3), "d": nir.Delay(np.full(3, 1e-3))},
      [("input", "fc"), ("fc", "lif"), ("lif", "d"), ("d", "output")], "'output' (Output): "
      "must follow one neuron node"),
+    ({"d": nir.Delay(np.full(3, 1.0)), "fc": nir.Affine(np.eye(3), np.zeros(3)), "lif": lif(3)},
+     [("input", "d"), ("d", "fc"), ("fc", "lif"), ("lif", "output")], "'d' (Delay): delay of "
+     "1000 steps: nothing it delays arrives within the 24 steps of a sample"),
+    ({"d": nir.Delay(np.full(3, -1e-3)), "fc": nir.Affine(np.eye(3), np.zeros(3)),
+      "lif": lif(3)},
+     [("input", "d"), ("d", "fc"), ("fc", "lif"), ("lif", "output")], "'d' (Delay): delay "
+     "-0.001 s: a delay must be 0 or more"),
     ({"fc": nir.Affine(np.eye(3), np.zeros(3)),
       "lif": nir.LIF(tau=np.array([10.0, 10, 20]), r=np.ones(3), v_leak=np.zeros(3),
                      v_threshold=np.ones(3))},

@@ -207,8 +207,9 @@ class GraphSNN(nn.Module):
 
         Batch norm in ``train()`` mode updates its running statistics from this batch and,
         in float mode, normalises with the batch's own (quantized mode folds the running
-        statistics, as the deployed network does); an avgpool after it pools ``a``, and
-        delays after it delay it."""
+        statistics, as the deployed network does); an avgpool after it pools ``a``; a delay
+        after it is refused in training (its bias is in ``a``, and delays hold back spikes
+        only)."""
         tail, late = expr, 0
         while tail != INPUT and self.graph.node(tail).op == "delay":
             tail, late = self.graph.node(tail).inputs[0], late + int(self.graph.node(tail).get(
@@ -219,6 +220,10 @@ class GraphSNN(nn.Module):
         e = self.graph.node(pool.inputs[0] if pool and pool.inputs[0] != INPUT else tail)
         if not (e.op == "batchnorm" and self.training):
             return fold(self.graph, expr, tensors, self.shapes), None
+        if late:  # (a would hold the bias, which a delay does not hold back: FloatSynapse)
+            raise SnnExportError(f"node {node.name!r}: a delay after batch norm does not train "
+                                 "(batch statistics); put the delay in front of the conv or "
+                                 "linear")
         pre = fold(self.graph, e.inputs[0], tensors, self.shapes)
         src = delayed(self._source(pre.source, trains), pre.delay).to(pre.bias.dtype)
         bn = self.ops[e.name]
@@ -234,7 +239,7 @@ class GraphSNN(nn.Module):
             return fold(self.graph, expr, tensors, self.shapes), None
         if pool:
             a = F.avg_pool2d(a, pair(pool.get("kernel")))
-        return None, delayed(a.unflatten(0, src.shape[:2]), late)
+        return None, a.unflatten(0, src.shape[:2])
 
     def _synaptic_input(self, syn: FloatSynapse, weight: torch.Tensor, src: torch.Tensor,
                         dtype: torch.dtype, wraps: bool) -> torch.Tensor:
@@ -253,6 +258,9 @@ class GraphSNN(nn.Module):
         (exact, and a fast convolution), else in float64; a convolution's sums wrap to 24
         bits as Lava's Conv does, where they can reach 2**23."""
         if any(self._reads_graded(e) for e in node.inputs):
+            if node.get("recurrent"):
+                raise SnnExportError(f"node {node.name!r}: a recurrent lif reads spikes only "
+                                     "(its inputs here are graded values)")
             a = sum(self._value(e, trains, values) for e in node.inputs)
             return self._float_dynamics(node, a)
         folded = [self._fold(node, e, trains, tensors) for e in node.inputs]
