@@ -45,7 +45,8 @@ test-core:
 # A Dense/LIF chain (netx HDF5), then an OR-residual SynA-ResNet with binary attention masks
 # (the snn-export graph file); each verified spike for spike in Lava, and written as NIR (read
 # back and verified in Lava) and ONNX. Then two networks trained in norse, imported from NIR
-# (a Dense chain, and a CNN with pooling and a leaky-integrator readout).
+# (a Dense chain, and a CNN with pooling and a leaky-integrator readout), and a CNN trained in
+# lava-dl's slayer, read from its netx file and verified against stock netx.
 demo: env
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
@@ -63,6 +64,9 @@ demo: env
 	$(PY) examples/norse_digits.py --arch cnn --epochs 20 -o $(DEMO_DIR)/norse_cnn.nir
 	$(VENV)/bin/snn-export $(DEMO_DIR)/norse_cnn.nir --dialect norse --time-steps 16 \
 	  --target lava -o $(DEMO_DIR)/norse_cnn_lava --dataset digits --evaluate 360 --verify 20
+	$(PY) examples/slayer_digits.py --epochs 10 -o $(DEMO_DIR)/network.net
+	$(VENV)/bin/snn-export $(DEMO_DIR)/network.net --time-steps 16 --target lava \
+	  -o $(DEMO_DIR)/slayer_lava --dataset digits --evaluate 360 --verify 20
 
 # Speed, side by side in one run each (samples/s, seconds and ratios): the emulator and the
 # verify runner against Lava; training against snnTorch and norse; the seed networks at their

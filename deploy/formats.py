@@ -8,7 +8,8 @@
 
 ``--target lava`` writes netx when the lowered network is a chain that netx holds (decided
 by the network's shape, not by how it was trained) and the graph file otherwise;
-``--target nir`` writes NIR. :func:`read` picks the reader by suffix.
+``--target nir`` writes NIR. :func:`read` picks the reader by suffix. A netx file another tool
+wrote (lava-dl's slayer) is a source, not one of these outputs: :mod:`.netx_import` reads it.
 """
 from __future__ import annotations
 

@@ -19,35 +19,39 @@ from .emulator import as_frames, window_frames
 @dataclass
 class Evaluation:
     samples: int
-    float_accuracy: float  # the trained model in float
+    float_accuracy: float | None  # the trained model in float (None: no float model)
     deployed_accuracy: float  # the integer network in the emulator
 
     def to_json(self) -> dict:
         return asdict(self)
 
     def summary(self) -> str:
+        deployed = f"deployed (integer emulator) {self.deployed_accuracy:.4f}"
+        if self.float_accuracy is None:
+            return f"evaluated {self.samples} test samples: {deployed} (no float model)"
         gap = 100 * (self.deployed_accuracy - self.float_accuracy)
         return (f"evaluated {self.samples} test samples: float {self.float_accuracy:.4f}, "
-                f"deployed (integer emulator) {self.deployed_accuracy:.4f} "
-                f"({gap:+.1f} points)")
+                f"{deployed} ({gap:+.1f} points)")
 
 
 def evaluate(net: Network, model, x: np.ndarray, y: np.ndarray, batch_size: int = 100,
              progress: bool = True) -> Evaluation:
     """Accuracy of ``net`` (the emulator, :func:`snn_export.readout.deployed`) and of
-    ``model`` in float on integer input levels ``x`` (see
+    ``model`` (or None) in float on integer input levels ``x`` (see
     :func:`~snn_export.sim.emulator.as_frames`) with labels ``y``."""
     x = as_frames(net, x)
-    model.quantized_mode = False
-    model.eval()
+    if model is not None:
+        model.quantized_mode = False
+        model.eval()
     deployed, floating = [], []
     emulate = emulator.Emulator(net)
     for i in tqdm(range(0, len(x), batch_size), desc="emulator", unit="batch",
                   disable=not progress):
         xb = x[i:i + batch_size]
         deployed.append(readout.deployed(net, emulate.run(xb)))
-        with torch.no_grad():
-            floating.append(predict(model.output(window_frames(net, xb), net.window),
-                                    model.voltage_readout))
-    return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)),
-                      float(np.mean(np.concatenate(deployed) == y)))
+        if model is not None:
+            with torch.no_grad():
+                floating.append(predict(model.output(window_frames(net, xb), net.window),
+                                        model.voltage_readout))
+    return Evaluation(len(x), float(np.mean(np.concatenate(floating) == y)) if floating
+                      else None, float(np.mean(np.concatenate(deployed) == y)))

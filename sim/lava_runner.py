@@ -143,8 +143,11 @@ def _import_netx():
 
 def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              names: list[str] | None = None, progress: bool = True,
-             back_to_back: bool = False, stall_limit: float | None = STALL_LIMIT) -> SimResult:
-    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, inputs) in Lava;
+             back_to_back: bool = False, stall_limit: float | None = STALL_LIMIT,
+             shapes: list[tuple] | None = None) -> SimResult:
+    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, *input shape) in Lava;
+    ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape (default
+    ``layer<k>``, flat);
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
     only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
     make one step (to start: :data:`START_FACTOR` times that) before the run is given up
@@ -154,9 +157,12 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
     resets = dict(reset_interval=time_steps, reset_offset=1) if back_to_back else {}
     net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits, **resets)
     names = names or [f"layer{k + 1}" for k in range(len(net.layers))]
-    groups = [Group(name, (int(np.prod(layer.neuron.s_out.shape)),), "lif", layer.neuron)
-              for name, layer in zip(names, net.layers)]
-    built = Built([(net.inp, False)], groups, [layer.synapse.a_buff for layer in net.layers])
+    shapes = shapes or [(int(np.prod(layer.neuron.s_out.shape)),) for layer in net.layers]
+    groups = [Group(name, tuple(shape), "lif", layer.neuron)
+              for name, shape, layer in zip(names, shapes, net.layers)]
+    buffers = [getattr(layer.synapse, "a_buff", None) or layer.synapse.a_buf  # (Conv: a_buf)
+               for layer in net.layers]
+    built = Built([(net.inp, False)], groups, buffers)
     depths = {g.name: k + 1 for k, g in enumerate(groups)} if back_to_back else None
     return _run(built, x, time_steps, progress, depths=depths, stall_limit=stall_limit)
 

@@ -125,22 +125,26 @@ def differing_from_model(net, emu: SimResult, trained: dict) -> int:
 
 def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
            progress: bool = True,
-           stall_limit: float | None = lava_runner.STALL_LIMIT) -> VerifyResult:
+           stall_limit: float | None = lava_runner.STALL_LIMIT,
+           network=None) -> VerifyResult:
     """Run the description at ``path`` in Lava and in the emulator on ``x`` (flattened
     samples or event frames: :func:`~snn_export.sim.emulator.as_frames`). Any format of
     :mod:`snn_export.deploy.formats`: a netx file runs through stock netx loading, the
     others are built from Lava processes by the project's builder.
     ``model`` (the trained ``GraphSNN``, or None) gives the float accuracy and its quantized
     spikes over the network's window, which must equal the emulator's delayed by each group's
-    depth (``model_differing``, :func:`differing_from_model`)."""
+    depth (``model_differing``, :func:`differing_from_model`). ``network``: the network of
+    the file at ``path`` where its format's reader cannot read it (a netx file another tool
+    wrote, :mod:`snn_export.deploy.netx_import`)."""
     path = Path(path)
     fmt = formats.of(path)
-    net = fmt.read(path)
+    net = network if network is not None else fmt.read(path)
     x = emulator.as_frames(net, x)
     emu = emulator.run(net, x)
     if fmt.stock_netx:
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
                                     names=[g.name for g in net.neurons], progress=progress,
+                                    shapes=[tuple(g.shape) for g in net.neurons],
                                     back_to_back=lava_runner.back_to_back(net) is not None,
                                     stall_limit=stall_limit)
     else:

@@ -39,6 +39,9 @@ examples:
   snn-export net.nir --dialect norse --time-steps 20 --target lava --dataset digits --verify 10
                                                     a NIR graph written by norse, quantized and
                                                     deployed like a model.pt, verified in Lava
+  snn-export network.net --time-steps 16 --target lava --dataset digits --evaluate 360 --verify 5
+                                                    a lava-dl slayer network: report, accuracy
+                                                    (emulator), its own file in stock netx
 
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
@@ -48,8 +51,9 @@ exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only comp
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="snn-export", description=__doc__.strip(), epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train), or a "
-                   "NIR graph (.nir) written by snn-export, norse, snnTorch or another NIR tool")
+    p.add_argument("model", help="trained checkpoint (model.pt, written by snn-train), a "
+                   "NIR graph (.nir) written by snn-export, norse, snnTorch or another NIR "
+                   "tool, or a lava-dl netx file (.net) written by slayer (with --time-steps)")
     p.add_argument("--target", required=True, metavar="TARGET",
                    help="what to produce: lava (the deployed network for Lava: netx HDF5 or "
                         "the snn-export graph file), nir (the deployed network as a NIR "
@@ -129,7 +133,7 @@ def _export(args) -> int:
         if getattr(args, flag):
             source.samples(getattr(args, flag), f"--{flag}")
     if args.evaluate:
-        source.trained_model(pipeline.EVALUATE_NEEDS)
+        source.evaluation_model()
     checked = pipeline.check(source, args.allow, args.system)
     if args.junit:
         from snn_export.deploy import compliance

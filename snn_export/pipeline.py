@@ -28,7 +28,8 @@ from .errors import NotCompliant, SnnExportError
 from .graph import Network
 
 NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale",
-               "readout")
+               "readout")  # (netx files take time_steps, dataset and input_bits of them)
+NETX_SUFFIX = ".net"  # a netx HDF5 file (lava-dl's slayer writes network.net)
 ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
 EVALUATE_NEEDS = "--evaluate compares it with the float model"
 ONNX_NEEDS = "--target onnx writes the float model"
@@ -42,10 +43,10 @@ def check_count(n: int, what: str) -> None:
 
 @dataclass
 class Source:
-    """What a ``model.pt`` or ``.nir`` file holds.
+    """What a ``model.pt``, ``.nir`` or netx (``.net``) file holds.
 
-    model: the trainable model (``GraphSNN``), or None for a NIR file snn-export wrote,
-        which holds the deployed ``network`` itself.
+    model: the trainable model (``GraphSNN``), or None for a NIR file snn-export wrote or a
+        netx file, which hold the deployed ``network`` itself.
     checkpoint: the checkpoint's fields (for a NIR graph from another tool: the ones its
         import implies: dataset, time steps).
     data: the test samples of the model's dataset (None: ``no_data`` says why).
@@ -59,6 +60,7 @@ class Source:
     data: object = None  # snn_export.train.datasets.Dataset
     no_data: str = ""
     warnings: list[str] = field(default_factory=list)
+    lava_file: Path | None = None  # a netx file another tool wrote: --verify runs it
 
     def samples(self, n: int, what: str = "samples"):
         """The first ``n`` test samples and labels; ``what`` names the request in errors."""
@@ -76,6 +78,11 @@ class Source:
             raise SnnExportError(f"{self.path}: holds the deployed integer network only: "
                                  f"{needed_for}; run it on the model.pt")
         return self.model
+
+    def evaluation_model(self):
+        """The float model ``--evaluate`` compares the deployed network with: None for a
+        netx file another tool wrote (its deployed accuracy alone)."""
+        return None if self.lava_file is not None else self.trained_model(EVALUATE_NEEDS)
 
 
 def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=None):
@@ -108,6 +115,8 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
                    input_bits=input_bits, input_scale=input_scale, readout=readout)
     if path.suffix == ".nir":
         return _load_nir(path, options)
+    if path.suffix == NETX_SUFFIX:
+        return _load_netx(path, options)
     given = [o for o in NIR_OPTIONS if options[o] is not None]
     if given:
         raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
@@ -122,6 +131,42 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
                                meta.get("split", {}).get("root", "data"), meta.get("frames"))
     except SnnExportError as exc:
         source.no_data = str(exc)
+    return source
+
+
+def _load_netx(path: Path, options: dict) -> Source:
+    """A netx HDF5 file another tool wrote (lava-dl's slayer): its network, run for
+    ``--time-steps`` on ``--dataset``'s or ``--input-bits`` levels; one snn-export wrote is
+    refused here (its model.pt or network holds more)."""
+    from snn_export.deploy import netx_import
+
+    if not path.is_file():
+        raise SnnExportError(f"{path}: no such netx file")
+    if not netx_import.is_foreign(path):
+        raise SnnExportError(f"{path}: not a netx HDF5 file another tool wrote (no 'layer' "
+                             "group, or snn-export's own: deploy its model.pt instead)")
+    given = [o for o in ("dialect", "dt", "readout", "input_scale") if options[o] is not None]
+    if given:
+        raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input; {path} is a "
+                             "netx file (it takes --time-steps, --dataset or --input-bits)")
+    if not options["time_steps"]:
+        raise SnnExportError(f"{path}: a netx file holds no step count: give --time-steps N")
+    source = Source(path, no_data=f"{path}: --verify and --evaluate run test samples: name "
+                    "the dataset the network reads with --dataset (e.g. digits, mnist5k)")
+    if options["dataset"]:
+        if options["input_bits"] is not None:
+            raise SnnExportError("--input-bits comes from --dataset; give one or the other")
+        source.data = _dataset(options["dataset"], options["time_steps"],
+                               f"--dataset {options['dataset']}", frames=options["time_steps"])
+    bits = source.data.input_bits if source.data else options["input_bits"] or 1
+    source.network, source.warnings = netx_import.read(path, options["time_steps"], bits)
+    source.network.metadata["dataset"] = {"name": options["dataset"] or ""}
+    source.lava_file = path
+    size = source.network.input_size
+    if source.data is not None and size != source.data.x_test.shape[-1]:
+        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
+                             f"{source.data.x_test.shape[-1]} values, but {path} reads "
+                             f"{tuple(source.network.input_shape)}")
     return source
 
 
@@ -298,7 +343,7 @@ def evaluate(deployment: Deployment, samples: int, progress: bool = False):
     from snn_export.sim.evaluate import evaluate as run
 
     source = deployment.source
-    model = source.trained_model(EVALUATE_NEEDS)
+    model = source.evaluation_model()
     x, y = source.samples(samples, "--evaluate")
     return run(deployment.network, model, x, y, progress=progress)
 
@@ -315,6 +360,9 @@ def verify(written: Written, samples: int, progress: bool = False,
     source = written.deployment.source
     x, y = source.samples(samples, "--verify")
     limit = {} if stall_limit is None else {"stall_limit": stall_limit}
+    if source.lava_file is not None:  # the user's own netx file, in stock netx
+        return run(source.lava_file, None, x, y, progress=progress, network=source.network,
+                   **limit)
     return run(written.description, source.model, x, y, progress=progress, **limit)
 
 

@@ -1,0 +1,241 @@
+"""lava-dl netx HDF5 files that snn-export did not write (slayer's ``export_hdf5``, or by
+hand), read into the deployed :class:`~snn_export.graph.Network` with every register as
+stock ``lava.lib.dl.netx.hdf5.Network`` (lava-dl 0.6.0) sets it, so that the report, the
+compliance check, NIR out, the emulator and the Lava runner work on it unchanged.
+
+Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previous):
+
+- ``input`` without neurons: the input shape (stored C, H, W); the first synapses read the
+  graded input levels. An input layer with neurons of its own (netx feeds them through
+  their bias) is refused.
+- ``dense``: weights (out, in), truncated to integers as netx reads them, then fitted to
+  Loihi's synapse by netx's rule (:func:`weight_bits`: mantissa bits, ``weight_exp``);
+  ``delay`` (a scalar, per output or per input; clipped to 62 steps as netx does, with a
+  warning) makes it a DelayDense.
+- ``conv``: weights (out, in / groups, kh, kw) as slayer stores them (PyTorch's
+  cross-correlation order; netx flips them for Lava's true convolution), ``stride``,
+  ``padding``,
+  ``dilation`` (one value or (height, width)), ``groups``; netx ignores a conv's ``delay``
+  (a warning says so).
+- ``flatten``: the next dense layer reads the (C, H, W) group flattened, row-major.
+- every layer but ``input`` and ``flatten`` has a ``neuron`` group: ``CUBA`` or ``LOIHI``,
+  Lava's LIF with ``vth = vThMant``, ``du = iDecay - 1``, ``dv = vDecay``; the layer's
+  ``bias`` is the bias mantissa (exponent 6), per neuron or per channel.
+
+Refused, naming the layer: what netx itself refuses (``pool``, ``convT``, ``unpool``,
+``average``, ``concat``), what the emulator does not model (``dense_rec``, ``dense_comp``,
+sigma-delta ``SDNN`` and resonate-and-fire ``RF`` neurons, graded output spikes), a layer
+without neurons (netx's default, ``iDecay = 0``, is no valid LIF) and unknown types (netx
+skips them silently).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from snn_export import fixed_point as fp
+from snn_export.errors import SnnExportError
+from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons
+
+NEURON_TYPES = ("CUBA", "LOIHI")
+REFUSED = {"pool": "netx does not implement it", "convT": "netx does not implement it",
+           "unpool": "netx does not implement it", "average": "netx does not implement it",
+           "concat": "netx does not implement it",
+           "dense_rec": "recurrent netx layers are not read yet",
+           "dense_comp": "complex-valued synapses are not modelled by the emulator"}
+
+
+def is_foreign(path: str | Path) -> bool:
+    """Whether ``path`` is a netx HDF5 file that snn-export did not write."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "layer" in f and "snn_export" not in f
+    except OSError:
+        return False
+
+
+def weight_bits(weight: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """netx's ``optimize_weight_bits`` (lava-dl 0.6.0) without the sign mode, which its Dense
+    does not pass on: ``(weights, num_weight_bits, weight_exp)``. The weights (8-bit signed
+    integers) are scaled by ``2**s`` to fill the synapse, ``weight_exp = -s``, and the
+    mantissa keeps only the bits they use. A mixed-sign matrix beyond [-256, 254] is
+    clipped, as netx does (it prints a warning)."""
+    w = weight.astype(np.int64)
+    if (w.max() > 254 and w.min() < 0) or (w.min() < -256 and w.max() > 0):
+        w = np.clip(w, -256, 254)
+    top, low = np.float64(w.max()), np.float64(w.min())
+    signed = int(top >= 0 and low < 0)
+    with np.errstate(divide="ignore"):  # (numpy's inf where netx divides by zero)
+        scale = -256 / low if top < 0 else 255 / top if low >= 0 else \
+            min(127 / top, -128 / low)
+    if not np.isfinite(scale):  # all zero: any exponent gives zeros; netx's is undefined
+        return w, fp.WEIGHT_BITS, 0
+    shift = math.floor(math.log2(scale)) + signed
+    n = 8
+    while n > 0 and np.any(w % (1 << n)):
+        n -= 1
+    n -= signed
+    shifted = np.left_shift(w.astype(np.int32), shift).astype(np.int64)  # (as netx shifts)
+    return shifted, 8 - shift - n, -shift
+
+
+def _text(dataset) -> str:
+    value = dataset[()]
+    value = value[0] if np.ndim(value) else value
+    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+def _pair(value) -> tuple[int, int]:
+    v = np.atleast_1d(np.asarray(value)).astype(int)
+    return (int(v[0]), int(v[0])) if v.size == 1 else (int(v[0]), int(v[1]))
+
+
+class _Reader:
+    def __init__(self, path: Path, time_steps: int, input_bits: int):
+        self.path, self.time_steps, self.input_bits = path, time_steps, input_bits
+        self.neurons: list[Neurons] = []
+        self.synapses: list = []
+        self.warnings: list[str] = []
+        self.input_shape: tuple | None = None
+
+    def fail(self, k: int, kind: str, message: str):
+        raise SnnExportError(f"{self.path}: layer {k} ({kind}): {message}")
+
+    def source(self) -> tuple[str, tuple]:
+        if self.neurons:
+            return self.neurons[-1].name, tuple(self.neurons[-1].shape)
+        return INPUT, self.input_shape
+
+    def neurons_of(self, k: int, kind: str, layer, shape: tuple) -> Neurons:
+        if "neuron" not in layer:
+            self.fail(k, kind, "has no neuron group (netx's default, iDecay 0, is no valid "
+                      "LIF)")
+        n = layer["neuron"]
+        ntype = _text(n["type"])
+        if ntype not in NEURON_TYPES:
+            what = "sigma-delta" if ntype == "SDNN" else "resonate-and-fire" if "RF" in ntype \
+                else "unknown"
+            self.fail(k, kind, f"neuron type {ntype!r} ({what}) is not modelled by the "
+                      f"emulator; snn-export reads {', '.join(NEURON_TYPES)}")
+        if "messageBits" in n and int(n["messageBits"][()]):
+            self.fail(k, kind, "graded output spikes (messageBits) are not modelled")
+        if "iDecay" in n and int(n["iDecay"][()]) == 0:
+            self.fail(k, kind, "iDecay 0 (slayer's current_decay 0) is Lava's du = -1, a "
+                      "current that never decays, outside the 12-bit du range 0..4095 "
+                      "snn-export deploys")
+        try:
+            params = fp.LIFParams(vth=int(n["vThMant"][()]), du=int(n["iDecay"][()]) - 1,
+                                  dv=int(n["vDecay"][()]))
+        except (KeyError, ValueError) as exc:
+            self.fail(k, kind, f"neuron: {exc}")
+        size = math.prod(shape)
+        bias = np.zeros(size, dtype=np.int64)
+        if "bias" in layer:
+            b = layer["bias"][()].astype(int)
+            if b.size == size:
+                bias = b.reshape(-1).astype(np.int64)
+            elif len(shape) == 3 and b.size == shape[0]:  # per channel
+                bias = np.repeat(b.reshape(-1), size // shape[0]).astype(np.int64)
+            elif b.size == 1:
+                bias = np.full(size, int(b.reshape(-1)[0]), dtype=np.int64)
+            else:
+                self.fail(k, kind, f"bias of shape {b.shape} for neurons {shape}")
+        return Neurons(f"layer{k}", shape, params, bias)
+
+    def dense(self, k: int, layer) -> None:
+        src, src_shape = self.source()
+        w = layer["weight"][()].astype(int)
+        shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
+        if w.ndim == 1:
+            w = w.reshape(shape[0], -1)
+        if src_shape is None:  # no input layer: the first dense layer sets the input size
+            self.input_shape = src_shape = (w.shape[1],)
+        if w.shape != (math.prod(shape), math.prod(src_shape)):
+            self.fail(k, "dense", f"weight {w.shape} from {src_shape} to {shape}")
+        weight, bits, exp = weight_bits(w)
+        delays = self.delays(k, layer, weight.shape) if "delay" in layer else None
+        group = self.neurons_of(k, "dense", layer, shape)
+        self.neurons.append(group)
+        self.synapses.append(Dense(f"{group.name}.in", src, group.name, weight, exp, bits,
+                                   delays=delays))
+
+    def delays(self, k: int, layer, shape: tuple) -> np.ndarray:
+        d = np.asarray(layer["delay"][()])
+        if d.max(initial=0) > MAX_DELAY:
+            self.warnings.append(f"{self.path}: layer {k} (dense): delays up to "
+                                 f"{d.max():g} clipped to {MAX_DELAY}, as netx does")
+            d = np.clip(d, 0, MAX_DELAY)
+        if d.min(initial=0) < 0:
+            self.fail(k, "dense", f"negative delay {d.min():g}")
+        if d.ndim == 0:
+            d = np.full(shape, d)
+        elif d.ndim == 1 and d.size == shape[0]:
+            d = np.repeat(d.reshape(-1, 1), shape[1], axis=1)
+        elif d.ndim == 1 and d.size == shape[1]:
+            d = np.repeat(d.reshape(1, -1), shape[0], axis=0)
+        elif d.shape != shape:
+            self.fail(k, "dense", f"delay of shape {d.shape} for weights {shape}")
+        return d.astype(int)
+
+    def conv(self, k: int, layer) -> None:
+        src, src_shape = self.source()
+        if src_shape is None or len(src_shape) != 3:
+            self.fail(k, "conv", f"reads {src_shape or 'an unknown shape'}; a conv reads a "
+                      "(C, H, W) layer (give the network an input layer with its shape)")
+        w = layer["weight"][()].astype(int)
+        w = w.reshape(w.shape[:4])  # (PyTorch's order: netx flips it for Lava's Conv)
+        shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
+        if "delay" in layer:
+            self.warnings.append(f"{self.path}: layer {k} (conv): netx ignores its delay")
+        group = self.neurons_of(k, "conv", layer, shape)
+        self.neurons.append(group)
+        geometry = {key: _pair(layer[key][()]) if key in layer else default
+                    for key, default in (("stride", (1, 1)), ("padding", (0, 0)),
+                                         ("dilation", (1, 1)))}
+        groups = int(np.asarray(layer["groups"][()]).reshape(-1)[0]) if "groups" in layer else 1
+        self.synapses.append(Conv(f"{group.name}.in", src, group.name, w, groups=groups,
+                                  **geometry))
+
+    def read(self) -> Network:
+        try:
+            with h5py.File(self.path, "r") as f:
+                layers = f["layer"]
+                for k in range(len(layers)):
+                    if str(k) not in layers:
+                        raise SnnExportError(f"{self.path}: layer {k} is missing (layers "
+                                             f"are numbered 0..{len(layers) - 1})")
+                    layer = layers[str(k)]
+                    kind = _text(layer["type"])
+                    if kind == "input":
+                        if "neuron" in layer:
+                            self.fail(k, kind, "has neurons of its own, which netx feeds "
+                                      "through their bias; snn-export reads input layers "
+                                      "without neurons (graded input into the first "
+                                      "synapses)")
+                        self.input_shape = tuple(int(s) for s in
+                                                 np.atleast_1d(layer["shape"][()]))
+                    elif kind == "dense":
+                        self.dense(k, layer)
+                    elif kind == "conv":
+                        self.conv(k, layer)
+                    elif kind != "flatten":
+                        self.fail(k, kind, REFUSED.get(kind, "unknown layer type (netx skips "
+                                                       "it silently)"))
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise SnnExportError(f"{self.path}: not a readable netx HDF5 file ({exc})") \
+                from None
+        if not self.neurons:
+            raise SnnExportError(f"{self.path}: no dense or conv layer")
+        net = Network(tuple(self.input_shape), self.input_bits, self.time_steps,
+                      self.neurons, self.synapses, {"source": str(self.path)})
+        return net.validated(self.path)
+
+
+def read(path: str | Path, time_steps: int, input_bits: int = 1) -> tuple[Network, list[str]]:
+    """The network of a netx HDF5 file another tool wrote, run for ``time_steps`` steps on
+    ``input_bits``-bit input levels (netx files hold neither), and warnings."""
+    reader = _Reader(Path(path), time_steps, input_bits)
+    return reader.read(), reader.warnings
