@@ -8,7 +8,9 @@ Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previ
 - ``input`` without neurons: the input shape (stored C, H, W); the first synapses read the
   graded input levels. An input layer with neurons of its own (netx feeds them through
   their bias) is refused.
-- ``dense``: weights (out, in), truncated to integers as netx reads them, then fitted to
+- ``dense`` (and ``dense_rec``, whose ``weight_rec`` (out, out) brings the layer's own
+  spikes back a step later, fitted together with the input weights as netx does): weights
+  (out, in), truncated to integers as netx reads them, then fitted to
   Loihi's synapse by netx's rule (:func:`weight_bits`: mantissa bits, ``weight_exp``);
   ``delay`` (a scalar, per output or per input; clipped to 62 steps as netx does, with a
   warning) makes it a DelayDense.
@@ -24,9 +26,11 @@ Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previ
 
 Refused, naming the layer: what netx itself refuses (``pool``, ``convT``, ``unpool``,
 ``average``, ``concat``), what the emulator does not model (``dense_rec``, ``dense_comp``,
-sigma-delta ``SDNN`` and resonate-and-fire ``RF`` neurons, graded output spikes), a layer
-without neurons (netx's default, ``iDecay = 0``, is no valid LIF) and unknown types (netx
-skips them silently).
+sigma-delta ``SDNN`` and resonate-and-fire ``RF`` neurons, complex weights, graded output
+spikes), a layer without neurons (netx's default, ``iDecay = 0``, is no valid LIF), a dense
+layer reading a (C, H, W) layer without a ``flatten`` before it, all-zero weights (netx's
+fitting divides by zero), a recurrent layer with delays (netx drops its weight exponent)
+and unknown types (netx skips them silently).
 """
 from __future__ import annotations
 
@@ -44,7 +48,6 @@ NEURON_TYPES = ("CUBA", "LOIHI")
 REFUSED = {"pool": "netx does not implement it", "convT": "netx does not implement it",
            "unpool": "netx does not implement it", "average": "netx does not implement it",
            "concat": "netx does not implement it",
-           "dense_rec": "recurrent netx layers are not read yet",
            "dense_comp": "complex-valued synapses are not modelled by the emulator"}
 
 
@@ -82,6 +85,15 @@ def weight_bits(weight: np.ndarray) -> tuple[np.ndarray, int, int]:
     return shifted, 8 - shift - n, -shift
 
 
+def _weight(layer, key: str = "weight") -> np.ndarray:
+    """A weight dataset as netx reads it: truncated to integers; complex-valued weights (a
+    group of real and imaginary parts) are refused."""
+    if isinstance(layer[key], h5py.Group):
+        raise SnnExportError("complex-valued weights (weight/real, weight/imag) are not "
+                             "modelled by the emulator")
+    return np.asarray(layer[key][()]).astype(int)
+
+
 def _text(dataset) -> str:
     value = dataset[()]
     value = value[0] if np.ndim(value) else value
@@ -100,6 +112,7 @@ class _Reader:
         self.synapses: list = []
         self.warnings: list[str] = []
         self.input_shape: tuple | None = None
+        self.flatten_next = False  # a flatten layer came last (netx's flag of that name)
 
     def fail(self, k: int, kind: str, message: str):
         raise SnnExportError(f"{self.path}: layer {k} ({kind}): {message}")
@@ -131,36 +144,59 @@ class _Reader:
                                   dv=int(n["vDecay"][()]))
         except (KeyError, ValueError) as exc:
             self.fail(k, kind, f"neuron: {exc}")
-        size = math.prod(shape)
-        bias = np.zeros(size, dtype=np.int64)
-        if "bias" in layer:
-            b = layer["bias"][()].astype(int)
-            if b.size == size:
-                bias = b.reshape(-1).astype(np.int64)
-            elif len(shape) == 3 and b.size == shape[0]:  # per channel
-                bias = np.repeat(b.reshape(-1), size // shape[0]).astype(np.int64)
-            elif b.size == 1:
-                bias = np.full(size, int(b.reshape(-1)[0]), dtype=np.int64)
-            else:
-                self.fail(k, kind, f"bias of shape {b.shape} for neurons {shape}")
-        return Neurons(f"layer{k}", shape, params, bias)
+        return Neurons(f"layer{k}", shape, params, self.bias(k, kind, layer, shape))
 
-    def dense(self, k: int, layer) -> None:
+    def bias(self, k: int, kind: str, layer, shape: tuple) -> np.ndarray:
+        """The bias mantissas as netx broadcasts them: a flat layer's as Lava broadcasts
+        any value; a (C, H, W) layer's per neuron, stored (W, H, C) as netx's shapes, or per
+        channel."""
+        size = math.prod(shape)
+        if "bias" not in layer:
+            return np.zeros(size, dtype=np.int64)
+        b = np.asarray(layer["bias"][()]).astype(int)
+        if len(shape) == 1 and b.size in (1, size):
+            return np.broadcast_to(b.reshape(-1), (size,)).astype(np.int64)
+        if len(shape) == 3 and b.shape == shape[::-1]:
+            return b.transpose(2, 1, 0).reshape(-1).astype(np.int64)
+        if len(shape) == 3 and b.shape == (shape[0],):
+            return np.repeat(b, size // shape[0]).astype(np.int64)
+        self.fail(k, kind, f"bias of shape {b.shape} for neurons {shape} (netx takes one per "
+                  "neuron, stored (W, H, C), or one per channel)")
+
+    def dense(self, k: int, layer, kind: str = "dense") -> None:
         src, src_shape = self.source()
-        w = layer["weight"][()].astype(int)
-        shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
+        if src_shape is not None and len(src_shape) == 3 and src != INPUT \
+                and not self.flatten_next:
+            self.fail(k, kind, f"reads the {src_shape} layer {src} without a flatten layer "
+                      "between them (netx cannot connect them)")
+        self.flatten_next = False
+        w = _weight(layer)
+        shape = (math.prod(np.atleast_1d(layer["shape"][()])),)  # (netx: flat)
         if w.ndim == 1:
             w = w.reshape(shape[0], -1)
         if src_shape is None:  # no input layer: the first dense layer sets the input size
             self.input_shape = src_shape = (w.shape[1],)
-        if w.shape != (math.prod(shape), math.prod(src_shape)):
-            self.fail(k, "dense", f"weight {w.shape} from {src_shape} to {shape}")
-        weight, bits, exp = weight_bits(w)
-        delays = self.delays(k, layer, weight.shape) if "delay" in layer else None
-        group = self.neurons_of(k, "dense", layer, shape)
+        if w.shape != (shape[0], math.prod(src_shape)):
+            self.fail(k, kind, f"weight {w.shape} from {src_shape} to {shape}")
+        recurrent = kind == "dense_rec"
+        w_rec = _weight(layer, "weight_rec").reshape(shape[0], -1) if recurrent else None
+        if recurrent and w_rec.shape != (shape[0], shape[0]):
+            self.fail(k, kind, f"weight_rec {w_rec.shape} for {shape[0]} neurons")
+        joint = np.hstack([w, w_rec]) if recurrent else w  # (netx fits them together)
+        if not joint.any():
+            self.fail(k, kind, "all weights are 0 (netx's weight fitting divides by zero)")
+        fitted, bits, exp = weight_bits(joint)
+        if "delay" in layer and recurrent:
+            self.fail(k, kind, "netx builds a recurrent layer with delays without its weight "
+                      "exponent (lava-dl 0.6.0); not read")
+        delays = self.delays(k, layer, w.shape) if "delay" in layer else None
+        group = self.neurons_of(k, kind, layer, shape)
         self.neurons.append(group)
-        self.synapses.append(Dense(f"{group.name}.in", src, group.name, weight, exp, bits,
-                                   delays=delays))
+        self.synapses.append(Dense(f"{group.name}.in", src, group.name, fitted[:, :w.shape[1]],
+                                   exp, bits, delays=delays))
+        if recurrent:  # its own spikes, a step later
+            self.synapses.append(Dense(f"{group.name}.rec", group.name, group.name,
+                                       fitted[:, w.shape[1]:], exp, bits))
 
     def delays(self, k: int, layer, shape: tuple) -> np.ndarray:
         d = np.asarray(layer["delay"][()])
@@ -185,19 +221,49 @@ class _Reader:
         if src_shape is None or len(src_shape) != 3:
             self.fail(k, "conv", f"reads {src_shape or 'an unknown shape'}; a conv reads a "
                       "(C, H, W) layer (give the network an input layer with its shape)")
-        w = layer["weight"][()].astype(int)
+        if self.flatten_next:
+            self.fail(k, "conv", "follows a flatten layer; a conv reads a (C, H, W) layer")
+        w = _weight(layer)
         w = w.reshape(w.shape[:4])  # (PyTorch's order: netx flips it for Lava's Conv)
         shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
         if "delay" in layer:
             self.warnings.append(f"{self.path}: layer {k} (conv): netx ignores its delay")
         group = self.neurons_of(k, "conv", layer, shape)
         self.neurons.append(group)
-        geometry = {key: _pair(layer[key][()]) if key in layer else default
-                    for key, default in (("stride", (1, 1)), ("padding", (0, 0)),
-                                         ("dilation", (1, 1)))}
-        groups = int(np.asarray(layer["groups"][()]).reshape(-1)[0]) if "groups" in layer else 1
+        missing = [key for key in ("stride", "padding", "dilation", "groups") if key not in layer]
+        if missing:
+            self.fail(k, "conv", f"no {', '.join(missing)} (netx reads them without defaults)")
+        geometry = {key: _pair(layer[key][()]) for key in ("stride", "padding", "dilation")}
+        groups = int(np.asarray(layer["groups"][()]).reshape(-1)[0])
         self.synapses.append(Conv(f"{group.name}.in", src, group.name, w, groups=groups,
                                   **geometry))
+
+    def layer(self, k: int, layer) -> None:
+        kind = _text(layer["type"])
+        try:
+            if kind == "input":
+                if "neuron" in layer:
+                    self.fail(k, kind, "has neurons of its own, which netx feeds through "
+                              "their bias; snn-export reads input layers without neurons "
+                              "(graded input into the first synapses)")
+                self.input_shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
+            elif kind in ("dense", "dense_rec"):
+                self.dense(k, layer, kind)
+            elif kind == "conv":
+                self.conv(k, layer)
+            elif kind == "flatten":
+                if self.neurons and len(self.neurons[-1].shape) != 3:
+                    self.fail(k, kind, "follows a flat layer")
+                self.flatten_next = bool(self.neurons)
+            else:
+                self.fail(k, kind, REFUSED.get(kind, "unknown layer type (netx skips it "
+                                               "silently)"))
+        except SnnExportError as exc:
+            if not str(exc).startswith(f"{self.path}:"):  # (said without the layer)
+                self.fail(k, kind, str(exc))
+            raise
+        except Exception as exc:  # noqa: BLE001  (a field missing or malformed: named)
+            self.fail(k, kind, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
 
     def read(self) -> Network:
         try:
@@ -207,23 +273,9 @@ class _Reader:
                     if str(k) not in layers:
                         raise SnnExportError(f"{self.path}: layer {k} is missing (layers "
                                              f"are numbered 0..{len(layers) - 1})")
-                    layer = layers[str(k)]
-                    kind = _text(layer["type"])
-                    if kind == "input":
-                        if "neuron" in layer:
-                            self.fail(k, kind, "has neurons of its own, which netx feeds "
-                                      "through their bias; snn-export reads input layers "
-                                      "without neurons (graded input into the first "
-                                      "synapses)")
-                        self.input_shape = tuple(int(s) for s in
-                                                 np.atleast_1d(layer["shape"][()]))
-                    elif kind == "dense":
-                        self.dense(k, layer)
-                    elif kind == "conv":
-                        self.conv(k, layer)
-                    elif kind != "flatten":
-                        self.fail(k, kind, REFUSED.get(kind, "unknown layer type (netx skips "
-                                                       "it silently)"))
+                    if "type" not in layers[str(k)]:
+                        raise SnnExportError(f"{self.path}: layer {k} has no type")
+                    self.layer(k, layers[str(k)])
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise SnnExportError(f"{self.path}: not a readable netx HDF5 file ({exc})") \
                 from None

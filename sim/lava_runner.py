@@ -144,10 +144,10 @@ def _import_netx():
 def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              names: list[str] | None = None, progress: bool = True,
              back_to_back: bool = False, stall_limit: float | None = STALL_LIMIT,
-             shapes: list[tuple] | None = None) -> SimResult:
-    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, *input shape) in Lava;
-    ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape (default
-    ``layer<k>``, flat);
+             shapes: list[tuple] | None = None, input_shape: tuple | None = None) -> SimResult:
+    """Load a netx HDF5 chain with stock netx and run ``x`` (samples, [steps,] *input_shape)
+    in Lava; ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape
+    (default ``layer<k>``, flat);
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
     only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
     make one step (to start: :data:`START_FACTOR` times that) before the run is given up
@@ -155,16 +155,26 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
     netx = _import_netx()
 
     resets = dict(reset_interval=time_steps, reset_offset=1) if back_to_back else {}
-    net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits, **resets)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # (netx prints its weight clipping)
+            net = netx.hdf5.Network(net_config=str(path), input_message_bits=input_bits,
+                                    **resets)
+    except Exception as exc:  # noqa: BLE001  (whatever netx raises, it is named)
+        raise SnnExportError(f"{path}: stock netx cannot load it ({type(exc).__name__}: "
+                             f"{exc})") from None
     names = names or [f"layer{k + 1}" for k in range(len(net.layers))]
     shapes = shapes or [(int(np.prod(layer.neuron.s_out.shape)),) for layer in net.layers]
     groups = [Group(name, tuple(shape), "lif", layer.neuron)
               for name, shape, layer in zip(names, shapes, net.layers)]
     buffers = [getattr(layer.synapse, "a_buff", None) or layer.synapse.a_buf  # (Conv: a_buf)
                for layer in net.layers]
-    built = Built([(net.inp, False)], groups, buffers)
+    buffers += [layer.synapse_rec.a_buff for layer in net.layers  # (netx's dense_rec)
+                if hasattr(layer, "synapse_rec")]
+    # a first dense layer reads the input flattened (C, H, W), as netx connects it
+    built = Built([(net.inp, len(net.inp.shape) == 1)], groups, buffers)
     depths = {g.name: k + 1 for k, g in enumerate(groups)} if back_to_back else None
-    return _run(built, x, time_steps, progress, depths=depths, stall_limit=stall_limit)
+    return _run(built, x, time_steps, progress, input_shape=input_shape, depths=depths,
+                stall_limit=stall_limit)
 
 
 def run(net: Network, x: np.ndarray, progress: bool = True,

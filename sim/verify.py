@@ -142,10 +142,14 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     x = emulator.as_frames(net, x)
     emu = emulator.run(net, x)
     if fmt.stock_netx:
+        depths = net.depths()  # (netx resets layer k at step k + 1 of each sample)
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
                                     names=[g.name for g in net.neurons], progress=progress,
                                     shapes=[tuple(g.shape) for g in net.neurons],
-                                    back_to_back=lava_runner.back_to_back(net) is not None,
+                                    input_shape=tuple(net.input_shape),
+                                    back_to_back=lava_runner.back_to_back(net) is not None
+                                    and all(depths[g.name] == k + 1
+                                            for k, g in enumerate(net.neurons)),
                                     stall_limit=stall_limit)
     else:
         lava = lava_runner.run(net, x, progress=progress, stall_limit=stall_limit)

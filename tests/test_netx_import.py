@@ -62,7 +62,8 @@ def lava_run(path, net, x):
     with contextlib.redirect_stdout(io.StringIO()):
         return lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
                                     names=[g.name for g in net.neurons],
-                                    shapes=[g.shape for g in net.neurons], progress=False)
+                                    shapes=[g.shape for g in net.neurons],
+                                    input_shape=tuple(net.input_shape), progress=False)
 
 
 @pytest.mark.lava
@@ -87,23 +88,47 @@ def test_slayer_network_runs_in_the_emulator_as_in_stock_netx(tmp_path):
 
 
 @pytest.mark.lava
+def test_a_slayer_mlp_on_image_input_runs_as_in_stock_netx(tmp_path):
+    """Input (1, 8, 8) -> Flatten -> Dense -> Dense, slayer's usual MLP: netx feeds the first
+    dense layer the frames flattened (C, H, W); the emulator equals stock netx, graded
+    5-bit input levels included."""
+    torch = pytest.importorskip("torch")
+    slayer = pytest.importorskip("lava.lib.dl.slayer")
+    torch.manual_seed(5)
+    blocks = [slayer.block.cuba.Flatten(),
+              slayer.block.cuba.Dense(NEURON, 64, 16, weight_scale=2, weight_norm=False),
+              slayer.block.cuba.Dense(NEURON, 16, 10, weight_scale=2, weight_norm=False)]
+    path = tmp_path / "network.net"
+    slayer_file(path, blocks, (1, 8, 8))
+    net, _ = netx_import.read(path, time_steps=10, input_bits=5)
+    assert net.input_shape == (1, 8, 8) and net.neurons[0].shape == (16,)
+    x = np.random.default_rng(6).integers(0, 32, (3, 1, 8, 8))
+    emu, lava = emulator.run(net, x), lava_run(path, net, x)
+    for name in emu.spikes:
+        assert emu.spikes[name].sum() > 0, name
+        np.testing.assert_array_equal(emu.spikes[name], lava.spikes[name], err_msg=name)
+
+
+@pytest.mark.lava
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 2**16), scale=st.sampled_from([1, 2, 4]),
        current=st.sampled_from([0.01, 0.25, 1.0]), voltage=st.sampled_from([0.0, 0.03, 0.5]),
-       bits=st.integers(1, 4))
+       bits=st.integers(1, 4), recurrent=st.booleans())
 def test_random_slayer_dense_blocks_run_as_in_stock_netx(seed, scale, current, voltage, bits,
-                                                         tmp_path_factory):
-    """Hypothesis-drawn slayer Dense chains (weight scales, decays, graded input levels):
-    the emulator equals stock netx in Lava."""
+                                                         recurrent, tmp_path_factory):
+    """Hypothesis-drawn slayer Dense chains (weight scales, decays, graded input levels, a
+    recurrent block, netx's dense_rec): the emulator equals stock netx in Lava."""
     torch = pytest.importorskip("torch")
     slayer = pytest.importorskip("lava.lib.dl.slayer")
     torch.manual_seed(seed)
     params = {**NEURON, "current_decay": current, "voltage_decay": voltage}
-    blocks = [slayer.block.cuba.Dense(params, 12, 8, weight_scale=scale, weight_norm=False),
+    middle = slayer.block.cuba.Recurrent if recurrent else slayer.block.cuba.Dense
+    blocks = [middle(params, 12, 8, weight_scale=scale, weight_norm=False),
               slayer.block.cuba.Dense(params, 8, 5, weight_scale=scale, weight_norm=False)]
     path = tmp_path_factory.mktemp("slayer") / "network.net"
     slayer_file(path, blocks, (12,))
     net, _ = netx_import.read(path, time_steps=10, input_bits=bits)
+    assert any(s.source == s.target for s in net.synapses) == recurrent
     x = np.random.default_rng(seed).integers(0, 2**bits, (3, 12))
     emu, lava = emulator.run(net, x), lava_run(path, net, x)
     for name in emu.spikes:
@@ -167,7 +192,6 @@ def _neuron(g, kind: str = "CUBA", **extra):
     ("average", None, {}, "layer 2 (average): netx does not implement it"),
     ("concat", None, {}, "layer 2 (concat): netx does not implement it"),
     ("convT", None, {}, "layer 2 (convT): netx does not implement it"),
-    ("dense_rec", None, {}, "layer 2 (dense_rec): recurrent netx layers are not read yet"),
     ("wobble", None, {}, "layer 2 (wobble): unknown layer type (netx skips it silently)"),
     ("dense", "SDNN", {}, "layer 2 (dense): neuron type 'SDNN' (sigma-delta) is not modelled"),
     ("dense", "RF_IZ", {}, "layer 2 (dense): neuron type 'RF_IZ' (resonate-and-fire)"),
@@ -189,6 +213,69 @@ def test_what_snn_export_cannot_read_is_refused_by_layer(kind, neuron, extra, me
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{path}: {message}" in err, err
     assert not (tmp_path / "network_lava").exists()
+
+
+def _chain(path, build) -> None:
+    """A netx file: an input layer (2, 3, 3), then what ``build(f)`` writes from layer 1."""
+    with h5py.File(path, "w") as f:
+        _layer(f, 0, "input", shape=np.array([2, 3, 3]))
+        build(f)
+
+
+def _conv(f, k: int, **missing):
+    g = _layer(f, k, "conv", shape=np.array([2, 3, 3]), weight=np.ones((2, 2, 3, 3)) * 8,
+               **{key: value for key, value in {"stride": [1, 1], "padding": [1, 1],
+                                                 "dilation": [1, 1], "groups": 1}.items()
+                  if key not in missing})
+    _neuron(g)
+
+
+def _dense(f, k: int, n_in: int, **datasets):
+    g = _layer(f, k, "dense", shape=np.array([3]), **{"weight": np.ones((3, n_in)) * 8,
+                                                        **datasets})
+    _neuron(g)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda f: (_conv(f, 1), _dense(f, 2, 18)),
+     "layer 2 (dense): reads the (2, 3, 3) layer layer1 without a flatten layer"),
+    (lambda f: _conv(f, 1, stride=None, groups=None),
+     "layer 1 (conv): no stride, groups (netx reads them without defaults)"),
+    (lambda f: _dense(f, 1, 18, weight=np.zeros((3, 18))),
+     "layer 1 (dense): all weights are 0"),
+    (lambda f: (_dense(f, 1, 18), _layer(f, 2, "flatten")), "layer 2 (flatten): follows a "
+     "flat layer"),
+    (lambda f: (_conv(f, 1), _layer(f, 2, "flatten"), _conv(f, 3)),
+     "layer 3 (conv): follows a flatten layer"),
+    (lambda f: _conv(f, 1) or f["layer/1"].create_dataset("bias", data=np.ones((3, 3, 3))),
+     "layer 1 (conv): bias of shape (3, 3, 3) for neurons (2, 3, 3)"),
+    (lambda f: _dense(f, 1, 18, weight_rec=np.ones((3, 3)), delay=np.ones(3)) or
+     f["layer/1/type"].__setitem__(0, b"dense_rec"),
+     "layer 1 (dense_rec): netx builds a recurrent layer with delays without its weight"),
+    (lambda f: _neuron(_layer(f, 1, "dense", shape=np.array([3]), **{
+        "weight/real": np.ones((3, 18)), "weight/imag": np.ones((3, 18))})),
+     "layer 1 (dense): complex-valued weights"),
+    (lambda f: _neuron(_layer(f, 1, "dense", shape=np.array([3]))),
+     "layer 1 (dense): KeyError"),
+])
+def test_what_netx_could_not_connect_or_load_is_refused_by_layer(build, message, tmp_path):
+    """Layouts and fields stock netx would fail on (or build differently from its file):
+    one SnnExportError naming the layer, never a traceback from inside the reader."""
+    _chain(tmp_path / "network.net", build)
+    with pytest.raises(SnnExportError) as caught:
+        netx_import.read(tmp_path / "network.net", time_steps=8)
+    assert f"network.net: {message}" in str(caught.value), caught.value
+
+
+def test_a_conv_bias_reads_per_neuron_in_netx_order_or_per_channel(tmp_path):
+    """netx takes a (C, H, W) layer's bias per neuron stored (W, H, C), or per channel."""
+    per_neuron = np.arange(18).reshape(3, 3, 2)  # (W, H, C)
+    for bias, expected in ((per_neuron, per_neuron.transpose(2, 1, 0).reshape(-1)),
+                           (np.array([4, -5]), np.repeat([4, -5], 9))):
+        path = tmp_path / f"b{bias.size}.net"
+        _chain(path, lambda f: _conv(f, 1) or f["layer/1"].create_dataset("bias", data=bias))
+        net, _ = netx_import.read(path, time_steps=8)
+        np.testing.assert_array_equal(net.neurons[0].bias, expected)
 
 
 def test_an_input_layer_with_neurons_and_bad_options_are_refused(tmp_path, capsys):
