@@ -192,6 +192,8 @@ def _neuron(g, kind: str = "CUBA", **extra):
     ("average", None, {}, "layer 2 (average): netx does not implement it"),
     ("concat", None, {}, "layer 2 (concat): netx does not implement it"),
     ("convT", None, {}, "layer 2 (convT): netx does not implement it"),
+    ("unpool", None, {}, "layer 2 (unpool): netx does not implement it"),
+    ("dense_comp", None, {}, "layer 2 (dense_comp): complex-valued synapses are not modelled"),
     ("wobble", None, {}, "layer 2 (wobble): unknown layer type (netx skips it silently)"),
     ("dense", "SDNN", {}, "layer 2 (dense): neuron type 'SDNN' (sigma-delta) is not modelled"),
     ("dense", "RF_IZ", {}, "layer 2 (dense): neuron type 'RF_IZ' (resonate-and-fire)"),
