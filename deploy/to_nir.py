@@ -22,7 +22,8 @@ Conventions (also stated in the graph's ``metadata["snn_export"]``):
 - Synapse groups: ``Conv2d`` (integer weights; a grouped conv as its ungrouped equivalent) or ``Linear`` (``weight * 2**weight_exp``,
   the weights Lava applies; a ``Sparse`` group as its dense matrix), behind a ``Flatten``
   where a ``Linear`` reads a (C, H, W) group, and in front of a ``Delay`` when its synapses
-  have a (uniform) delay. Several synapse groups into one neuron group are summed edges.
+  have delays (one per target neuron: a group whose delays differ within a target is
+  refused). Several synapse groups into one neuron group are summed edges.
 - Timing: every synapse delivers one step after its source spiked (``synapse_delay_steps:
   1``), as in Lava; the NIR graph carries that only in metadata.
 
@@ -81,13 +82,9 @@ def to_nir(net: Network):
         last = syn.name
         delays = getattr(syn, "delays", None)
         if delays is not None and delays.any():
-            if np.unique(delays).size > 1:
-                raise SnnExportError(f"synapses {syn.name}: per-synapse delays differ; NIR's "
-                                     "Delay holds one delay per target neuron")
             delay = f"{syn.name}_delay"
-            steps = float(delays.flat[0])
-            nodes[delay] = nir.Delay(delay=np.full(net.group(syn.target).shape,
-                                                   steps * STEP_SECONDS))
+            shape = net.group(syn.target).shape
+            nodes[delay] = nir.Delay(delay=_target_delays(syn, shape) * STEP_SECONDS)
             edges.append((last, delay))
             last = delay
         edges.append((last, syn.target))
@@ -213,6 +210,24 @@ def _broadcast_conv(nir, syn, source_shape: tuple, target_shape: tuple):
     return nir.Conv2d(input_shape=(h_in, w_in), weight=kernel, stride=(1, 1), padding=padding,
                       dilation=(1, 1), groups=1, bias=np.zeros(c_out),
                       metadata={"snn_export": _synapse_metadata(syn)})
+
+
+def _target_delays(syn, shape: tuple) -> np.ndarray:
+    """A Dense or Sparse group's delays as one per target neuron (steps, in ``shape``), as
+    NIR's ``Delay`` after the synapses holds them; ``SnnExportError`` where a target
+    neuron's synapses differ (a target without synapses: 0)."""
+    n = int(np.prod(shape))
+    if isinstance(syn, Sparse):
+        rows, d = syn.rows, syn.delays
+    else:
+        rows, d = np.repeat(np.arange(n), syn.delays.shape[1]), syn.delays.reshape(-1)
+    low, high = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(low, rows, d)
+    np.maximum.at(high, rows, d)
+    if np.any(low != high, where=np.isfinite(low)):
+        raise SnnExportError(f"synapses {syn.name}: delays differ within a target neuron; "
+                             "NIR's Delay holds one delay per target neuron")
+    return np.where(np.isfinite(low), low, 0.0).reshape(shape)
 
 
 def _applied_matrix(syn) -> np.ndarray:

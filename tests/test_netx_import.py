@@ -313,6 +313,15 @@ def test_a_hand_written_dense_chain_reads_with_netx_registers(tmp_path):
     np.testing.assert_array_equal(group.bias, [5, -7])
     out = emulator.run(net, np.array([[3, 1, 0]]))
     assert set(out.spikes) == {"layer1"}
+    # NIR out: the same network, its per-neuron delays in a Delay node, read back exactly
+    from snn_export.deploy import from_nir
+    assert main([str(path), "--time-steps", "8", "--input-bits", "2", "--target", "nir",
+                 "-q"]) == 0
+    back = from_nir.read(tmp_path / "network_nir" / "network.nir")
+    np.testing.assert_array_equal(back.synapses[0].delays, dense.delays)
+    x = np.array([[3, 1, 0], [1, 2, 3]])
+    for name, spikes in emulator.run(back, x).spikes.items():
+        np.testing.assert_array_equal(spikes, emulator.run(net, x).spikes[name])
 
 
 @pytest.mark.lava

@@ -107,8 +107,24 @@ def test_a_delayed_sparse_group_round_trips_behind_a_delay_node(tmp_path):
         np.testing.assert_array_equal(b.delays, s.delays, err_msg=s.name)
     x = np.random.default_rng(0).integers(0, 16, (4, 6))
     assert assert_same_run(net, back, x) > 0
-    with pytest.raises(SnnExportError, match="synapses a.s: per-synapse delays differ"):
+    with pytest.raises(SnnExportError, match="synapses a.s: delays differ within a target"):
         to_nir.write(delayed_sparse(a_delays=None), tmp_path / "differ.nir")
+
+
+def test_delays_per_target_neuron_are_a_delay_node_of_those_delays(tmp_path):
+    """A Dense group whose delays differ between target neurons (slayer's axonal delays, as
+    netx applies them) is a Delay node holding each target's delay, read back exactly."""
+    lif = fp.LIFParams(vth=40, du=2048, dv=1024)
+    rows = np.array([0, 3, 1, 2])
+    net = Network((6,), 2, 12, [Neurons("a", (4,), lif, np.zeros(4, int))],
+                  [Dense("a.in", INPUT, "a", np.arange(24).reshape(4, 6) - 10,
+                         delays=np.repeat(rows[:, None], 6, axis=1))])
+    graph = to_nir.to_nir(net)[0]
+    np.testing.assert_allclose(graph.nodes["a.in_delay"].delay, rows * to_nir.STEP_SECONDS)
+    back = round_trip(net, tmp_path / "d.nir")
+    np.testing.assert_array_equal(back.synapses[0].delays, net.synapses[0].delays)
+    x = np.random.default_rng(1).integers(0, 4, (4, 6))
+    assert assert_same_run(net, back, x) > 0
 
 
 def test_version_1_files_read_and_newer_ones_are_refused(tmp_path):
