@@ -313,8 +313,20 @@ def test_a_hand_written_dense_chain_reads_with_netx_registers(tmp_path):
     np.testing.assert_array_equal(group.bias, [5, -7])
     out = emulator.run(net, np.array([[3, 1, 0]]))
     assert set(out.spikes) == {"layer1"}
-    # NIR out: the same network, its per-neuron delays in a Delay node, read back exactly
+
+
+def test_a_netx_file_written_as_nir_reads_back_exactly(tmp_path):
+    """NIR out of a netx file: its per-neuron delays in a Delay node, read back exactly."""
+    pytest.importorskip("nir")
     from snn_export.deploy import from_nir
+    path = tmp_path / "network.net"
+    with h5py.File(path, "w") as f:
+        _layer(f, 0, "input", shape=np.array([3]))
+        _neuron(_layer(f, 1, "dense", shape=np.array([2]),
+                       weight=np.array([[2, -4, 6], [8, 0, -2]], np.float32),
+                       delay=np.array([1, 3], np.float32)))
+    net, _ = netx_import.read(path, time_steps=8, input_bits=2)
+    (dense,) = net.synapses
     assert main([str(path), "--time-steps", "8", "--input-bits", "2", "--target", "nir",
                  "-q"]) == 0
     back = from_nir.read(tmp_path / "network_nir" / "network.nir")
