@@ -102,7 +102,8 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
          time_steps: int | None = None, dataset: str | None = None,
          input_bits: int | None = None, input_scale: float | None = None,
          readout: str | None = None) -> Source:
-    """Read a checkpoint (``model.pt``) or a NIR graph (``.nir``) and its test samples.
+    """Read a checkpoint (``model.pt``), a NIR graph (``.nir``) or a netx file another tool
+    wrote (``.net``, :func:`_load_netx`) and its test samples.
 
     The keyword options are for NIR graphs, which hold neither the time step, nor the step
     count, nor the input encoding (see :mod:`snn_export.export.nir_dialects`): ``dialect``
