@@ -5,9 +5,14 @@ compliance check, NIR out, the emulator and the Lava runner work on it unchanged
 
 Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previous):
 
-- ``input`` without neurons: the input shape (stored C, H, W); the first synapses read the
-  graded input levels. An input layer with neurons of its own (netx feeds them through
-  their bias) is refused.
+- ``input`` (layer 0 only): the input shape (stored C, H, W). Without neurons, the first
+  synapses read the input levels (spikes, or graded up to 8 bits). With neurons of its own
+  (slayer's ``Input`` block), a group ``layer0`` of the input's shape: netx builds it
+  without bias and leaves its input to the user, who sends ``weight * x + bias`` into its
+  current at every step (netx's ``in_layer.transform``: the layer's ``weight`` and ``bias``,
+  default 64 and 0, slayer's input scaling times 64); here a one-to-one synapse of
+  ``weight`` from the input and one of ``bias`` from the always-on group carry it, a step
+  late as into any layer (the Lava runner feeds stock netx the same).
 - ``dense`` (and ``dense_rec``, whose ``weight_rec`` (out, out) brings the layer's own
   spikes back a step later, fitted together with the input weights as netx does): weights
   (out, in), truncated to integers as netx reads them, then fitted to
@@ -25,12 +30,13 @@ Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previ
   ``bias`` is the bias mantissa (exponent 6), per neuron or per channel.
 
 Refused, naming the layer: what netx itself refuses (``pool``, ``convT``, ``unpool``,
-``average``, ``concat``), what the emulator does not model (``dense_rec``, ``dense_comp``,
-sigma-delta ``SDNN`` and resonate-and-fire ``RF`` neurons, complex weights, graded output
-spikes), a layer without neurons (netx's default, ``iDecay = 0``, is no valid LIF), a dense
-layer reading a (C, H, W) layer without a ``flatten`` before it, all-zero weights (netx's
-fitting divides by zero), a recurrent layer with delays (netx drops its weight exponent)
-and unknown types (netx skips them silently).
+``average``, ``concat``), what the emulator does not model (``dense_comp``, sigma-delta
+``SDNN`` and resonate-and-fire ``RF`` neurons, complex weights, graded output spikes), a
+layer without neurons (netx's default, ``iDecay = 0``, is no valid LIF), a dense layer
+reading a (C, H, W) layer without a ``flatten`` before it, all-zero weights (netx's fitting
+divides by zero), a recurrent layer with delays (netx drops its weight exponent), an input
+layer after layer 0 or with a ``weight`` or ``bias`` beyond an 8-bit synapse, and unknown
+types (netx skips them silently).
 """
 from __future__ import annotations
 
@@ -44,7 +50,12 @@ from snn_export import fixed_point as fp
 from snn_export.errors import SnnExportError
 from snn_export.graph import INPUT, MAX_DELAY, Conv, Dense, Network, Neurons
 
+from .lower_graph import BIAS_SHAPE, BIAS_SOURCE, const, identity
+
 NEURON_TYPES = ("CUBA", "LOIHI")
+INPUT_TRANSFORM = {"weight": 64, "bias": 0}  # an input layer's, where the file has none
+SYNAPSE_MAX = (1 << fp.WEIGHT_BITS) - 1  # the largest synapse weight of either sign
+INPUT_NEURONS = "input_neurons"  # metadata: the input layer's group, where it has neurons
 REFUSED = {"pool": "netx does not implement it", "convT": "netx does not implement it",
            "unpool": "netx does not implement it", "average": "netx does not implement it",
            "concat": "netx does not implement it",
@@ -113,6 +124,7 @@ class _Reader:
         self.warnings: list[str] = []
         self.input_shape: tuple | None = None
         self.flatten_next = False  # a flatten layer came last (netx's flag of that name)
+        self.metadata = {"source": str(path)}
 
     def fail(self, k: int, kind: str, message: str):
         raise SnnExportError(f"{self.path}: layer {k} ({kind}): {message}")
@@ -122,7 +134,9 @@ class _Reader:
             return self.neurons[-1].name, tuple(self.neurons[-1].shape)
         return INPUT, self.input_shape
 
-    def neurons_of(self, k: int, kind: str, layer, shape: tuple) -> Neurons:
+    def neurons_of(self, k: int, kind: str, layer, shape: tuple,
+                   bias: np.ndarray | None = None) -> Neurons:
+        """The layer's neuron group; ``bias`` (default: the layer's, :meth:`bias`)."""
         if "neuron" not in layer:
             self.fail(k, kind, "has no neuron group (netx's default, iDecay 0, is no valid "
                       "LIF)")
@@ -144,7 +158,9 @@ class _Reader:
                                   dv=int(n["vDecay"][()]))
         except (KeyError, ValueError) as exc:
             self.fail(k, kind, f"neuron: {exc}")
-        return Neurons(f"layer{k}", shape, params, self.bias(k, kind, layer, shape))
+        if bias is None:
+            bias = self.bias(k, kind, layer, shape)
+        return Neurons(f"layer{k}", shape, params, bias)
 
     def bias(self, k: int, kind: str, layer, shape: tuple) -> np.ndarray:
         """The bias mantissas as netx broadcasts them: a flat layer's as Lava broadcasts
@@ -162,6 +178,31 @@ class _Reader:
             return np.repeat(b, size // shape[0]).astype(np.int64)
         self.fail(k, kind, f"bias of shape {b.shape} for neurons {shape} (netx takes one per "
                   "neuron, stored (W, H, C), or one per channel)")
+
+    def input_neurons(self, k: int, layer) -> None:
+        """An input layer with neurons of its own (slayer's ``Input`` block): netx builds
+        them without bias and leaves their input to the user, who sends each step's
+        ``weight * x + bias`` (netx's ``in_layer.transform``) into their current. Here the
+        input synapses carry it: ``weight`` one to one from the input levels ``x`` and
+        ``bias`` from the always-on group, both arriving a step later, as into any layer."""
+        transform = {key: int(np.asarray(layer[key][()]).reshape(-1)[0]) if key in layer
+                     else default for key, default in INPUT_TRANSFORM.items()}
+        shape = self.input_shape
+        for key, value in transform.items():
+            if abs(value) > SYNAPSE_MAX:
+                self.fail(k, "input", f"{key} {value} is outside the 8-bit synapse range "
+                          f"-{SYNAPSE_MAX}..{SYNAPSE_MAX} that carries the input")
+        # (netx keeps the file's bias for the transform only)
+        group = self.neurons_of(k, "input", layer, shape, np.zeros(math.prod(shape), np.int64))
+        if transform["bias"]:  # (first: the layers follow each other)
+            self.neurons.append(const(BIAS_SOURCE, BIAS_SHAPE))
+        self.neurons.append(group)
+        self.metadata[INPUT_NEURONS] = group.name
+        self.synapses.append(identity(f"{group.name}.in", INPUT, group.name, shape, shape,
+                                      transform["weight"]))
+        if transform["bias"]:
+            self.synapses.append(Dense(f"{group.name}.bias", BIAS_SOURCE, group.name,
+                                       np.full((math.prod(shape), 1), transform["bias"])))
 
     def dense(self, k: int, layer, kind: str = "dense") -> None:
         src, src_shape = self.source()
@@ -242,11 +283,12 @@ class _Reader:
         kind = _text(layer["type"])
         try:
             if kind == "input":
-                if "neuron" in layer:
-                    self.fail(k, kind, "has neurons of its own, which netx feeds through "
-                              "their bias; snn-export reads input layers without neurons "
-                              "(graded input into the first synapses)")
+                if k:
+                    self.fail(k, kind, "an input layer after layer 0 (netx builds it without "
+                              "a connection from the layers before)")
                 self.input_shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
+                if "neuron" in layer:
+                    self.input_neurons(k, layer)
             elif kind in ("dense", "dense_rec"):
                 self.dense(k, layer, kind)
             elif kind == "conv":
@@ -282,7 +324,7 @@ class _Reader:
         if not self.neurons:
             raise SnnExportError(f"{self.path}: no dense or conv layer")
         net = Network(tuple(self.input_shape), self.input_bits, self.time_steps,
-                      self.neurons, self.synapses, {"source": str(self.path)})
+                      self.neurons, self.synapses, self.metadata)
         return net.validated(self.path)
 
 

@@ -54,8 +54,8 @@ def page_checkpoint() -> str:
 
 
 def page_graph_file() -> str:
-    from snn_export import graph
-    from snn_export.deploy import graph_hdf5, netx_hdf5
+    from snn_export import graph, samples_file
+    from snn_export.deploy import graph_hdf5, netx_hdf5, netx_import
 
     return "\n".join(["# Graph description formats", "",
                       "## The deployed network in memory (`snn_export.graph`)", "",
@@ -63,7 +63,10 @@ def page_graph_file() -> str:
                       "## The snn-export graph file (`network.h5`)", "",
                       markdown(graph_hdf5.__doc__), "",
                       "## netx HDF5 (`network.net`, chains)", "", markdown(netx_hdf5.__doc__),
-                      ""])
+                      "", "## netx HDF5 files other tools wrote (lava-dl's slayer), read", "",
+                      markdown(netx_import.__doc__), "",
+                      "## Test samples (`--input`, `--labels`)", "",
+                      markdown(samples_file.__doc__), ""])
 
 
 def page_fixed_point() -> str:

@@ -147,7 +147,8 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              shapes: list[tuple] | None = None, input_shape: tuple | None = None) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, [steps,] *input_shape)
     in Lava; ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape
-    (default ``layer<k>``, flat);
+    (default ``layer<k>``, flat); an input layer with neurons of its own gets in its
+    current what netx leaves to the user to send (:func:`_input_currents`);
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
     only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
     make one step (to start: :data:`START_FACTOR` times that) before the run is given up
@@ -167,14 +168,28 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
     groups = [Group(name, tuple(shape), "lif", layer.neuron)
               for name, shape, layer in zip(names, shapes, net.layers)]
     buffers = [getattr(layer.synapse, "a_buff", None) or layer.synapse.a_buf  # (Conv: a_buf)
-               for layer in net.layers]
+               for layer in net.layers if hasattr(layer, "synapse")]
     buffers += [layer.synapse_rec.a_buff for layer in net.layers  # (netx's dense_rec)
                 if hasattr(layer, "synapse_rec")]
-    # a first dense layer reads the input flattened (C, H, W), as netx connects it
-    built = Built([(net.inp, len(net.inp.shape) == 1)], groups, buffers)
+    if isinstance(net.in_layer, netx.blocks.process.Input):  # neurons fed as netx leaves it
+        x = _input_currents(np.asarray(x), net.in_layer.transform, time_steps, input_shape)
+        built = Built([(net.in_layer.neuron.a_in, False)], groups, buffers)
+    else:  # a first dense layer reads the input flattened (C, H, W), as netx connects it
+        built = Built([(net.inp, len(net.inp.shape) == 1)], groups, buffers)
     depths = {g.name: k + 1 for k, g in enumerate(groups)} if back_to_back else None
     return _run(built, x, time_steps, progress, input_shape=input_shape, depths=depths,
                 stall_limit=stall_limit)
+
+
+def _input_currents(x: np.ndarray, transform: dict, time_steps: int,
+                    input_shape: tuple | None) -> np.ndarray:
+    """What a netx input layer's neurons receive in their current (``a_in``) at each step
+    for input levels ``x`` (samples, [steps,] *input_shape): ``weight * x + bias`` (netx's
+    ``in_layer.transform``), a step late, as a synapse would bring it."""
+    if input_shape is not None and x.shape[1:] == tuple(input_shape):
+        x = np.repeat(x[:, None], time_steps, axis=1)
+    current = transform["weight"] * x.astype(np.int64) + transform["bias"]
+    return np.concatenate([np.zeros_like(current[:, :1]), current[:, :-1]], axis=1)
 
 
 def run(net: Network, x: np.ndarray, progress: bool = True,

@@ -27,6 +27,7 @@ from snn_export.deploy import formats
 from snn_export.deploy.compliance import (Loihi2Limits, LoihiSystem, Violation, loihi_system,
                                           partition, resources)
 from snn_export.deploy.lower_graph import BIAS_SOURCE
+from snn_export.deploy.netx_import import INPUT_NEURONS
 from snn_export.graph import MAX_DELAY, Conv, Network
 
 from . import emulator, plots
@@ -59,7 +60,9 @@ class Report:
     """What the report says. description: the written file's name; x: input samples for
     the activity (None: not available, with ``no_samples`` saying why); allowed: the
     compliance violations the user accepted (``--allow``); system: the Loihi 2 system the
-    resource estimate is placed on (``--system``: a name or a chip count)."""
+    resource estimate is placed on (``--system``: a name or a chip count); netx_source: the
+    netx file another tool wrote that the network was read from (its header then says
+    netx's timing and registers: there is no trained model)."""
 
     net: Network
     description: str
@@ -70,6 +73,7 @@ class Report:
     evaluation: object = None  # sim.evaluate.Evaluation
     verification: object = None  # sim.verify.VerifyResult
     warnings: list[str] = field(default_factory=list)
+    netx_source: str | None = None  # a netx file another tool wrote, the network's source
 
     def write(self, folder: Path) -> list[Path]:
         """``report.md``, its figures and ``report.html`` into ``folder``; returns the files."""
@@ -110,30 +114,54 @@ class Report:
     def _header(self) -> list[str]:
         net, name = self.net, self.description
         load = formats.of(name).load.format(name=name, bits=net.input_bits)
-        return [
-            "# snn-export deployment report", "",
-            f"- description: `{name}` ({load})",
-            f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit levels; "
-            f"{net.time_steps} steps per sample ({net.window} of input, then the readout's "
-            f"depth, {net.time_steps - net.window}); readout `{net.readout}` "
-            + ("(a leaky integrator: the class is its largest voltage after the last step)"
-               if net.group(net.readout).role.kind == "integrator"
-               else "(the class is its largest spike count)"),
-            "- timing: the trained model's (standard: a layer's spikes at step t from its "
-            "input at step t), each group delayed by its depth on the chip, one step per "
-            "synaptic hop: a group is at rest until its first input arrives; layer biases are "
-            "synapses from the always-on group `bias_source`, delayed to start then; "
-            "shallower branches are delayed by their Dense and Sparse synapses (DelayDense, "
-            "DelaySparse); the readout's spike count over the run is its count over its "
-            "window",
-            self._relays(),
-            "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
-            "decays, strict threshold v > vth << 6, reset to 0); a layer's bias: the weight "
-            "2m << e of its synapse from `bias_source`",
-            "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "
-            "masks and max-pooling are gate groups (memoryless LIF fed by weight-2 synapses)",
-            *[f"- warning: {w}" for w in self.warnings], "",
-        ]
+        readout = ("(a leaky integrator: the class is its largest voltage after the last step)"
+                   if net.group(net.readout).role.kind == "integrator"
+                   else "(the class is its largest spike count)")
+        lines = ["# snn-export deployment report", "", f"- description: `{name}` ({load})"]
+        if self.netx_source is None:
+            lines += [
+                f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit "
+                f"levels; {net.time_steps} steps per sample ({net.window} of input, then the "
+                f"readout's depth, {net.time_steps - net.window}); readout `{net.readout}` "
+                f"{readout}",
+                "- timing: the trained model's (standard: a layer's spikes at step t from its "
+                "input at step t), each group delayed by its depth on the chip, one step per "
+                "synaptic hop: a group is at rest until its first input arrives; layer biases "
+                "are synapses from the always-on group `bias_source`, delayed to start then; "
+                "shallower branches are delayed by their Dense and Sparse synapses "
+                "(DelayDense, DelaySparse); the readout's spike count over the run is its "
+                "count over its window",
+                self._relays(),
+                "- neurons: CUBA LIF or ATRLIF in Loihi's fixed point (24-bit u and v, 12-bit "
+                "decays, strict threshold v > vth << 6, reset to 0); a layer's bias: the "
+                "weight 2m << e of its synapse from `bias_source`",
+                "- weights: 8-bit mantissas m applied as 2m, float weight = m * 2**e; joins, "
+                "masks and max-pooling are gate groups (memoryless LIF fed by weight-2 "
+                "synapses)"]
+        else:
+            lines += [
+                f"- read from: `{self.netx_source}` (a lava-dl netx file another tool wrote: "
+                "every register as stock netx sets it; `--verify` runs that file in stock "
+                "netx)",
+                f"- input: shape {tuple(net.input_shape)}, unsigned {net.input_bits}-bit "
+                f"levels at each of the {net.time_steps} steps per sample (the run's length, "
+                "`--time-steps`: netx files hold none); readout "
+                f"`{net.readout}` {readout}",
+                "- timing: netx's: each layer a step behind the layer it reads (one step per "
+                "synaptic hop), plus the file's axonal delays; a layer sees the input of the "
+                "steps its depth leaves it",
+                "- neurons: CUBA LIF in Loihi's fixed point (24-bit u and v, 12-bit decays, "
+                "strict threshold v > vth << 6, reset to 0); a layer's bias: the file's bias "
+                "mantissa, exponent 6, from the first step",
+                "- weights: Dense as netx fits them (8-bit mantissas, its weight exponent and "
+                "bit count), Conv as stored"]
+            if INPUT_NEURONS in net.metadata:
+                lines.append(f"- input layer `{net.metadata[INPUT_NEURONS]}`: neurons of its "
+                             "own, whose "
+                             "current gets `weight * x + bias` each step (netx's "
+                             "`in_layer.transform`) through a one-to-one synapse from the input "
+                             "and one from the always-on `bias_source`")
+        return lines + [f"- warning: {w}" for w in self.warnings] + [""]
 
     def _relays(self) -> str:
         """How many relay neurons there are, and why (every other delay is on a synapse)."""
@@ -238,7 +266,7 @@ class Report:
                     + ("**bit-exact**" if v.bit_exact else f"**MISMATCH** ({v.mismatches} "
                        "differing spikes and states)")
                     + f"; accuracy: float {_num(acc['float'], '.4f')}, emulator "
-                    f"{acc['emulator']:.4f}, Lava {acc['lava']:.4f}", "",
+                    f"{_num(acc['emulator'], '.4f')}, Lava {_num(acc['lava'], '.4f')}", "",
                     f"{v.lava_run()}.", "",
                     "| group | spikes (emulator) | spikes (Lava) | differing spikes "
                     "| differing states |", "|---|---|---|---|---|",

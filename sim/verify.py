@@ -41,7 +41,7 @@ class VerifyResult:
     bit_exact: bool
     mismatches: int
     first_mismatch: Mismatch | None
-    accuracy: dict  # float (None without a model), emulator, lava
+    accuracy: dict  # float (None without a model), emulator, lava (None without labels)
     layers: list[LayerComparison] = field(default_factory=list)
     model_differing: int = 0  # trained model's quantized spikes that differ from the emulator's
     back_to_back: bool = False  # Lava ran the samples back to back (states: the last sample's)
@@ -59,11 +59,10 @@ class VerifyResult:
         return asdict(self)
 
     def summary(self) -> str:
-        acc = self.accuracy
-        floating = "-" if acc["float"] is None else f"{acc['float']:.4f}"
+        acc = {k: "-" if a is None else f"{a:.4f}" for k, a in self.accuracy.items()}
         lines = [f"verified {self.samples} samples",
-                 f"accuracy: float {floating}  emulator {acc['emulator']:.4f}  "
-                 f"lava {acc['lava']:.4f}", self.lava_run()]
+                 f"accuracy: float {acc['float']}  emulator {acc['emulator']}  "
+                 f"lava {acc['lava']}", self.lava_run()]
         lines += [f"  {c.layer}: {c.spikes_emulator} spikes (emulator), {c.spikes_lava} (lava), "
                   f"{c.differing} differing, {c.differing_states} differing states"
                   for c in self.layers]
@@ -123,7 +122,12 @@ def differing_from_model(net, emu: SimResult, trained: dict) -> int:
     return total
 
 
-def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
+def _accuracy(predicted, y: np.ndarray | None) -> float | None:
+    """The share of ``predicted`` classes equal to the labels ``y`` (None: no labels)."""
+    return None if y is None else float(np.mean(np.asarray(predicted) == y))
+
+
+def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray | None,
            progress: bool = True,
            stall_limit: float | None = lava_runner.STALL_LIMIT,
            network=None) -> VerifyResult:
@@ -143,13 +147,17 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
     emu = emulator.run(net, x)
     if fmt.stock_netx:
         depths = net.depths()  # (netx resets layer k at step k + 1 of each sample)
+        # netx's layers; an input layer's bias source stands for the input's transform
+        layers = [g for g in net.neurons if g.role.kind != "always_on"]
+        emu = SimResult({g.name: emu.spikes[g.name] for g in layers},
+                        {g.name: emu.states[g.name] for g in layers})
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
-                                    names=[g.name for g in net.neurons], progress=progress,
-                                    shapes=[tuple(g.shape) for g in net.neurons],
+                                    names=[g.name for g in layers], progress=progress,
+                                    shapes=[tuple(g.shape) for g in layers],
                                     input_shape=tuple(net.input_shape),
                                     back_to_back=lava_runner.back_to_back(net) is not None
                                     and all(depths[g.name] == k + 1
-                                            for k, g in enumerate(net.neurons)),
+                                            for k, g in enumerate(layers)),
                                     stall_limit=stall_limit)
     else:
         lava = lava_runner.run(net, x, progress=progress, stall_limit=stall_limit)
@@ -159,14 +167,13 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray,
         inputs = emulator.window_frames(net, x)
         with torch.no_grad():
             model.quantized_mode = False
-            float_acc = float(np.mean(predict(model.output(inputs, net.window),
-                                              model.voltage_readout) == y))
+            float_acc = _accuracy(predict(model.output(inputs, net.window),
+                                          model.voltage_readout), y)
             model.quantized_mode = True  # its deployed forward, layer by layer
             trained = model(inputs, net.window)
         model_differing = differing_from_model(net, emu, trained)
-    acc = {"float": float_acc,
-           "emulator": float(np.mean(readout.deployed(net, emu) == y)),
-           "lava": float(np.mean(readout.deployed(net, lava) == y))}
+    acc = {"float": float_acc, "emulator": _accuracy(readout.deployed(net, emu), y),
+           "lava": _accuracy(readout.deployed(net, lava), y)}
     return VerifyResult(samples=len(x), bit_exact=total == 0 and model_differing == 0,
                         mismatches=total, first_mismatch=first, accuracy=acc, layers=layers,
                         model_differing=model_differing,

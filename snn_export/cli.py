@@ -42,6 +42,9 @@ examples:
   snn-export network.net --time-steps 16 --target lava --dataset digits --evaluate 360 --verify 5
                                                     a lava-dl slayer network: report, accuracy
                                                     (emulator), its own file in stock netx
+  snn-export network.net --time-steps 16 --target lava --input x.npy --labels y.npy --verify 5
+                                                    your own test samples: .npy input levels
+                                                    or spike trains, and their classes
 
 exit status: 0 ok, 1 error (bad input, missing file, ...), 2 not spike-only compliant,
              3 verification mismatch
@@ -84,8 +87,9 @@ def parser() -> argparse.ArgumentParser:
                    help="also write the compliance result as JUnit XML (for CI test reports)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     nir = p.add_argument_group(
-        "NIR input", "a .nir file that another tool wrote holds neither the time step, nor the\n"
-        "step count, nor the input encoding: say them here")
+        "NIR and netx input", "a .nir file that another tool wrote holds neither the time "
+        "step, nor the\nstep count, nor the input encoding, nor samples: say them here (a netx "
+        "file takes\n--time-steps, --dataset or --input-bits, --input and --labels)")
     nir.add_argument("--dialect", choices=list(DIALECTS),
                      help="the tool that wrote the graph, whose discretization is read: norse "
                           "(norse 1.1 to_nir), snntorch (export_to_nir), spikingjelly "
@@ -104,6 +108,14 @@ def parser() -> argparse.ArgumentParser:
                      help="input levels of B bits (default 1: binary spikes); not with --dataset")
     nir.add_argument("--input-scale", type=float, metavar="S",
                      help="level x stands for the value x * S (default 1.0); not with --dataset")
+    nir.add_argument("--input", metavar="FILE",
+                     help="test samples instead of --dataset: a .npy array of integer input "
+                          "levels 0..2**B-1 (B: --input-bits), (samples, *input shape) or "
+                          "(samples, input size) held at every step, or (samples, steps, "
+                          "...) one frame per step")
+    nir.add_argument("--labels", metavar="FILE",
+                     help="the classes of --input's samples: a .npy array (samples,) of "
+                          "integers; --evaluate needs them, --verify then reports accuracy")
     nir.add_argument("--readout", choices=("spikes", "voltage"),
                      help="what the readout neuron (the node before Output) gives: its spike "
                           "counts (default), or its voltage after the last step, its threshold "
@@ -131,7 +143,7 @@ def _export(args) -> int:
         return _export_onnx(args, source, out_dir)
     for flag in ("verify", "evaluate"):
         if getattr(args, flag):
-            source.samples(getattr(args, flag), f"--{flag}")
+            source.samples(getattr(args, flag), f"--{flag}", labelled=flag == "evaluate")
     if args.evaluate:
         source.evaluation_model()
     checked = pipeline.check(source, args.allow, args.system)

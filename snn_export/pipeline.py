@@ -20,15 +20,18 @@ line (:mod:`snn_export.cli`) only parses arguments, calls these functions and pr
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .atomic import atomic_files
 from .errors import NotCompliant, SnnExportError
 from .graph import Network
 
 NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale",
-               "readout")  # (netx files take time_steps, dataset and input_bits of them)
+               "readout", "input", "labels")  # (netx files take all but the NIR dialect's)
 NETX_SUFFIX = ".net"  # a netx HDF5 file (lava-dl's slayer writes network.net)
 ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
 EVALUATE_NEEDS = "--evaluate compares it with the float model"
@@ -62,15 +65,20 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     lava_file: Path | None = None  # a netx file another tool wrote: --verify runs it
 
-    def samples(self, n: int, what: str = "samples"):
-        """The first ``n`` test samples and labels; ``what`` names the request in errors."""
+    def samples(self, n: int, what: str = "samples", labelled: bool = False):
+        """The first ``n`` test samples and labels (None: samples without labels, refused
+        where ``labelled``); ``what`` names the request in errors."""
         check_count(n, what)
         if self.data is None:
             raise SnnExportError(self.no_data)
         if n > len(self.data.x_test):
             raise SnnExportError(f"{what} {n}: the {self.data.name} test split has only "
                                  f"{len(self.data.x_test)} samples")
-        return self.data.x_test[:n], self.data.y_test[:n]
+        y = self.data.y_test
+        if y is None and labelled:
+            raise SnnExportError(f"{what} measures accuracy: give the classes of --input's "
+                                 "samples with --labels FILE.npy")
+        return self.data.x_test[:n], None if y is None else y[:n]
 
     def trained_model(self, needed_for: str):
         """The trainable model; an error saying what ``needed_for`` it if there is none."""
@@ -101,7 +109,8 @@ def _dataset(name: str, time_steps: int | None, where: str, root="data", frames=
 def load(path: str | Path, *, dialect: str | None = None, dt: float | None = None,
          time_steps: int | None = None, dataset: str | None = None,
          input_bits: int | None = None, input_scale: float | None = None,
-         readout: str | None = None) -> Source:
+         readout: str | None = None, input: str | None = None,
+         labels: str | None = None) -> Source:
     """Read a checkpoint (``model.pt``), a NIR graph (``.nir``) or a netx file another tool
     wrote (``.net``, :func:`_load_netx`) and its test samples.
 
@@ -109,19 +118,23 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
     count, nor the input encoding (see :mod:`snn_export.export.nir_dialects`): ``dialect``
     (a name in ``nir_dialects.DIALECTS``), ``dt`` (seconds), ``time_steps``, ``dataset``
     (its encoding and samples) or ``input_bits`` and ``input_scale``, and ``readout``
-    (``"voltage"``: the readout neuron is read as a leaky integrator). A checkpoint holds
-    its own settings and refuses them."""
+    (``"voltage"``: the readout neuron is read as a leaky integrator); netx files take
+    ``time_steps``, ``dataset`` or ``input_bits``. Without a dataset, ``input`` and
+    ``labels`` name ``.npy`` files of test samples and their classes
+    (:mod:`snn_export.samples_file`). A checkpoint holds its own settings and refuses them."""
     path = Path(path)
     options = dict(dialect=dialect, dt=dt, time_steps=time_steps, dataset=dataset,
-                   input_bits=input_bits, input_scale=input_scale, readout=readout)
+                   input_bits=input_bits, input_scale=input_scale, readout=readout,
+                   input=input, labels=labels)
     if path.suffix == ".nir":
         return _load_nir(path, options)
     if path.suffix == NETX_SUFFIX:
         return _load_netx(path, options)
     given = [o for o in NIR_OPTIONS if options[o] is not None]
     if given:
-        raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir); "
-                             f"{path} holds its own settings")
+        raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input (.nir) "
+                             f"and netx files (.net); {path} holds its own settings and "
+                             "test split")
     from snn_export.export.from_checkpoint import load_model
 
     model, ckpt = load_model(path)
@@ -135,10 +148,58 @@ def load(path: str | Path, *, dialect: str | None = None, dt: float | None = Non
     return source
 
 
+NO_SAMPLES = ("{path}: --verify and --evaluate run test samples: name the dataset the "
+              "network reads with --dataset (e.g. digits, mnist5k), or give --input FILE.npy")
+SAMPLE_OPTIONS = ("dataset", "input", "labels")  # where a NIR or netx file's samples come from
+
+
+def _dataset_option(options: dict, encoding: tuple[str, ...]):
+    """The ``--dataset`` named in ``options`` (None if none), which brings the input
+    ``encoding`` options itself and excludes ``--input``; ``--labels`` needs ``--input``."""
+    if options["labels"] is not None and options["input"] is None:
+        raise SnnExportError("--labels FILE gives the classes of --input FILE's samples: give "
+                             "--input too")
+    if not options["dataset"]:
+        return None
+    if options["input"] is not None:
+        raise SnnExportError("--input FILE and --dataset NAME both give the test samples; "
+                             "give one")
+    given = [o for o in encoding if options[o] is not None]
+    if given:
+        raise SnnExportError(f"--{given[0].replace('_', '-')} comes from --dataset; give one "
+                             "or the other")
+    return _dataset(options["dataset"], options["time_steps"],
+                    f"--dataset {options['dataset']}", frames=options["time_steps"])
+
+
+def _attach_samples(source: Source, options: dict, where: Path, input_shape: tuple,
+                    time_steps: int, input_bits: int, input_scale: float = 1.0) -> None:
+    """Check ``--dataset``'s samples against the network's ``input_shape``, or read
+    ``--input`` (and ``--labels``) into ``source.data`` (:mod:`snn_export.samples_file`)."""
+    from snn_export import samples_file
+    from snn_export.train.datasets import Dataset
+
+    size = math.prod(input_shape)
+    if source.data is not None and source.data.x_test.shape[-1] != size:
+        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
+                             f"{source.data.x_test.shape[-1]} values, but {where} reads "
+                             f"{tuple(input_shape)}")
+    if options["input"] is None:
+        return
+    x, y = samples_file.load(options["input"], options["labels"], input_shape, time_steps,
+                             input_bits)
+    none = np.zeros((0, *x.shape[1:]), np.int64)
+    source.data = Dataset(Path(options["input"]).name, none, np.zeros(0, np.int64), x, y,
+                          input_bits, input_scale, 0 if y is None else int(y.max()) + 1,
+                          {"input": options["input"], "labels": options["labels"]},
+                          tuple(input_shape) if len(input_shape) == 3 else (),
+                          time_steps if x.ndim == 3 else 0)
+
+
 def _load_netx(path: Path, options: dict) -> Source:
     """A netx HDF5 file another tool wrote (lava-dl's slayer): its network, run for
-    ``--time-steps`` on ``--dataset``'s or ``--input-bits`` levels; one snn-export wrote is
-    refused here (its model.pt or network holds more)."""
+    ``--time-steps`` on ``--dataset``'s levels, or ``--input-bits`` levels (``--input``'s
+    samples); one snn-export wrote is refused here (its model.pt or network holds more)."""
     from snn_export.deploy import netx_import
 
     if not path.is_file():
@@ -149,25 +210,18 @@ def _load_netx(path: Path, options: dict) -> Source:
     given = [o for o in ("dialect", "dt", "readout", "input_scale") if options[o] is not None]
     if given:
         raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input; {path} is a "
-                             "netx file (it takes --time-steps, --dataset or --input-bits)")
+                             "netx file (it takes --time-steps, --dataset or --input-bits "
+                             "and --input)")
     if not options["time_steps"]:
         raise SnnExportError(f"{path}: a netx file holds no step count: give --time-steps N")
-    source = Source(path, no_data=f"{path}: --verify and --evaluate run test samples: name "
-                    "the dataset the network reads with --dataset (e.g. digits, mnist5k)")
-    if options["dataset"]:
-        if options["input_bits"] is not None:
-            raise SnnExportError("--input-bits comes from --dataset; give one or the other")
-        source.data = _dataset(options["dataset"], options["time_steps"],
-                               f"--dataset {options['dataset']}", frames=options["time_steps"])
+    source = Source(path, no_data=NO_SAMPLES.format(path=path))
+    source.data = _dataset_option(options, ("input_bits",))
     bits = source.data.input_bits if source.data else options["input_bits"] or 1
     source.network, source.warnings = netx_import.read(path, options["time_steps"], bits)
     source.network.metadata["dataset"] = {"name": options["dataset"] or ""}
     source.lava_file = path
-    size = source.network.input_size
-    if source.data is not None and size != source.data.x_test.shape[-1]:
-        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
-                             f"{source.data.x_test.shape[-1]} values, but {path} reads "
-                             f"{tuple(source.network.input_shape)}")
+    _attach_samples(source, options, path, tuple(source.network.input_shape),
+                    options["time_steps"], bits)
     return source
 
 
@@ -178,20 +232,16 @@ def _load_nir(path: Path, options: dict) -> Source:
     from snn_export.export import nir_import
 
     graph = nir_import.read_graph(path)
-    source = Source(path, no_data=f"{path}: --verify and --evaluate run test samples: name "
-                    "the dataset the network reads with --dataset (e.g. digits, mnist5k)")
-    if options["dataset"]:
-        if options["input_bits"] is not None or options["input_scale"] is not None:
-            raise SnnExportError("--input-bits and --input-scale come from --dataset; give one "
-                                 "or the other")
-        source.data = _dataset(options["dataset"], options["time_steps"],
-                               f"--dataset {options['dataset']}", frames=options["time_steps"])
+    source = Source(path, no_data=NO_SAMPLES.format(path=path))
+    source.data = _dataset_option(options, ("input_bits", "input_scale"))
     if from_nir.written_by_snn_export(graph):
-        given = [o for o in NIR_OPTIONS if o != "dataset" and options[o] is not None]
+        given = [o for o in NIR_OPTIONS if o not in SAMPLE_OPTIONS and options[o] is not None]
         if given:
             raise SnnExportError(f"{path}: written by snn-export, which stores the step, the "
                                  f"encoding and the registers: drop --{given[0].replace('_', '-')}")
-        source.network = from_nir.network(graph, path)
+        net = source.network = from_nir.network(graph, path)
+        _attach_samples(source, options, path, tuple(net.input_shape), net.time_steps,
+                        net.input_bits)
         return source
     data = source.data
     how = nir_import.NirInput(options["dialect"], options["time_steps"] or 0, options["dt"],
@@ -200,10 +250,8 @@ def _load_nir(path: Path, options: dict) -> Source:
                               options["readout"] or "spikes")
     source.model, source.checkpoint, source.warnings = nir_import.load(graph, how, str(path))
     source.checkpoint["dataset"]["name"] = options["dataset"] or ""
-    if data is not None and source.checkpoint["dataset"]["input_size"] != data.x_test.shape[-1]:
-        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
-                             f"{data.x_test.shape[-1]} values, but {path} reads "
-                             f"{tuple(source.model.graph.input_shape)}")
+    _attach_samples(source, options, path, tuple(source.model.graph.input_shape),
+                    how.time_steps, how.input_bits, how.input_scale)
     return source
 
 
@@ -345,7 +393,7 @@ def evaluate(deployment: Deployment, samples: int, progress: bool = False):
 
     source = deployment.source
     model = source.evaluation_model()
-    x, y = source.samples(samples, "--evaluate")
+    x, y = source.samples(samples, "--evaluate", labelled=True)
     return run(deployment.network, model, x, y, progress=progress)
 
 
@@ -380,11 +428,12 @@ def report(written: Written, evaluation=None, verification=None,
         warnings = written.all_warnings
     rep = Report(deployment.network, written.description.name, allowed=deployment.allowed,
                  system=deployment.system, warnings=warnings, evaluation=evaluation,
-                 verification=verification)
+                 verification=verification,
+                 netx_source=None if source.lava_file is None else str(source.lava_file))
     if source.data is not None:
         rep.x = source.data.x_test[:SAMPLES]
     else:
-        rep.no_samples = "no --dataset given (a NIR file holds no samples)" \
+        rep.no_samples = "no --dataset or --input given (a NIR file holds no samples)" \
             if source.path.suffix == ".nir" else source.no_data
     return atomic_files(written.folder, rep.write)
 

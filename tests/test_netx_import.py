@@ -5,6 +5,7 @@ layers and neurons it refuses, by name."""
 import contextlib
 import io
 import json
+import re
 
 import h5py
 import numpy as np
@@ -21,11 +22,12 @@ NEURON = {"threshold": 1.0, "current_decay": 0.25, "voltage_decay": 0.03, "tau_g
           "scale_grad": 3, "requires_grad": False}
 
 
-def slayer_file(path, blocks, input_shape, delays=None) -> None:
+def slayer_file(path, blocks, input_shape, delays=None, input_layer=True) -> None:
     """``blocks`` (slayer blocks) exported with their own ``export_hdf5`` behind an input
-    layer of ``input_shape``, as lava-dl's examples write network.net; ``delays``: {layer:
-    integer delays per output neuron} written where slayer's trained delays would be. One
-    forward pass first: slayer learns its layers' shapes from it."""
+    layer of ``input_shape`` (``input_layer``; else the first block is slayer's ``Input``),
+    as lava-dl's examples write network.net; ``delays``: {layer: integer delays per output
+    neuron} written where slayer's trained delays would be. One forward pass first: slayer
+    learns its layers' shapes from it."""
     import torch
     x = torch.zeros(1, *input_shape, 4)
     with torch.no_grad():
@@ -33,10 +35,11 @@ def slayer_file(path, blocks, input_shape, delays=None) -> None:
             x = block(x)
     with h5py.File(path, "w") as f:
         layers = f.create_group("layer")
-        first = layers.create_group("0")
-        first.create_dataset("type", (1,), "S10", [b"input"])
-        first.create_dataset("shape", data=np.array(input_shape))
-        for k, block in enumerate(blocks, start=1):
+        if input_layer:
+            first = layers.create_group("0")
+            first.create_dataset("type", (1,), "S10", [b"input"])
+            first.create_dataset("shape", data=np.array(input_shape))
+        for k, block in enumerate(blocks, start=int(input_layer)):
             block.export_hdf5(layers.create_group(str(k)))
         for k, d in (delays or {}).items():
             layers[str(k)]["delay"][...] = np.asarray(d, dtype=np.float32)
@@ -57,12 +60,17 @@ def slayer_cnn(seed: int):
     return blocks
 
 
+def layers(net):
+    """The groups stock netx builds: all but an input layer's bias source."""
+    return [g for g in net.neurons if g.role.kind != "always_on"]
+
+
 def lava_run(path, net, x):
     from snn_export.sim import lava_runner
     with contextlib.redirect_stdout(io.StringIO()):
         return lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
-                                    names=[g.name for g in net.neurons],
-                                    shapes=[g.shape for g in net.neurons],
+                                    names=[g.name for g in layers(net)],
+                                    shapes=[g.shape for g in layers(net)],
                                     input_shape=tuple(net.input_shape), progress=False)
 
 
@@ -109,15 +117,64 @@ def test_a_slayer_mlp_on_image_input_runs_as_in_stock_netx(tmp_path):
         np.testing.assert_array_equal(emu.spikes[name], lava.spikes[name], err_msg=name)
 
 
+def slayer_input_cnn(seed: int, weight: float = 1.5, bias: float = 0.25):
+    """Input (2, 6, 6) with neurons of its own (weight, bias) -> Conv -> Flatten -> Dense:
+    slayer's Input block, which netx leaves for the user to feed."""
+    torch = pytest.importorskip("torch")
+    slayer = pytest.importorskip("lava.lib.dl.slayer")
+    torch.manual_seed(seed)
+    return [slayer.block.cuba.Input(NEURON, weight=weight, bias=bias),
+            slayer.block.cuba.Conv(NEURON, 2, 3, 3, padding=1, weight_scale=2,
+                                   weight_norm=False),
+            slayer.block.cuba.Flatten(),
+            slayer.block.cuba.Dense(NEURON, 3 * 6 * 6, 6, weight_scale=2, weight_norm=False)]
+
+
 @pytest.mark.lava
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.parametrize("weight, bias, bits, in_time", [(1.5, 0.25, 1, True),
+                                                         (1.0, None, 3, False),
+                                                         (0.5, -0.5, 2, True)])
+def test_an_input_layer_with_neurons_runs_as_netx_users_feed_it(weight, bias, bits, in_time,
+                                                                 tmp_path):
+    """slayer's Input block (its own CUBA neurons, an input weight and bias): netx builds
+    the neurons without bias and leaves their current to the user; fed ``weight * x +
+    bias`` each step (netx's ``in_layer.transform``), stock netx equals the emulator on
+    every layer and register, for spikes and graded levels, static or varying in time."""
+    path = tmp_path / "network.net"
+    slayer_file(path, slayer_input_cnn(7, weight, bias), (2, 6, 6), input_layer=False)
+    net, _ = netx_import.read(path, time_steps=10, input_bits=bits)
+    first = net.group("layer0")
+    assert first.shape == (2, 6, 6) and not first.bias.any()
+    assert (net.synapses[0].source, net.synapses[0].target) == ("input", "layer0")
+    assert any(s.source == "bias_source" for s in net.synapses) == (bias is not None)
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 2**bits, (3, 10, 2, 6, 6) if in_time else (3, 2, 6, 6))
+    emu, lava = emulator.run(net, x), lava_run(path, net, x)
+    assert [g.name for g in layers(net)] == ["layer0", "layer1", "layer3"]
+    for g in layers(net):
+        assert emu.spikes[g.name].sum() > 0, g.name
+        np.testing.assert_array_equal(emu.spikes[g.name], lava.spikes[g.name], err_msg=g.name)
+        for register in emu.states[g.name]:
+            np.testing.assert_array_equal(emu.states[g.name][register],
+                                          lava.states[g.name][register], err_msg=g.name)
+    from snn_export.sim import lava_runner  # the graph file --target lava writes for it
+    built = lava_runner.run(net, x, progress=False)
+    for name, spikes in emu.spikes.items():
+        np.testing.assert_array_equal(spikes, built.spikes[name], err_msg=name)
+
+
+@pytest.mark.lava
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(0, 2**16), scale=st.sampled_from([1, 2, 4]),
        current=st.sampled_from([0.01, 0.25, 1.0]), voltage=st.sampled_from([0.0, 0.03, 0.5]),
-       bits=st.integers(1, 4), recurrent=st.booleans())
+       bits=st.integers(1, 4), recurrent=st.booleans(),
+       input_block=st.sampled_from([None, (1.0, None), (0.5, -0.25), (3.0, 0.5)]))
 def test_random_slayer_dense_blocks_run_as_in_stock_netx(seed, scale, current, voltage, bits,
-                                                         recurrent, tmp_path_factory):
+                                                         recurrent, input_block,
+                                                         tmp_path_factory):
     """Hypothesis-drawn slayer Dense chains (weight scales, decays, graded input levels, a
-    recurrent block, netx's dense_rec): the emulator equals stock netx in Lava."""
+    recurrent block, netx's dense_rec, an Input block of neurons with its weight and bias):
+    the emulator equals stock netx in Lava."""
     torch = pytest.importorskip("torch")
     slayer = pytest.importorskip("lava.lib.dl.slayer")
     torch.manual_seed(seed)
@@ -125,14 +182,16 @@ def test_random_slayer_dense_blocks_run_as_in_stock_netx(seed, scale, current, v
     middle = slayer.block.cuba.Recurrent if recurrent else slayer.block.cuba.Dense
     blocks = [middle(params, 12, 8, weight_scale=scale, weight_norm=False),
               slayer.block.cuba.Dense(params, 8, 5, weight_scale=scale, weight_norm=False)]
+    if input_block:
+        blocks.insert(0, slayer.block.cuba.Input(params, *input_block))
     path = tmp_path_factory.mktemp("slayer") / "network.net"
-    slayer_file(path, blocks, (12,))
+    slayer_file(path, blocks, (12,), input_layer=not input_block)
     net, _ = netx_import.read(path, time_steps=10, input_bits=bits)
     assert any(s.source == s.target for s in net.synapses) == recurrent
     x = np.random.default_rng(seed).integers(0, 2**bits, (3, 12))
     emu, lava = emulator.run(net, x), lava_run(path, net, x)
-    for name in emu.spikes:
-        np.testing.assert_array_equal(emu.spikes[name], lava.spikes[name], err_msg=name)
+    for g in layers(net):
+        np.testing.assert_array_equal(emu.spikes[g.name], lava.spikes[g.name], err_msg=g.name)
 
 
 @pytest.mark.lava
@@ -163,6 +222,7 @@ def test_cli_reports_evaluates_and_verifies_a_slayer_file_against_stock_netx(tmp
     path = tmp_path / "network.net"
     slayer_file(path, slayer_cnn(3), (1, 8, 8),
                 delays={3: np.random.default_rng(4).integers(0, 3, 20)})
+    capsys.readouterr()  # (what lava-dl prints on its first import)
     assert main([str(path), "--time-steps", "12", "--target", "lava", "--dataset", "digits",
                  "--evaluate", "40", "--verify", "3", "--json", "-q"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -171,6 +231,35 @@ def test_cli_reports_evaluates_and_verifies_a_slayer_file_against_stock_netx(tmp
     assert summary["bit_exact"] and summary["accuracy"]["float"] is None
     assert sum(layer["spikes_lava"] for layer in summary["layers"]) > 0
     assert (tmp_path / "network_lava" / "report.md").is_file()
+
+
+@pytest.mark.lava
+def test_cli_runs_an_input_layer_network_on_npy_samples_against_stock_netx(tmp_path, capsys):
+    """`snn-export network.net --time-steps N --input x.npy [--labels y.npy] --verify`: an
+    input layer with neurons, fed spike trains from a file, stock netx (samples back to
+    back, netx's own resets) bit-exact with the emulator; without labels no accuracy."""
+    path = tmp_path / "network.net"
+    slayer_file(path, slayer_input_cnn(9), (2, 6, 6), input_layer=False)
+    capsys.readouterr()  # (what lava-dl prints on its first import)
+    rng = np.random.default_rng(10)
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, rng.integers(0, 2, (6, 12, 2, 6, 6)).astype(np.uint8))
+    np.save(y, rng.integers(0, 6, 6))
+    assert main([str(path), "--time-steps", "12", "--target", "lava", "--input", str(x),
+                 "--labels", str(y), "--evaluate", "6", "--verify", "3", "--json", "-q"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["back_to_back"]
+    assert [layer["layer"] for layer in summary["layers"]] == ["layer0", "layer1", "layer3"]
+    assert all(layer["spikes_lava"] > 0 for layer in summary["layers"])
+    assert summary["evaluation"]["samples"] == 6 and summary["accuracy"]["lava"] is not None
+    header = (tmp_path / "network_lava" / "report.md").read_text().split("## Layers")[0]
+    assert f"- read from: `{path}`" in header and "input layer `layer0`" in header
+    assert "trained" not in header
+    assert main([str(path), "--time-steps", "12", "--target", "lava", "--input", str(x),
+                 "--verify", "2", "--json", "-q", "-o", str(tmp_path / "unlabelled")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["accuracy"] == {"float": None, "emulator": None,
+                                                            "lava": None}
 
 
 def _layer(f, k: int, kind: str, **datasets):
@@ -259,6 +348,8 @@ def _dense(f, k: int, n_in: int, **datasets):
      "layer 1 (dense): complex-valued weights"),
     (lambda f: _neuron(_layer(f, 1, "dense", shape=np.array([3]))),
      "layer 1 (dense): KeyError"),
+    (lambda f: (_dense(f, 1, 18), _layer(f, 2, "input", shape=np.array([3]))),
+     "layer 2 (input): an input layer after layer 0"),
 ])
 def test_what_netx_could_not_connect_or_load_is_refused_by_layer(build, message, tmp_path):
     """Layouts and fields stock netx would fail on (or build differently from its file):
@@ -280,13 +371,35 @@ def test_a_conv_bias_reads_per_neuron_in_netx_order_or_per_channel(tmp_path):
         np.testing.assert_array_equal(net.neurons[0].bias, expected)
 
 
-def test_an_input_layer_with_neurons_and_bad_options_are_refused(tmp_path, capsys):
+@pytest.mark.parametrize("transform, message", [
+    ({"weight": 300}, "layer 0 (input): weight 300 is outside the 8-bit synapse range "
+     "-255..255 that carries the input"),
+    ({"bias": -256}, "layer 0 (input): bias -256 is outside"),
+])
+def test_an_input_transform_beyond_a_synapse_is_refused(transform, message, tmp_path):
     path = tmp_path / "network.net"
     with h5py.File(path, "w") as f:
-        _neuron(_layer(f, 0, "input", shape=np.array([6])))
+        _neuron(_layer(f, 0, "input", shape=np.array([6]), **transform))
         _neuron(_layer(f, 1, "dense", shape=np.array([4]), weight=np.ones((4, 6)) * 8))
-    with pytest.raises(SnnExportError, match="layer 0 .input.: has neurons of its own"):
+    with pytest.raises(SnnExportError, match=re.escape(message)):
         netx_import.read(path, time_steps=8)
+
+
+def test_an_input_layer_with_neurons_reads_netx_defaults_and_bad_options_are_refused(
+        tmp_path, capsys):
+    """Without ``weight`` and ``bias`` netx's transform is 64 x + 0: a one-to-one synapse
+    of 64 and no bias source; the file's neuron registers, no Loihi bias."""
+    path = tmp_path / "network.net"
+    with h5py.File(path, "w") as f:
+        _neuron(_layer(f, 0, "input", shape=np.array([6])), iDecay=4096, vDecay=0)
+        _neuron(_layer(f, 1, "dense", shape=np.array([4]), weight=np.ones((4, 6)) * 8))
+    net, _ = netx_import.read(path, time_steps=8)
+    first, into = net.group("layer0"), net.synapses[0]
+    assert (first.params.du, first.params.dv, first.params.vth) == (4095, 0, 80)
+    assert [g.name for g in net.neurons] == ["layer0", "layer1"]
+    assert (into.source, into.target) == ("input", "layer0")
+    assert (into.rows.tolist(), into.cols.tolist()) == (list(range(6)), list(range(6)))
+    assert into.weight.tolist() == [64] * 6
     for args, said in ((["--time-steps", "8", "--dialect", "norse"], "--dialect is for NIR"),
                        ([], "a netx file holds no step count: give --time-steps N")):
         assert main([str(path), "--target", "lava", *args]) == 1
@@ -313,6 +426,30 @@ def test_a_hand_written_dense_chain_reads_with_netx_registers(tmp_path):
     np.testing.assert_array_equal(group.bias, [5, -7])
     out = emulator.run(net, np.array([[3, 1, 0]]))
     assert set(out.spikes) == {"layer1"}
+
+
+def test_an_input_layer_with_neurons_written_as_nir_reads_back_exactly(tmp_path, capsys):
+    """NIR out of a netx file whose input layer has neurons, a weight and a bias: the
+    one-to-one input synapse and the bias source's read back, the same spikes."""
+    pytest.importorskip("nir")
+    from snn_export.deploy import from_nir
+    path = tmp_path / "network.net"
+    with h5py.File(path, "w") as f:
+        _neuron(_layer(f, 0, "input", shape=np.array([2, 3, 3]), weight=np.array([40.0]),
+                       bias=np.array([-8.0])), vThMant=60)
+        _layer(f, 1, "flatten")
+        _dense(f, 2, 18)
+    net, _ = netx_import.read(path, time_steps=8, input_bits=2)
+    assert main([str(path), "--time-steps", "8", "--input-bits", "2", "--target", "nir",
+                 "-q"]) == 0
+    assert "input layer `layer0`" in capsys.readouterr().out
+    back = from_nir.read(tmp_path / "network_nir" / "network.nir")
+    assert [g.name for g in back.neurons] == [g.name for g in net.neurons]
+    x = np.random.default_rng(3).integers(0, 4, (4, 2, 3, 3))
+    ours = emulator.run(net, x).spikes
+    assert ours["layer0"].sum() > 0 and ours["layer2"].sum() > 0
+    for name, spikes in emulator.run(back, x).spikes.items():
+        np.testing.assert_array_equal(spikes, ours[name], err_msg=name)
 
 
 def test_a_netx_file_written_as_nir_reads_back_exactly(tmp_path):

@@ -908,13 +908,48 @@ def write_lif_graph(path):
     (["--dialect", "norse", "--time-steps", "8", "--dataset", "mnist5k"],
      "samples of 784 values, but .* reads \\(64,\\)"),
     (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--input-bits", "3"],
-     "come from --dataset"),
+     "--input-bits comes from --dataset; give one or the other"),
+    (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--input", "x.npy"],
+     "--input FILE and --dataset NAME both give the test samples; give one"),
+    (["--dialect", "norse", "--time-steps", "8", "--labels", "y.npy"],
+     "--labels FILE gives the classes of --input FILE's samples: give --input too"),
+    (["--dialect", "norse", "--time-steps", "8", "--input", "nothing.npy"],
+     "--input nothing.npy: no such file"),
 ])
 def test_cli_errors_for_nir_input_say_what_to_do(args, message, tmp_path, capsys):
     write_lif_graph(tmp_path / "g.nir")
     assert main([str(tmp_path / "g.nir"), "--target", "lava", *args]) == 1
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "g_lava").exists()
+
+
+def test_cli_reads_test_samples_from_npy_files_as_from_the_dataset(tmp_path, capsys):
+    """--input/--labels with the encoding options: the digits test split saved as .npy
+    files evaluates exactly as --dataset digits; --evaluate needs --labels; the deployed
+    network written as NIR by snn-export reads them too (its encoding stored)."""
+    from snn_export.train import datasets
+    write_lif_graph(tmp_path / "g.nir")
+    digits = datasets.load("digits")
+    np.save(tmp_path / "x.npy", digits.x_test)
+    np.save(tmp_path / "y.npy", digits.y_test)
+    common = [str(tmp_path / "g.nir"), "--target", "nir", "--dialect", "norse",
+              "--time-steps", "8", "--evaluate", "100", "--json"]
+    evaluations = []
+    for k, samples in enumerate((["--dataset", "digits"],
+                                 ["--input", str(tmp_path / "x.npy"), "--labels",
+                                  str(tmp_path / "y.npy"), "--input-bits", "5",
+                                  "--input-scale", "0.0625"])):
+        assert main([*common, *samples, "-o", str(tmp_path / f"out{k}")]) == 0
+        evaluations.append(json.loads(capsys.readouterr().out)["evaluation"])
+    assert evaluations[0] == evaluations[1]
+    assert main([*common[:-1], "--input", str(tmp_path / "x.npy"), "--input-bits", "5",
+                 "-o", str(tmp_path / "out2")]) == 1
+    assert "--evaluate measures accuracy: give the classes of --input's samples with " \
+        "--labels FILE.npy" in capsys.readouterr().err
+    written = str(tmp_path / "out0" / "network.nir")  # (its input encoding is stored)
+    assert main([written, "--target", "lava", "--input", str(tmp_path / "x.npy"),
+                 "-o", str(tmp_path / "again")]) == 0
+    assert "Measured in the integer emulator on 16 test samples" in capsys.readouterr().out
 
 
 def test_cli_model_pt_refuses_nir_options(trained, capsys):
