@@ -45,8 +45,9 @@ test-core:
 # A Dense/LIF chain (netx HDF5), then an OR-residual SynA-ResNet with binary attention masks
 # (the snn-export graph file); each verified spike for spike in Lava, and written as NIR (read
 # back and verified in Lava) and ONNX. Then two networks trained in norse, imported from NIR
-# (a Dense chain, and a CNN with pooling and a leaky-integrator readout), and a CNN trained in
-# lava-dl's slayer, read from its netx file and verified against stock netx.
+# (a Dense chain, and a CNN with pooling and a leaky-integrator readout), and two CNNs trained
+# in lava-dl's slayer (the second behind slayer's Input block, on test samples from .npy
+# files), read from their netx files and verified against stock netx.
 demo: env
 	mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/snn-train --epochs 30 -o $(DEMO_DIR)/model.pt
@@ -67,6 +68,12 @@ demo: env
 	$(PY) examples/slayer_digits.py --epochs 10 -o $(DEMO_DIR)/network.net
 	$(VENV)/bin/snn-export $(DEMO_DIR)/network.net --time-steps 16 --target lava \
 	  -o $(DEMO_DIR)/slayer_lava --dataset digits --evaluate 360 --verify 20
+	mkdir -p $(DEMO_DIR)/slayer_input
+	$(PY) examples/slayer_digits.py --input-neurons --epochs 10 \
+	  -o $(DEMO_DIR)/slayer_input/network.net
+	$(VENV)/bin/snn-export $(DEMO_DIR)/slayer_input/network.net --time-steps 16 --target lava \
+	  -o $(DEMO_DIR)/slayer_input_lava --input-bits 2 --input $(DEMO_DIR)/slayer_input/x_test.npy \
+	  --labels $(DEMO_DIR)/slayer_input/y_test.npy --evaluate 360 --verify 20
 
 # Speed, side by side in one run each (samples/s, seconds and ratios): the emulator and the
 # verify runner against Lava; training against snnTorch and norse; the seed networks at their

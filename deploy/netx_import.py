@@ -27,7 +27,8 @@ Layers (``layer/0``, ``layer/1``, ... in order, each a chain link from the previ
 - ``flatten``: the next dense layer reads the (C, H, W) group flattened, row-major.
 - every layer but ``input`` and ``flatten`` has a ``neuron`` group: ``CUBA`` or ``LOIHI``,
   Lava's LIF with ``vth = vThMant``, ``du = iDecay - 1``, ``dv = vDecay``; the layer's
-  ``bias`` is the bias mantissa (exponent 6), per neuron or per channel.
+  ``bias`` is the bias mantissa (exponent 6), per neuron or per channel (an input layer's
+  is its transform's, above).
 
 Refused, naming the layer: what netx itself refuses (``pool``, ``convT``, ``unpool``,
 ``average``, ``concat``), what the emulator does not model (``dense_comp``, sigma-delta
@@ -185,14 +186,17 @@ class _Reader:
         ``weight * x + bias`` (netx's ``in_layer.transform``) into their current. Here the
         input synapses carry it: ``weight`` one to one from the input levels ``x`` and
         ``bias`` from the always-on group, both arriving a step later, as into any layer."""
-        transform = {key: int(np.asarray(layer[key][()]).reshape(-1)[0]) if key in layer
-                     else default for key, default in INPUT_TRANSFORM.items()}
-        shape = self.input_shape
-        for key, value in transform.items():
+        transform = dict(INPUT_TRANSFORM)
+        for key in transform:
+            value = np.asarray(layer[key][()]) if key in layer else transform[key]
+            if np.size(value) != 1:
+                self.fail(k, "input", f"{key} of shape {np.shape(value)}; netx reads one value")
+            transform[key] = value = int(np.reshape(value, -1)[0])
             if abs(value) > SYNAPSE_MAX:
                 self.fail(k, "input", f"{key} {value} is outside the 8-bit synapse range "
                           f"-{SYNAPSE_MAX}..{SYNAPSE_MAX} that carries the input")
         # (netx keeps the file's bias for the transform only)
+        shape = self.input_shape
         group = self.neurons_of(k, "input", layer, shape, np.zeros(math.prod(shape), np.int64))
         if transform["bias"]:  # (first: the layers follow each other)
             self.neurons.append(const(BIAS_SOURCE, BIAS_SHAPE))
@@ -284,8 +288,8 @@ class _Reader:
         try:
             if kind == "input":
                 if k:
-                    self.fail(k, kind, "an input layer after layer 0 (netx builds it without "
-                              "a connection from the layers before)")
+                    self.fail(k, kind, "an input layer after layer 0 (netx starts the chain "
+                              "anew there, cut off from the layers before)")
                 self.input_shape = tuple(int(s) for s in np.atleast_1d(layer["shape"][()]))
                 if "neuron" in layer:
                     self.input_neurons(k, layer)
@@ -321,11 +325,17 @@ class _Reader:
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise SnnExportError(f"{self.path}: not a readable netx HDF5 file ({exc})") \
                 from None
-        if not self.neurons:
+        if len(netx_groups(self.neurons)) <= (INPUT_NEURONS in self.metadata):
             raise SnnExportError(f"{self.path}: no dense or conv layer")
         net = Network(tuple(self.input_shape), self.input_bits, self.time_steps,
                       self.neurons, self.synapses, self.metadata)
         return net.validated(self.path)
+
+
+def netx_groups(neurons: list[Neurons]) -> list[Neurons]:
+    """The groups stock netx builds, one per layer: all but an input layer's bias source
+    (which stands for the input's transform)."""
+    return [g for g in neurons if g.role.kind != "always_on"]
 
 
 def read(path: str | Path, time_steps: int, input_bits: int = 1) -> tuple[Network, list[str]]:

@@ -147,8 +147,9 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              shapes: list[tuple] | None = None, input_shape: tuple | None = None) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, [steps,] *input_shape)
     in Lava; ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape
-    (default ``layer<k>``, flat); an input layer with neurons of its own gets in its
-    current what netx leaves to the user to send (:func:`_input_currents`);
+    (default ``layer1``, ``layer2``, ... in netx's order, flat); an input layer with
+    neurons of its own gets in its current what netx leaves to the user to send
+    (:func:`_input_currents`);
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;
     only where :func:`back_to_back` allows it); ``stall_limit``: seconds Lava may take to
     make one step (to start: :data:`START_FACTOR` times that) before the run is given up
@@ -172,7 +173,8 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
     buffers += [layer.synapse_rec.a_buff for layer in net.layers  # (netx's dense_rec)
                 if hasattr(layer, "synapse_rec")]
     if isinstance(net.in_layer, netx.blocks.process.Input):  # neurons fed as netx leaves it
-        x = _input_currents(np.asarray(x), net.in_layer.transform, time_steps, input_shape)
+        input_shape = tuple(input_shape or net.in_layer.shape[::-1])  # (netx: W, H, C)
+        x = _input_currents(_per_step(x, time_steps, input_shape), net.in_layer.transform)
         built = Built([(net.in_layer.neuron.a_in, False)], groups, buffers)
     else:  # a first dense layer reads the input flattened (C, H, W), as netx connects it
         built = Built([(net.inp, len(net.inp.shape) == 1)], groups, buffers)
@@ -181,14 +183,18 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
                 stall_limit=stall_limit)
 
 
-def _input_currents(x: np.ndarray, transform: dict, time_steps: int,
-                    input_shape: tuple | None) -> np.ndarray:
+def _per_step(x: np.ndarray, time_steps: int, input_shape: tuple) -> np.ndarray:
+    """Input levels ``x`` (samples, [steps,] *input_shape) as (samples, steps,
+    *input_shape) int64: a static frame repeated at every step."""
+    x = np.asarray(x, dtype=np.int64)
+    return np.repeat(x[:, None], time_steps, axis=1) if x.shape[1:] == input_shape else x
+
+
+def _input_currents(x: np.ndarray, transform: dict) -> np.ndarray:
     """What a netx input layer's neurons receive in their current (``a_in``) at each step
-    for input levels ``x`` (samples, [steps,] *input_shape): ``weight * x + bias`` (netx's
+    for input levels ``x`` (samples, steps, *input_shape): ``weight * x + bias`` (netx's
     ``in_layer.transform``), a step late, as a synapse would bring it."""
-    if input_shape is not None and x.shape[1:] == tuple(input_shape):
-        x = np.repeat(x[:, None], time_steps, axis=1)
-    current = transform["weight"] * x.astype(np.int64) + transform["bias"]
+    current = transform["weight"] * x + transform["bias"]
     return np.concatenate([np.zeros_like(current[:, :1]), current[:, :-1]], axis=1)
 
 
@@ -220,11 +226,9 @@ def _run(built: Built, x: np.ndarray, time_steps: int, progress: bool,
     from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
     from lava.proc.io.source import RingBuffer as Source
 
-    x = np.asarray(x, dtype=np.int64)
+    input_shape = tuple(input_shape or np.shape(x)[1:])
+    x = _per_step(x, time_steps, input_shape)
     samples = len(x)
-    input_shape = input_shape or x.shape[1:]
-    if x.shape[1:] == tuple(input_shape):  # the same frame at every step
-        x = np.repeat(x[:, None], time_steps, axis=1)
     frames = x.reshape(samples * time_steps, *input_shape)  # (samples * T, *shape)
     data = frames.transpose(*range(1, frames.ndim)[::-1], 0)  # (*lava_shape, samples * T)
     source = Source(data=np.ascontiguousarray(data))

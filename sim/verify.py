@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from snn_export.deploy import formats
+from snn_export.deploy.netx_import import netx_groups
 from snn_export import readout
 from snn_export.readout import predict
 
@@ -147,17 +148,16 @@ def verify(path: str | Path, model, x: np.ndarray, y: np.ndarray | None,
     emu = emulator.run(net, x)
     if fmt.stock_netx:
         depths = net.depths()  # (netx resets layer k at step k + 1 of each sample)
-        # netx's layers; an input layer's bias source stands for the input's transform
-        layers = [g for g in net.neurons if g.role.kind != "always_on"]
-        emu = SimResult({g.name: emu.spikes[g.name] for g in layers},
-                        {g.name: emu.states[g.name] for g in layers})
+        netx_layers = netx_groups(net.neurons)
+        emu = SimResult({g.name: emu.spikes[g.name] for g in netx_layers},
+                        {g.name: emu.states[g.name] for g in netx_layers})
         lava = lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
-                                    names=[g.name for g in layers], progress=progress,
-                                    shapes=[tuple(g.shape) for g in layers],
+                                    names=[g.name for g in netx_layers], progress=progress,
+                                    shapes=[tuple(g.shape) for g in netx_layers],
                                     input_shape=tuple(net.input_shape),
                                     back_to_back=lava_runner.back_to_back(net) is not None
                                     and all(depths[g.name] == k + 1
-                                            for k, g in enumerate(layers)),
+                                            for k, g in enumerate(netx_layers)),
                                     stall_limit=stall_limit)
     else:
         lava = lava_runner.run(net, x, progress=progress, stall_limit=stall_limit)

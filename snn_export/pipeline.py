@@ -31,7 +31,7 @@ from .errors import NotCompliant, SnnExportError
 from .graph import Network
 
 NIR_OPTIONS = ("dialect", "dt", "time_steps", "dataset", "input_bits", "input_scale",
-               "readout", "input", "labels")  # (netx files take all but the NIR dialect's)
+               "readout", "input", "labels")  # (netx files take time steps and samples)
 NETX_SUFFIX = ".net"  # a netx HDF5 file (lava-dl's slayer writes network.net)
 ONNX_NAME = "model.onnx"  # write_onnx: the float network unrolled over its steps
 EVALUATE_NEEDS = "--evaluate compares it with the float model"
@@ -71,13 +71,14 @@ class Source:
         check_count(n, what)
         if self.data is None:
             raise SnnExportError(self.no_data)
+        file = self.data.split.get("input")  # (samples from --input FILE)
         if n > len(self.data.x_test):
-            raise SnnExportError(f"{what} {n}: the {self.data.name} test split has only "
-                                 f"{len(self.data.x_test)} samples")
+            held = f"--input {file} holds" if file else f"the {self.data.name} test split has"
+            raise SnnExportError(f"{what} {n}: {held} only {len(self.data.x_test)} samples")
         y = self.data.y_test
         if y is None and labelled:
-            raise SnnExportError(f"{what} measures accuracy: give the classes of --input's "
-                                 "samples with --labels FILE.npy")
+            raise SnnExportError(f"{what} {n} measures accuracy, but --input {file} comes "
+                                 "without labels: give their classes with --labels FILE.npy")
         return self.data.x_test[:n], None if y is None else y[:n]
 
     def trained_model(self, needed_for: str):
@@ -157,13 +158,15 @@ def _dataset_option(options: dict, encoding: tuple[str, ...]):
     """The ``--dataset`` named in ``options`` (None if none), which brings the input
     ``encoding`` options itself and excludes ``--input``; ``--labels`` needs ``--input``."""
     if options["labels"] is not None and options["input"] is None:
-        raise SnnExportError("--labels FILE gives the classes of --input FILE's samples: give "
-                             "--input too")
+        raise SnnExportError(f"--labels {options['labels']}: the classes of --input FILE's "
+                             "samples; give --input too" + (
+                                 f" (--dataset {options['dataset']} has labels of its own)"
+                                 if options["dataset"] else ""))
     if not options["dataset"]:
         return None
     if options["input"] is not None:
-        raise SnnExportError("--input FILE and --dataset NAME both give the test samples; "
-                             "give one")
+        raise SnnExportError(f"--input {options['input']} and --dataset {options['dataset']} "
+                             "both give the test samples; give one")
     given = [o for o in encoding if options[o] is not None]
     if given:
         raise SnnExportError(f"--{given[0].replace('_', '-')} comes from --dataset; give one "
@@ -173,9 +176,11 @@ def _dataset_option(options: dict, encoding: tuple[str, ...]):
 
 
 def _attach_samples(source: Source, options: dict, where: Path, input_shape: tuple,
-                    time_steps: int, input_bits: int, input_scale: float = 1.0) -> None:
+                    time_steps: int, input_bits: int, classes: int,
+                    input_scale: float = 1.0) -> None:
     """Check ``--dataset``'s samples against the network's ``input_shape``, or read
-    ``--input`` (and ``--labels``) into ``source.data`` (:mod:`snn_export.samples_file`)."""
+    ``--input`` (and ``--labels``, among the readout's ``classes``) into ``source.data``
+    (:mod:`snn_export.samples_file`; frames for ``time_steps``, levels of ``input_bits``)."""
     from snn_export import samples_file
     from snn_export.train.datasets import Dataset
 
@@ -187,10 +192,10 @@ def _attach_samples(source: Source, options: dict, where: Path, input_shape: tup
     if options["input"] is None:
         return
     x, y = samples_file.load(options["input"], options["labels"], input_shape, time_steps,
-                             input_bits)
+                             input_bits, classes)
     none = np.zeros((0, *x.shape[1:]), np.int64)
     source.data = Dataset(Path(options["input"]).name, none, np.zeros(0, np.int64), x, y,
-                          input_bits, input_scale, 0 if y is None else int(y.max()) + 1,
+                          input_bits, input_scale, classes,
                           {"input": options["input"], "labels": options["labels"]},
                           tuple(input_shape) if len(input_shape) == 3 else (),
                           time_steps if x.ndim == 3 else 0)
@@ -210,8 +215,8 @@ def _load_netx(path: Path, options: dict) -> Source:
     given = [o for o in ("dialect", "dt", "readout", "input_scale") if options[o] is not None]
     if given:
         raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input; {path} is a "
-                             "netx file (it takes --time-steps, --dataset or --input-bits "
-                             "and --input)")
+                             "netx file (it takes --time-steps, and --dataset or "
+                             "--input-bits, --input and --labels)")
     if not options["time_steps"]:
         raise SnnExportError(f"{path}: a netx file holds no step count: give --time-steps N")
     source = Source(path, no_data=NO_SAMPLES.format(path=path))
@@ -220,8 +225,9 @@ def _load_netx(path: Path, options: dict) -> Source:
     source.network, source.warnings = netx_import.read(path, options["time_steps"], bits)
     source.network.metadata["dataset"] = {"name": options["dataset"] or ""}
     source.lava_file = path
-    _attach_samples(source, options, path, tuple(source.network.input_shape),
-                    options["time_steps"], bits)
+    net = source.network
+    _attach_samples(source, options, path, tuple(net.input_shape), options["time_steps"],
+                    bits, net.group(net.readout).size)
     return source
 
 
@@ -240,8 +246,8 @@ def _load_nir(path: Path, options: dict) -> Source:
             raise SnnExportError(f"{path}: written by snn-export, which stores the step, the "
                                  f"encoding and the registers: drop --{given[0].replace('_', '-')}")
         net = source.network = from_nir.network(graph, path)
-        _attach_samples(source, options, path, tuple(net.input_shape), net.time_steps,
-                        net.input_bits)
+        _attach_samples(source, options, path, tuple(net.input_shape), net.window,
+                        net.input_bits, net.group(net.readout).size)
         return source
     data = source.data
     how = nir_import.NirInput(options["dialect"], options["time_steps"] or 0, options["dt"],
@@ -251,7 +257,8 @@ def _load_nir(path: Path, options: dict) -> Source:
     source.model, source.checkpoint, source.warnings = nir_import.load(graph, how, str(path))
     source.checkpoint["dataset"]["name"] = options["dataset"] or ""
     _attach_samples(source, options, path, tuple(source.model.graph.input_shape),
-                    how.time_steps, how.input_bits, how.input_scale)
+                    how.time_steps, how.input_bits,
+                    source.checkpoint["dataset"]["num_classes"], how.input_scale)
     return source
 
 

@@ -60,17 +60,13 @@ def slayer_cnn(seed: int):
     return blocks
 
 
-def layers(net):
-    """The groups stock netx builds: all but an input layer's bias source."""
-    return [g for g in net.neurons if g.role.kind != "always_on"]
-
-
 def lava_run(path, net, x):
     from snn_export.sim import lava_runner
+    groups = netx_import.netx_groups(net.neurons)
     with contextlib.redirect_stdout(io.StringIO()):
         return lava_runner.run_netx(path, x, net.time_steps, net.input_bits,
-                                    names=[g.name for g in layers(net)],
-                                    shapes=[g.shape for g in layers(net)],
+                                    names=[g.name for g in groups],
+                                    shapes=[g.shape for g in groups],
                                     input_shape=tuple(net.input_shape), progress=False)
 
 
@@ -118,7 +114,7 @@ def test_a_slayer_mlp_on_image_input_runs_as_in_stock_netx(tmp_path):
 
 
 def slayer_input_cnn(seed: int, weight: float = 1.5, bias: float = 0.25):
-    """Input (2, 6, 6) with neurons of its own (weight, bias) -> Conv -> Flatten -> Dense:
+    """Input (2, 5, 7) with neurons of its own (weight, bias) -> Conv -> Flatten -> Dense:
     slayer's Input block, which netx leaves for the user to feed."""
     torch = pytest.importorskip("torch")
     slayer = pytest.importorskip("lava.lib.dl.slayer")
@@ -127,7 +123,7 @@ def slayer_input_cnn(seed: int, weight: float = 1.5, bias: float = 0.25):
             slayer.block.cuba.Conv(NEURON, 2, 3, 3, padding=1, weight_scale=2,
                                    weight_norm=False),
             slayer.block.cuba.Flatten(),
-            slayer.block.cuba.Dense(NEURON, 3 * 6 * 6, 6, weight_scale=2, weight_norm=False)]
+            slayer.block.cuba.Dense(NEURON, 3 * 5 * 7, 6, weight_scale=2, weight_norm=False)]
 
 
 @pytest.mark.lava
@@ -141,17 +137,18 @@ def test_an_input_layer_with_neurons_runs_as_netx_users_feed_it(weight, bias, bi
     bias`` each step (netx's ``in_layer.transform``), stock netx equals the emulator on
     every layer and register, for spikes and graded levels, static or varying in time."""
     path = tmp_path / "network.net"
-    slayer_file(path, slayer_input_cnn(7, weight, bias), (2, 6, 6), input_layer=False)
+    slayer_file(path, slayer_input_cnn(7, weight, bias), (2, 5, 7), input_layer=False)
     net, _ = netx_import.read(path, time_steps=10, input_bits=bits)
     first = net.group("layer0")
-    assert first.shape == (2, 6, 6) and not first.bias.any()
+    assert first.shape == (2, 5, 7) and not first.bias.any()
     assert (net.synapses[0].source, net.synapses[0].target) == ("input", "layer0")
     assert any(s.source == "bias_source" for s in net.synapses) == (bias is not None)
     rng = np.random.default_rng(8)
-    x = rng.integers(0, 2**bits, (3, 10, 2, 6, 6) if in_time else (3, 2, 6, 6))
+    x = rng.integers(0, 2**bits, (3, 10, 2, 5, 7) if in_time else (3, 2, 5, 7))
     emu, lava = emulator.run(net, x), lava_run(path, net, x)
-    assert [g.name for g in layers(net)] == ["layer0", "layer1", "layer3"]
-    for g in layers(net):
+    groups = netx_import.netx_groups(net.neurons)
+    assert [g.name for g in groups] == ["layer0", "layer1", "layer3"]
+    for g in groups:
         assert emu.spikes[g.name].sum() > 0, g.name
         np.testing.assert_array_equal(emu.spikes[g.name], lava.spikes[g.name], err_msg=g.name)
         for register in emu.states[g.name]:
@@ -168,13 +165,14 @@ def test_an_input_layer_with_neurons_runs_as_netx_users_feed_it(weight, bias, bi
 @given(seed=st.integers(0, 2**16), scale=st.sampled_from([1, 2, 4]),
        current=st.sampled_from([0.01, 0.25, 1.0]), voltage=st.sampled_from([0.0, 0.03, 0.5]),
        bits=st.integers(1, 4), recurrent=st.booleans(),
-       input_block=st.sampled_from([None, (1.0, None), (0.5, -0.25), (3.0, 0.5)]))
+       input_block=st.sampled_from([None, (1.0, None), (0.5, -0.25), (3.0, 0.5)]),
+       in_time=st.booleans())
 def test_random_slayer_dense_blocks_run_as_in_stock_netx(seed, scale, current, voltage, bits,
-                                                         recurrent, input_block,
+                                                         recurrent, input_block, in_time,
                                                          tmp_path_factory):
-    """Hypothesis-drawn slayer Dense chains (weight scales, decays, graded input levels, a
-    recurrent block, netx's dense_rec, an Input block of neurons with its weight and bias):
-    the emulator equals stock netx in Lava."""
+    """Hypothesis-drawn slayer Dense chains (weight scales, decays, graded input levels,
+    static or varying in time, a recurrent block, netx's dense_rec, an Input block of
+    neurons with its weight and bias): the emulator equals stock netx in Lava."""
     torch = pytest.importorskip("torch")
     slayer = pytest.importorskip("lava.lib.dl.slayer")
     torch.manual_seed(seed)
@@ -188,9 +186,9 @@ def test_random_slayer_dense_blocks_run_as_in_stock_netx(seed, scale, current, v
     slayer_file(path, blocks, (12,), input_layer=not input_block)
     net, _ = netx_import.read(path, time_steps=10, input_bits=bits)
     assert any(s.source == s.target for s in net.synapses) == recurrent
-    x = np.random.default_rng(seed).integers(0, 2**bits, (3, 12))
+    x = np.random.default_rng(seed).integers(0, 2**bits, (3, 10, 12) if in_time else (3, 12))
     emu, lava = emulator.run(net, x), lava_run(path, net, x)
-    for g in layers(net):
+    for g in netx_import.netx_groups(net.neurons):
         np.testing.assert_array_equal(emu.spikes[g.name], lava.spikes[g.name], err_msg=g.name)
 
 
@@ -239,11 +237,11 @@ def test_cli_runs_an_input_layer_network_on_npy_samples_against_stock_netx(tmp_p
     input layer with neurons, fed spike trains from a file, stock netx (samples back to
     back, netx's own resets) bit-exact with the emulator; without labels no accuracy."""
     path = tmp_path / "network.net"
-    slayer_file(path, slayer_input_cnn(9), (2, 6, 6), input_layer=False)
+    slayer_file(path, slayer_input_cnn(9), (2, 5, 7), input_layer=False)
     capsys.readouterr()  # (what lava-dl prints on its first import)
     rng = np.random.default_rng(10)
     x, y = tmp_path / "x.npy", tmp_path / "y.npy"
-    np.save(x, rng.integers(0, 2, (6, 12, 2, 6, 6)).astype(np.uint8))
+    np.save(x, rng.integers(0, 2, (6, 12, 2, 5, 7)).astype(np.uint8))
     np.save(y, rng.integers(0, 6, 6))
     assert main([str(path), "--time-steps", "12", "--target", "lava", "--input", str(x),
                  "--labels", str(y), "--evaluate", "6", "--verify", "3", "--json", "-q"]) == 0
@@ -255,6 +253,7 @@ def test_cli_runs_an_input_layer_network_on_npy_samples_against_stock_netx(tmp_p
     header = (tmp_path / "network_lava" / "report.md").read_text().split("## Layers")[0]
     assert f"- read from: `{path}`" in header and "input layer `layer0`" in header
     assert "trained" not in header
+    np.save(x, np.load(x).reshape(6, 12, -1))  # frames flattened (C, H, W) row-major
     assert main([str(path), "--time-steps", "12", "--target", "lava", "--input", str(x),
                  "--verify", "2", "--json", "-q", "-o", str(tmp_path / "unlabelled")]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -375,6 +374,8 @@ def test_a_conv_bias_reads_per_neuron_in_netx_order_or_per_channel(tmp_path):
     ({"weight": 300}, "layer 0 (input): weight 300 is outside the 8-bit synapse range "
      "-255..255 that carries the input"),
     ({"bias": -256}, "layer 0 (input): bias -256 is outside"),
+    ({"weight": np.full(6, 64.0)}, "layer 0 (input): weight of shape (6,); netx reads one "
+     "value"),
 ])
 def test_an_input_transform_beyond_a_synapse_is_refused(transform, message, tmp_path):
     path = tmp_path / "network.net"
@@ -382,6 +383,14 @@ def test_an_input_transform_beyond_a_synapse_is_refused(transform, message, tmp_
         _neuron(_layer(f, 0, "input", shape=np.array([6]), **transform))
         _neuron(_layer(f, 1, "dense", shape=np.array([4]), weight=np.ones((4, 6)) * 8))
     with pytest.raises(SnnExportError, match=re.escape(message)):
+        netx_import.read(path, time_steps=8)
+
+
+def test_an_input_layer_alone_is_refused(tmp_path):
+    path = tmp_path / "network.net"
+    with h5py.File(path, "w") as f:
+        _neuron(_layer(f, 0, "input", shape=np.array([6]), bias=np.array([4.0])))
+    with pytest.raises(SnnExportError, match="network.net: no dense or conv layer"):
         netx_import.read(path, time_steps=8)
 
 
@@ -475,20 +484,25 @@ def test_a_netx_file_written_as_nir_reads_back_exactly(tmp_path):
 
 @pytest.mark.lava
 @pytest.mark.slow
-def test_the_slayer_example_trains_and_verifies_bit_exact(tmp_path, capsys):
+@pytest.mark.parametrize("input_neurons", [False, True])
+def test_the_slayer_example_trains_and_verifies_bit_exact(input_neurons, tmp_path, capsys):
     """The done-when, shortened: examples/slayer_digits.py trains a conv + dense CUBA network
     in slayer on digits (2 epochs) and exports it; snn-export reads it, evaluates it in the
-    emulator at slayer's own accuracy and verifies it bit-exact against stock netx."""
+    emulator at slayer's own accuracy and verifies it bit-exact against stock netx. With
+    slayer's Input block, on the 2-bit test samples the example writes (--input)."""
     import runpy
     example = runpy.run_path("examples/slayer_digits.py")
-    example["main"](["--epochs", "2", "-o", str(tmp_path / "network.net")])
+    example["main"](["--epochs", "2", "-o", str(tmp_path / "network.net")]
+                    + ["--input-neurons"] * input_neurons)
     said = capsys.readouterr().out
     slayer_accuracy = float(said.split("steps): ")[1].split()[0])
+    samples = ["--input-bits", "2", "--input", str(tmp_path / "x_test.npy"), "--labels",
+               str(tmp_path / "y_test.npy")] if input_neurons else ["--dataset", "digits"]
     assert main([str(tmp_path / "network.net"), "--time-steps", "16", "--target", "lava",
-                 "--dataset", "digits", "--evaluate", "360", "--verify", "3", "--json",
-                 "-q"]) == 0
+                 *samples, "--evaluate", "360", "--verify", "3", "--json", "-q"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["bit_exact"]
+    assert (summary["layers"][0]["layer"] == "layer0") == input_neurons
     assert summary["evaluation"]["deployed_accuracy"] == pytest.approx(slayer_accuracy,
                                                                       abs=0.02)
     assert slayer_accuracy > 0.5

@@ -910,9 +910,11 @@ def write_lif_graph(path):
     (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--input-bits", "3"],
      "--input-bits comes from --dataset; give one or the other"),
     (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--input", "x.npy"],
-     "--input FILE and --dataset NAME both give the test samples; give one"),
+     "--input x.npy and --dataset digits both give the test samples; give one"),
     (["--dialect", "norse", "--time-steps", "8", "--labels", "y.npy"],
-     "--labels FILE gives the classes of --input FILE's samples: give --input too"),
+     "--labels y.npy: the classes of --input FILE's samples; give --input too"),
+    (["--dialect", "norse", "--time-steps", "8", "--dataset", "digits", "--labels", "y.npy"],
+     "give --input too \\(--dataset digits has labels of its own\\)"),
     (["--dialect", "norse", "--time-steps", "8", "--input", "nothing.npy"],
      "--input nothing.npy: no such file"),
 ])
@@ -944,8 +946,13 @@ def test_cli_reads_test_samples_from_npy_files_as_from_the_dataset(tmp_path, cap
     assert evaluations[0] == evaluations[1]
     assert main([*common[:-1], "--input", str(tmp_path / "x.npy"), "--input-bits", "5",
                  "-o", str(tmp_path / "out2")]) == 1
-    assert "--evaluate measures accuracy: give the classes of --input's samples with " \
-        "--labels FILE.npy" in capsys.readouterr().err
+    assert f"--evaluate 100 measures accuracy, but --input {tmp_path / 'x.npy'} comes " \
+        "without labels: give their classes with --labels FILE.npy" in capsys.readouterr().err
+    np.save(tmp_path / "few.npy", digits.x_test[:3])
+    assert main([*common[:-3], "--verify", "5", "--input", str(tmp_path / "few.npy"),
+                 "--input-bits", "5"]) == 1
+    assert f"--verify 5: --input {tmp_path / 'few.npy'} holds only 3 samples" in \
+        capsys.readouterr().err
     written = str(tmp_path / "out0" / "network.nir")  # (its input encoding is stored)
     assert main([written, "--target", "lava", "--input", str(tmp_path / "x.npy"),
                  "-o", str(tmp_path / "again")]) == 0

@@ -154,7 +154,7 @@ def test_report_without_samples_says_why(tmp_path):
     assert main([str(tmp_path / "g.nir"), "--target", "lava", "--dialect", "norse",
                  "--time-steps", "8", "-q"]) == 0
     report = (tmp_path / "g_lava" / "report.md").read_text()
-    assert "Not measured: no --dataset given" in report
+    assert "Not measured: no --dataset or --input given" in report
     assert "| firing rate |" in report and "| - | - | - |" in report
     assert not (tmp_path / "g_lava" / "raster.png").exists()
     assert nir

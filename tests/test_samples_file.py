@@ -23,7 +23,8 @@ def test_every_documented_shape_reads_as_flattened_frames(data, shape, time_step
     np.save(folder / "x.npy", x.astype(data.draw(st.sampled_from([np.uint8, np.int64,
                                                                   np.float32]))))
     np.save(folder / "y.npy", np.arange(n))
-    got, y = samples_file.load(folder / "x.npy", folder / "y.npy", shape, time_steps, bits)
+    got, y = samples_file.load(folder / "x.npy", folder / "y.npy", shape, time_steps, bits,
+                               classes=n)
     assert got.dtype == np.int64 and y.tolist() == list(range(n))
     np.testing.assert_array_equal(got, x.reshape(n, time_steps, -1) if in_time
                                   else x.reshape(n, -1))
@@ -33,7 +34,8 @@ def test_every_documented_shape_reads_as_flattened_frames(data, shape, time_step
     (np.zeros((3, 2, 9)), None, "x.npy: shape (3, 2, 9); this network reads (samples, 18) "
      "or (samples, 2, 3, 3) or (samples, 4, 18) or (samples, 4, 2, 3, 3)"),
     (np.zeros((3, 4, 18, 1)), None, "(samples, 4, 18) or (samples, 4, 2, 3, 3)"),
-    (np.full((2, 18), 4), None, "x.npy: value 4 at index (0, 0) is not an integer in 0..3"),
+    (np.full((2, 18), 4), None, "x.npy: value 4 at index (0, 0) is not an integer in 0..3 "
+     "(2-bit levels; --input-bits B allows 0..2**B-1)"),
     (np.array([[0.0] * 17 + [1.5]] * 2), None, "value 1.5 at index (0, 17) is not an integer"),
     (np.array([[0.0] * 17 + [np.nan]]), None, "value nan at index (0, 17)"),
     (np.array([["a"] * 18]), None, "x.npy: dtype <U1; expected integers"),
@@ -41,7 +43,8 @@ def test_every_documented_shape_reads_as_flattened_frames(data, shape, time_step
     (np.zeros((3, 18)), np.zeros(2), "y.npy: shape (2,); expected (3,), one class per sample "
      "of --input"),
     (np.zeros((3, 18)), np.array([0, -1, 2]), "y.npy: value -1 at index (1,) is not an "
-     "integer in 0.."),
+     "integer in 0..2 (the readout's 3 classes)"),
+    (np.zeros((3, 18)), np.array([0, 3, 2]), "y.npy: value 3 at index (1,)"),
 ])
 def test_bad_samples_are_refused_naming_file_value_and_what_is_valid(x, y, message, tmp_path):
     np.save(tmp_path / "x.npy", x)
@@ -49,7 +52,7 @@ def test_bad_samples_are_refused_naming_file_value_and_what_is_valid(x, y, messa
         np.save(tmp_path / "y.npy", y)
     with pytest.raises(SnnExportError) as caught:
         samples_file.load(tmp_path / "x.npy", None if y is None else tmp_path / "y.npy",
-                          (2, 3, 3), 4, 2)
+                          (2, 3, 3), 4, 2, classes=3)
     assert message in str(caught.value), caught.value
 
 
@@ -61,5 +64,5 @@ def test_files_that_are_no_npy_array_are_refused(tmp_path):
                           (tmp_path / "none.npy", "--input " + str(tmp_path / "none.npy") +
                            ": no such file")):
         with pytest.raises(SnnExportError, match="^--input .*") as caught:
-            samples_file.load(path, None, (6,), 4, 1)
+            samples_file.load(path, None, (6,), 4, 1, classes=2)
         assert message in str(caught.value), caught.value
