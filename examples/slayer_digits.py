@@ -62,8 +62,8 @@ def run(blocks, x: torch.Tensor) -> torch.Tensor:
 
 
 def export(blocks, path: Path, input_neurons: bool) -> None:
-    """netx HDF5: each block's own export, behind an input layer of shape (1, 8, 8) (without
-    ``input_neurons``: slayer's ``Input`` block exports its own)."""
+    """netx HDF5: each block's own export, behind an input layer of shape (1, 8, 8) without
+    neurons (with ``input_neurons``, slayer's ``Input`` block exports layer 0 itself)."""
     with h5py.File(path, "w") as f:
         layers = f.create_group("layer")
         if not input_neurons:

@@ -147,7 +147,7 @@ def run_netx(path: str | Path, x: np.ndarray, time_steps: int, input_bits: int,
              shapes: list[tuple] | None = None, input_shape: tuple | None = None) -> SimResult:
     """Load a netx HDF5 chain with stock netx and run ``x`` (samples, [steps,] *input_shape)
     in Lava; ``names`` and ``shapes``: each layer's group name and (C, H, W) or (n,) shape
-    (default ``layer1``, ``layer2``, ... in netx's order, flat); an input layer with
+    (default ``layer1``, ``layer2``, ... counting netx's blocks, flat); an input layer with
     neurons of its own gets in its current what netx leaves to the user to send
     (:func:`_input_currents`);
     ``back_to_back``: with netx's own resets (layer ``k`` at step ``k + 1`` of each period;

@@ -73,7 +73,7 @@ class Report:
     evaluation: object = None  # sim.evaluate.Evaluation
     verification: object = None  # sim.verify.VerifyResult
     warnings: list[str] = field(default_factory=list)
-    netx_source: str | None = None  # a netx file another tool wrote, the network's source
+    netx_source: str | None = None
 
     def write(self, folder: Path) -> list[Path]:
         """``report.md``, its figures and ``report.html`` into ``folder``; returns the files."""

@@ -110,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
                      help="level x stands for the value x * S (default 1.0); not with --dataset")
     nir.add_argument("--input", metavar="FILE",
                      help="test samples instead of --dataset: a .npy array of integer input "
-                          "levels 0..2**B-1 (B: --input-bits), (samples, *input shape) or "
+                          "levels 0..2**B-1 (B: --input-bits, or the bits a file snn-export "
+                          "wrote stores), (samples, *input shape) or "
                           "(samples, input size) held at every step, or (samples, steps, "
                           "...) one frame per step")
     nir.add_argument("--labels", metavar="FILE",

@@ -52,7 +52,8 @@ class Source:
         netx file, which hold the deployed ``network`` itself.
     checkpoint: the checkpoint's fields (for a NIR graph from another tool: the ones its
         import implies: dataset, time steps).
-    data: the test samples of the model's dataset (None: ``no_data`` says why).
+    data: the test samples of the model's dataset, or of ``--input`` (None: ``no_data``
+        says why).
     warnings: what reading the file found worth saying (approximations of a NIR import).
     """
 
@@ -184,11 +185,16 @@ def _attach_samples(source: Source, options: dict, where: Path, input_shape: tup
     from snn_export import samples_file
     from snn_export.train.datasets import Dataset
 
-    size = math.prod(input_shape)
-    if source.data is not None and source.data.x_test.shape[-1] != size:
-        raise SnnExportError(f"--dataset {options['dataset']}: samples of "
-                             f"{source.data.x_test.shape[-1]} values, but {where} reads "
-                             f"{tuple(input_shape)}")
+    data, named = source.data, f"--dataset {options['dataset']}"
+    if data is not None and data.x_test.shape[-1] != math.prod(input_shape):
+        raise SnnExportError(f"{named}: samples of {data.x_test.shape[-1]} values, but {where} "
+                             f"reads {tuple(input_shape)}")
+    if data is not None and data.input_bits > input_bits:
+        raise SnnExportError(f"{named}: {data.input_bits}-bit levels, but {where} reads "
+                             f"{input_bits}-bit input")
+    if data is not None and data.frames not in (0, time_steps):
+        raise SnnExportError(f"{named}: {data.frames} frames per sample, but {where} runs "
+                             f"{time_steps} steps of input")
     if options["input"] is None:
         return
     x, y = samples_file.load(options["input"], options["labels"], input_shape, time_steps,
@@ -197,7 +203,7 @@ def _attach_samples(source: Source, options: dict, where: Path, input_shape: tup
     source.data = Dataset(Path(options["input"]).name, none, np.zeros(0, np.int64), x, y,
                           input_bits, input_scale, classes,
                           {"input": options["input"], "labels": options["labels"]},
-                          tuple(input_shape) if len(input_shape) == 3 else (),
+                          tuple(input_shape),
                           time_steps if x.ndim == 3 else 0)
 
 
@@ -215,8 +221,8 @@ def _load_netx(path: Path, options: dict) -> Source:
     given = [o for o in ("dialect", "dt", "readout", "input_scale") if options[o] is not None]
     if given:
         raise SnnExportError(f"--{given[0].replace('_', '-')} is for NIR input; {path} is a "
-                             "netx file (it takes --time-steps, and --dataset or "
-                             "--input-bits, --input and --labels)")
+                             "netx file (it takes --time-steps, and --dataset, or "
+                             "--input-bits with --input [--labels])")
     if not options["time_steps"]:
         raise SnnExportError(f"{path}: a netx file holds no step count: give --time-steps N")
     source = Source(path, no_data=NO_SAMPLES.format(path=path))

@@ -30,9 +30,10 @@ def _array(path: Path, option: str) -> np.ndarray:
         raise SnnExportError(f"{option} {path}: no such file")
     try:
         a = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise SnnExportError(f"{option} {path}: not a NumPy .npy array ({exc})") from None
     if not isinstance(a, np.ndarray):
+        a.close()
         raise SnnExportError(f"{option} {path}: an .npz archive; give one .npy array")
     if not a.size:
         raise SnnExportError(f"{option} {path}: no samples (shape {a.shape})")

@@ -410,6 +410,8 @@ def test_an_input_layer_with_neurons_reads_netx_defaults_and_bad_options_are_ref
     assert (into.rows.tolist(), into.cols.tolist()) == (list(range(6)), list(range(6)))
     assert into.weight.tolist() == [64] * 6
     for args, said in ((["--time-steps", "8", "--dialect", "norse"], "--dialect is for NIR"),
+                       (["--time-steps", "8", "--dataset", "digits", "--input", "x.npy"],
+                        "--input x.npy and --dataset digits both give the test samples"),
                        ([], "a netx file holds no step count: give --time-steps N")):
         assert main([str(path), "--target", "lava", *args]) == 1
         assert said in capsys.readouterr().err

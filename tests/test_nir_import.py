@@ -892,11 +892,13 @@ def test_unsupported_graphs_are_refused_by_node(nodes, edges, message):
         nir_import.load(g, nir_import.NirInput("nir", T, dt=1e-3), "g.nir")
 
 
-def write_lif_graph(path):
-    nir.write(path, graph({"input": nir.Input({"input": np.array([64])}),
-                           "fc": nir.Affine(np.random.default_rng(0).normal(0, 0.5, (10, 64)),
-                                            np.linspace(-0.2, 0.2, 10)),
-                           "lif": lif(10), "output": nir.Output({"output": np.array([10])})},
+def write_lif_graph(path, inputs: int = 64, outputs: int = 10):
+    rng = np.random.default_rng(0)
+    nir.write(path, graph({"input": nir.Input({"input": np.array([inputs])}),
+                           "fc": nir.Affine(rng.normal(0, 0.5, (outputs, inputs)),
+                                            np.linspace(-0.2, 0.2, outputs)),
+                           "lif": lif(outputs),
+                           "output": nir.Output({"output": np.array([outputs])})},
                           [("input", "fc"), ("fc", "lif"), ("lif", "output")]))
 
 
@@ -957,11 +959,42 @@ def test_cli_reads_test_samples_from_npy_files_as_from_the_dataset(tmp_path, cap
     assert main([written, "--target", "lava", "--input", str(tmp_path / "x.npy"),
                  "-o", str(tmp_path / "again")]) == 0
     assert "Measured in the integer emulator on 16 test samples" in capsys.readouterr().out
+    assert main([*common[:5], "--time-steps", "8", "--input-bits", "1", "-o",
+                 str(tmp_path / "binary")]) == 0
+    capsys.readouterr()
+    assert main([str(tmp_path / "binary" / "network.nir"), "--target", "lava", "--dataset",
+                 "digits"]) == 1
+    assert "--dataset digits: 5-bit levels, but " in capsys.readouterr().err
+
+
+def test_cli_reads_spike_trains_from_npy_files_as_from_event_data(tmp_path, capsys):
+    """--input of spike trains (samples, steps, size): moving_bars' test split saved as .npy
+    evaluates exactly as --dataset moving_bars; the deployed network written as NIR by
+    snn-export reads them over its trained steps (the emulator pads its depth)."""
+    from snn_export.train import datasets
+    bars = datasets.load("moving_bars")
+    write_lif_graph(tmp_path / "g.nir", inputs=bars.x_test.shape[-1], outputs=4)
+    np.save(tmp_path / "x.npy", bars.x_test)
+    np.save(tmp_path / "y.npy", bars.y_test.astype(np.float32))  # (whole numbers)
+    common = [str(tmp_path / "g.nir"), "--target", "nir", "--dialect", "norse", "--time-steps",
+              str(bars.frames), "--evaluate", "100", "--json"]
+    evaluations = []
+    for k, samples in enumerate((["--dataset", "moving_bars"],
+                                 ["--input", str(tmp_path / "x.npy"), "--labels",
+                                  str(tmp_path / "y.npy")])):
+        assert main([*common, *samples, "-o", str(tmp_path / f"out{k}")]) == 0
+        evaluations.append(json.loads(capsys.readouterr().out)["evaluation"])
+    assert evaluations[0] == evaluations[1]
+    assert main([str(tmp_path / "out0" / "network.nir"), "--target", "lava", "--input",
+                 str(tmp_path / "x.npy"), "-o", str(tmp_path / "again")]) == 0
+    assert "Measured in the integer emulator on 16 test samples" in capsys.readouterr().out
 
 
 def test_cli_model_pt_refuses_nir_options(trained, capsys):
     assert main([str(trained), "--target", "lava", "--dialect", "norse"]) == 1
     assert "--dialect is for NIR input" in capsys.readouterr().err
+    assert main([str(trained), "--target", "lava", "--input", "x.npy"]) == 1
+    assert "--input is for NIR input (.nir) and netx files (.net); " in capsys.readouterr().err
 
 
 def test_cli_deploys_foreign_nir_with_compliance_and_evaluation(tmp_path, capsys):

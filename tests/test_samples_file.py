@@ -56,10 +56,18 @@ def test_bad_samples_are_refused_naming_file_value_and_what_is_valid(x, y, messa
     assert message in str(caught.value), caught.value
 
 
+def test_spikes_as_booleans_read(tmp_path):
+    np.save(tmp_path / "x.npy", np.eye(6, dtype=bool)[:4])
+    x, y = samples_file.load(tmp_path / "x.npy", None, (6,), 4, 1, classes=2)
+    assert y is None and x.tolist() == np.eye(6, dtype=int)[:4].tolist()
+
+
 def test_files_that_are_no_npy_array_are_refused(tmp_path):
     (tmp_path / "x.txt").write_text("0 1 0")
+    (tmp_path / "empty.npy").write_bytes(b"")
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 6)))
     for path, message in ((tmp_path / "x.txt", "x.txt: not a NumPy .npy array"),
+                          (tmp_path / "empty.npy", "empty.npy: not a NumPy .npy array"),
                           (tmp_path / "x.npz", "x.npz: an .npz archive; give one .npy array"),
                           (tmp_path / "none.npy", "--input " + str(tmp_path / "none.npy") +
                            ": no such file")):
