@@ -156,11 +156,12 @@ class Report:
                 "- weights: Dense as netx fits them (8-bit mantissas, its weight exponent and "
                 "bit count), Conv as stored"]
             if INPUT_NEURONS in net.metadata:
+                bias = (" and `bias` through one from the always-on `bias_source`"
+                        if any(g.name == BIAS_SOURCE for g in net.neurons) else "")
                 lines.append(f"- input layer `{net.metadata[INPUT_NEURONS]}`: neurons of its "
-                             "own, whose "
-                             "current gets `weight * x + bias` each step (netx's "
-                             "`in_layer.transform`) through a one-to-one synapse from the input "
-                             "and one from the always-on `bias_source`")
+                             "own, whose current gets `weight * x + bias` at each step (netx's "
+                             "`in_layer.transform`): `weight` through a one-to-one synapse "
+                             f"from the input{bias}")
         return lines + [f"- warning: {w}" for w in self.warnings] + [""]
 
     def _relays(self) -> str:

@@ -89,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     nir = p.add_argument_group(
         "NIR and netx input", "a .nir file that another tool wrote holds neither the time "
         "step, nor the\nstep count, nor the input encoding, nor samples: say them here (a netx "
-        "file takes\n--time-steps, --dataset or --input-bits, --input and --labels)")
+        "file takes\n--time-steps, and --dataset, or --input-bits with --input [--labels])")
     nir.add_argument("--dialect", choices=list(DIALECTS),
                      help="the tool that wrote the graph, whose discretization is read: norse "
                           "(norse 1.1 to_nir), snntorch (export_to_nir), spikingjelly "

@@ -252,6 +252,7 @@ def test_cli_runs_an_input_layer_network_on_npy_samples_against_stock_netx(tmp_p
     assert summary["evaluation"]["samples"] == 6 and summary["accuracy"]["lava"] is not None
     header = (tmp_path / "network_lava" / "report.md").read_text().split("## Layers")[0]
     assert f"- read from: `{path}`" in header and "input layer `layer0`" in header
+    assert "from the input and `bias` through one from the always-on `bias_source`" in header
     assert "trained" not in header
     np.save(x, np.load(x).reshape(6, 12, -1))  # frames flattened (C, H, W) row-major
     assert main([str(path), "--time-steps", "12", "--target", "lava", "--input", str(x),
